@@ -1,0 +1,14 @@
+# The service image. Build: docker build -t opioid-cds . ; the compose file adds PostgreSQL.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY rules ./rules
+COPY openapi ./openapi
+RUN pip install --no-cache-dir .
+RUN useradd --system --uid 10001 cds
+USER cds
+EXPOSE 8000
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/cds-services')"
+CMD ["uvicorn", "service.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,44 @@
+# Two commands: `make run` and `make test`. Both bootstrap .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest openapi medicines bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check service tests tools
+	$(BIN)/ruff format --check service tests tools
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+# Regenerate the committed OpenAPI document (a test fails when it drifts).
+openapi: $(STAMP)
+	$(BIN)/python -m service openapi > openapi/openapi.json
+
+# Regenerate rules/medicines/ from the dm+d code lists in ../shared/reference.
+medicines: $(STAMP)
+	$(BIN)/python tools/build_medicines.py
+
+bench: $(STAMP)
+	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

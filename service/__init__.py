@@ -1,0 +1,1 @@
+"""Opioid prescribing safety: a CDS Hooks 2.0 service."""

@@ -1,0 +1,95 @@
+"""Errors as HTTP responses: a FHIR OperationOutcome naming what is wrong and where.
+
+Bad input is always 4xx. FastAPI's 422 for an invalid body becomes 400 (CDS Hooks clients
+expect 400 for a malformed request). Anything unexpected is a bare 500 that carries no
+request data, so no patient identifier or token can leak into a response or a log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.cds_hooks.services import SERVICE_HOOKS
+from service.errors import RequestError
+
+log = logging.getLogger("service.api")
+
+_ISSUE_CODE = {400: "invalid", 404: "not-found", 405: "not-supported", 412: "processing",
+               413: "too-costly", 415: "not-supported"}  # fmt: skip
+
+
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
+
+
+def operation_outcome(status: int, issues: list[tuple[str, str | None]]) -> JSONResponse:
+    """``issues``: (diagnostics, location) pairs."""
+    body: dict[str, Any] = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": _ISSUE_CODE.get(status, "processing"),
+                "diagnostics": diagnostics,
+                **({"expression": [location]} if location else {}),
+            }
+            for diagnostics, location in issues
+        ],
+    }
+    return JSONResponse(status_code=status, content=body)
+
+
+def _location(loc: tuple[int | str, ...]) -> str | None:
+    parts = [p for p in loc if p != "body"]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestError)
+    async def request_error(_: Request, exc: RequestError) -> JSONResponse:
+        log.info("request refused: %s %s", exc.status_code, exc.code)
+        return operation_outcome(exc.status_code, [(exc.message, exc.location)])
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        service_id = request.path_params.get("service_id")
+        if service_id is not None and service_id not in SERVICE_HOOKS:
+            return operation_outcome(404, [(f"no CDS Service with id {service_id!r}", None)])
+        issues: list[tuple[str, str | None]] = []
+        content_type = request.headers.get("content-type", "")
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            msg = str(err.get("msg", "invalid"))
+            location = _location(loc)
+            if err.get("type") == "json_invalid":
+                position = loc[-1] if loc and isinstance(loc[-1], int) else "?"
+                error = err.get("ctx", {}).get("error", msg)
+                msg, location = f"the body is not valid JSON: {error} (character {position})", None
+            elif loc == ("body",) and err.get("type") in _NOT_AN_OBJECT:
+                msg = "the body must be a JSON object"
+                if "json" not in content_type:
+                    msg += " sent as Content-Type: application/json"
+            elif msg.startswith("Value error, "):
+                msg = msg.removeprefix("Value error, ")
+            # Never echo the input: it may hold tokens or patient data.
+            issues.append((msg, location))
+        log.info("request refused: 400 (%d validation issues)", len(issues))
+        return operation_outcome(400, issues)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return operation_outcome(exc.status_code, [(str(exc.detail), None)])
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        # Log the type only: exception messages can quote request content.
+        log.error("internal error: %s", type(exc).__name__)
+        return operation_outcome(500, [("internal error", None)])

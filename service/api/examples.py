@@ -1,0 +1,23 @@
+"""Request examples for the OpenAPI docs, read once at import from ``openapi/examples/``.
+
+The same files are exercised by the spec tests, so an example that stops working fails CI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.openapi.models import Example
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "openapi" / "examples"
+
+
+def _load(name: str) -> dict[str, Example]:
+    raw: dict[str, dict[str, Any]] = json.loads((EXAMPLES_DIR / name).read_text("utf-8"))
+    return {key: Example(summary=v["summary"], value=v["value"]) for key, v in raw.items()}
+
+
+HOOK_EXAMPLES = _load("hook-requests.json")
+FEEDBACK_EXAMPLES = _load("feedback.json")

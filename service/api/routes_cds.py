@@ -1,0 +1,64 @@
+"""CDS Hooks endpoints: discovery, service calls and feedback ([SPEC2] §Discovery, §Calling
+a CDS Service, §Feedback)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path
+
+from service.api.deps import EngineDep, FeedbackLogDep, NowDep
+from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.cds_hooks.hook_input import check_service_and_hook, read_hook_input
+from service.cds_hooks.models import (
+    CdsServiceResponse,
+    Discovery,
+    FeedbackRequest,
+    HookRequest,
+)
+from service.cds_hooks.services import SERVICES
+
+log = logging.getLogger("service.api")
+router = APIRouter(tags=["CDS Hooks"])
+
+ServiceId = Annotated[str, Path(description="The CDS Service id from discovery.")]
+
+
+@router.get("/cds-services", response_model_exclude_none=True)
+def discovery() -> Discovery:
+    """List the CDS Services: one entry per hook; ids are shared across prescribing hooks so
+    that order-sign cards replace order-select cards."""
+    return Discovery(services=list(SERVICES))
+
+
+@router.post("/cds-services/{service_id}", response_model_exclude_none=True)
+def call_service(
+    service_id: ServiceId,
+    request: Annotated[HookRequest, Body(openapi_examples=HOOK_EXAMPLES)],
+    engine: EngineDep,
+    now: NowDep,
+) -> CdsServiceResponse:
+    """Evaluate the opioid safety rules for the proposed orders and return cards."""
+    record = read_hook_input(service_id, request)
+    cards = engine.cards(record, now)
+    # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
+    log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
+    return CdsServiceResponse(cards=cards)
+
+
+@router.post("/cds-services/{service_id}/feedback")
+def feedback(
+    service_id: ServiceId,
+    body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],
+    feedback_log: FeedbackLogDep,
+) -> dict[str, Any]:
+    """Receive what the user did with the cards (accepted a suggestion, or overrode the card
+    with a reason). The same card may get feedback several times."""
+    check_service_and_hook(service_id, next(iter(_hooks_of(service_id))))
+    feedback_log.record(service_id, body.feedback)
+    return {}
+
+
+def _hooks_of(service_id: str) -> set[str]:
+    return {s.hook for s in SERVICES if s.id == service_id} or {"unknown"}

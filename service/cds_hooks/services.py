@@ -1,0 +1,117 @@
+"""The CDS Services this server offers (discovery) and each hook's context contract.
+
+One service id, ``opioid-safety``, serves prescribing (order-select, order-sign) and
+repeat re-authorisation (medication-refill) so that a later call's cards replace the
+earlier ones ([SPEC2] Discovery: "the same id may appear several times with different
+hooks"). Hospital discharge has its own id, ``opioid-discharge``, because the EPMA calls it
+at a different workflow step with no orders in context.
+
+Prefetch templates use only the 2.0 token subset: first-level primitive context fields,
+type-level searches with reference and token parameters ([SPEC2] Prefetch Template).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.cds_hooks.models import CdsService
+
+PATIENT_READ = "Patient/{{context.patientId}}"
+_MEDICATION_PREFETCH = {
+    "patient": PATIENT_READ,
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status=active",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active",
+    "conditions": "Condition?patient={{context.patientId}}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HookContract:
+    """What a hook's ``context`` must hold ([LIB] v1.0.1), and where its orders are."""
+
+    hook: str
+    required: tuple[str, ...]
+    orders_field: str | None  # draftOrders / medications; None for encounter-discharge
+    string_fields: tuple[str, ...] = ("userId", "patientId", "encounterId")
+
+
+CONTRACTS: dict[str, HookContract] = {
+    c.hook: c
+    for c in (
+        HookContract("order-select", ("userId", "patientId", "selections", "draftOrders"),
+                     "draftOrders"),
+        HookContract("order-sign", ("userId", "patientId", "draftOrders"), "draftOrders"),
+        # Hook Library draft: userId optional (refills arrive from pharmacies and portals).
+        HookContract("medication-refill", ("patientId", "medications"), "medications"),
+        HookContract("encounter-discharge", ("userId", "patientId", "encounterId"), None),
+    )
+}  # fmt: skip
+
+#: Prefetch keys from which the current regimen is read: at least one must be obtainable.
+MEDICATION_HISTORY_KEYS = ("medicationRequests", "medicationStatements")
+#: Discharge: the orders being checked are the encounter's medication requests.
+DISCHARGE_ORDERS_KEY = "dischargeMedications"
+
+_PRESCRIBING_DESCRIPTION = (
+    "Opioid prescribing safety. Computes the patient's total daily oral morphine equivalent "
+    "(OME) across the proposed prescription and current medicines and prompts when the dose "
+    "is high or escalating, when an opioid is co-prescribed with a gabapentinoid or a "
+    "benzodiazepine/Z-drug, and, at re-authorisation, offers a tapering plan and alternatives."
+)
+_USAGE = (
+    "Send the patient's active MedicationRequests and MedicationStatements (prefetch "
+    "medicationRequests / medicationStatements); without them the service answers 412. "
+    "Conditions are used to recognise cancer and palliative care; when absent the cards say "
+    "so. Medicines may be coded with dm+d (https://dmd.nhs.uk or http://snomed.info/sct) or "
+    "RxNorm, or named in text."
+)
+
+SERVICES: tuple[CdsService, ...] = (
+    CdsService(
+        hook="order-select",
+        id="opioid-safety",
+        title="Opioid safety: prescribing",
+        description=_PRESCRIBING_DESCRIPTION,
+        prefetch=dict(_MEDICATION_PREFETCH),
+        usage_requirements=_USAGE,
+    ),
+    CdsService(
+        hook="order-sign",
+        id="opioid-safety",
+        title="Opioid safety: signing and re-authorisation",
+        description=_PRESCRIBING_DESCRIPTION,
+        prefetch=dict(_MEDICATION_PREFETCH),
+        usage_requirements=_USAGE,
+    ),
+    CdsService(
+        hook="medication-refill",
+        id="opioid-safety",
+        title="Opioid safety: repeat re-authorisation",
+        description=_PRESCRIBING_DESCRIPTION,
+        prefetch=dict(_MEDICATION_PREFETCH),
+        usage_requirements=_USAGE,
+    ),
+    CdsService(
+        hook="encounter-discharge",
+        id="opioid-discharge",
+        title="Opioid safety: hospital discharge",
+        description=(
+            "Checks discharge prescriptions: opioid supply longer than the local maximum, "
+            "modified-release opioids started for acute pain, and that a weaning plan is "
+            "recorded and sent to the GP."
+        ),
+        prefetch={
+            **_MEDICATION_PREFETCH,
+            "encounter": "Encounter/{{context.encounterId}}",
+            DISCHARGE_ORDERS_KEY: "MedicationRequest?patient={{context.patientId}}"
+            "&encounter={{context.encounterId}}",
+        },
+        usage_requirements="Send the encounter's MedicationRequests (prefetch "
+        "dischargeMedications) and the encounter; without the medicines the service answers "
+        "412.",
+    ),
+)
+
+SERVICE_HOOKS: dict[str, frozenset[str]] = {}
+for _s in SERVICES:
+    SERVICE_HOOKS[_s.id] = SERVICE_HOOKS.get(_s.id, frozenset()) | {_s.hook}

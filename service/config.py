@@ -1,0 +1,45 @@
+"""Deployment settings (pydantic-settings). Every field can be set by an environment
+variable prefixed ``OPIOID_CDS_`` (e.g. ``OPIOID_CDS_OME_PROFILE=us-cdc-2022``).
+
+Defaults are embedded so ``make run`` needs no external service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPIOID_CDS_", extra="ignore")
+
+    rules_dir: Path = Field(
+        default=REPO_ROOT / "rules",
+        description="Folder of clinical content: tables, code sets, rule files.",
+    )
+    ome_profile: str | None = Field(
+        default=None,
+        description="OME conversion profile; None means the profile marked default in "
+        "rules/ome/profiles.yaml (uk-opioids-aware).",
+    )
+    disabled_rules: frozenset[str] = Field(
+        default=frozenset(),
+        description="Rule ids to switch off in this deployment, without editing rules/.",
+    )
+    rule_parameter_overrides: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Per-rule parameter values, e.g. {"high-dose-risk-assessment": '
+        '{"threshold_mg_per_day": 90}}; units are those the rule file declares.',
+    )
+    max_request_bytes: int = Field(
+        default=5_000_000, description="Requests larger than this are refused with 413."
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the service (CDS clients such as the "
+        "sandbox); empty means no CORS headers.",
+    )

@@ -1,0 +1,54 @@
+"""Feedback kept in memory until the storage issue adds SQLite/PostgreSQL persistence.
+
+Records only what medicines-optimisation reporting needs: service, card uuid, outcome,
+accepted suggestion ids, override reason code and time. No patient data arrives in feedback.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.cds_hooks.models import Feedback
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    service_id: str
+    card: str
+    outcome: str
+    accepted_suggestions: tuple[str, ...]
+    override_reason: str | None
+    has_comment: bool
+    outcome_timestamp: datetime
+
+
+class FeedbackLog:
+    def __init__(self) -> None:
+        self._entries: list[FeedbackEntry] = []
+        self._lock = threading.Lock()
+
+    def record(self, service_id: str, items: list[Feedback]) -> None:
+        entries = [
+            FeedbackEntry(
+                service_id=service_id,
+                card=str(f.card),
+                outcome=f.outcome,
+                accepted_suggestions=tuple(str(s.id) for s in f.accepted_suggestions or ()),
+                override_reason=(
+                    f.override_reason.reason.code
+                    if f.override_reason and f.override_reason.reason
+                    else None
+                ),
+                has_comment=bool(f.override_reason and f.override_reason.user_comment),
+                outcome_timestamp=f.outcome_timestamp,
+            )
+            for f in items
+        ]
+        with self._lock:
+            self._entries.extend(entries)
+
+    def entries(self) -> tuple[FeedbackEntry, ...]:
+        with self._lock:
+            return tuple(self._entries)

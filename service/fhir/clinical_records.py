@@ -1,0 +1,122 @@
+"""Patient, Condition, Encounter and Observation read into the few fields the rules use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from service.fhir.medication_record import CodingRef, parse_fhir_date
+from service.fhir.read import JsonObject, obj, opt_list, opt_obj, opt_str
+
+
+@dataclass(frozen=True, slots=True)
+class PatientInfo:
+    gender: str | None
+    birth_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class CodedRecord:
+    """A Condition or Observation: its codes, whether it is current, and its dates."""
+
+    resource_type: str
+    codings: tuple[CodingRef, ...]
+    text: str | None
+    active: bool  # clinicalStatus active/recurrence/relapse, or an Observation not cancelled
+    recorded: date | None
+    ended: date | None
+    path: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterInfo:
+    id: str | None
+    status: str | None
+    classes: tuple[str, ...]
+    start: date | None
+    end: date | None
+    discharge_disposition: str | None
+
+
+_INACTIVE_CLINICAL = frozenset({"inactive", "resolved", "remission"})
+_REFUTED = frozenset({"refuted", "entered-in-error"})
+
+
+def read_patient(resource: JsonObject, path: str) -> PatientInfo:
+    birth = opt_str(resource, "birthDate", path)
+    return PatientInfo(
+        gender=opt_str(resource, "gender", path),
+        birth_date=parse_fhir_date(birth, f"{path}.birthDate") if birth else None,
+    )
+
+
+def read_coded(resource: JsonObject, path: str) -> CodedRecord:
+    rtype = str(resource.get("resourceType"))
+    code = opt_obj(resource, "code", path) or {}
+    codings = tuple(
+        CodingRef(
+            system=opt_str(c, "system", f"{path}.code.coding[{i}]"),
+            code=str(c["code"]) if c.get("code") is not None else None,
+            display=opt_str(c, "display", f"{path}.code.coding[{i}]"),
+        )
+        for i, c in (
+            (i, obj(c, f"{path}.code.coding[{i}]")) for i, c in enumerate(opt_list(code, "coding"))
+        )
+    )
+    active = True
+    if rtype == "Condition":
+        clinical = _first_code(resource.get("clinicalStatus"))
+        verification = _first_code(resource.get("verificationStatus"))
+        active = clinical not in _INACTIVE_CLINICAL and verification not in _REFUTED
+    else:
+        active = opt_str(resource, "status", path) not in {"cancelled", "entered-in-error"}
+    recorded = (
+        opt_str(resource, "onsetDateTime", path)
+        or opt_str(resource, "recordedDate", path)
+        or opt_str(resource, "effectiveDateTime", path)
+        or opt_str(resource, "issued", path)
+    )
+    ended = opt_str(resource, "abatementDateTime", path)
+    return CodedRecord(
+        resource_type=rtype,
+        codings=codings,
+        text=opt_str(code, "text", f"{path}.code"),
+        active=active,
+        recorded=parse_fhir_date(recorded, path) if recorded else None,
+        ended=parse_fhir_date(ended, f"{path}.abatementDateTime") if ended else None,
+        path=path,
+        categories=tuple((_first_code(c) or "") for c in opt_list(resource, "category")),
+    )
+
+
+def read_encounter(resource: JsonObject, path: str) -> EncounterInfo:
+    period = opt_obj(resource, "period", path) or {}
+    start = opt_str(period, "start", f"{path}.period")
+    end = opt_str(period, "end", f"{path}.period")
+    hospitalization = opt_obj(resource, "hospitalization", path) or {}
+    classes = tuple(
+        str(c.get("code")).lower()
+        for c in opt_list(resource, "class")
+        if isinstance(c, dict) and c.get("code")
+    )
+    return EncounterInfo(
+        id=opt_str(resource, "id", path),
+        status=opt_str(resource, "status", path),
+        classes=classes,
+        start=parse_fhir_date(start, f"{path}.period.start") if start else None,
+        end=parse_fhir_date(end, f"{path}.period.end") if end else None,
+        discharge_disposition=_first_code(hospitalization.get("dischargeDisposition")),
+    )
+
+
+def _first_code(concept: object) -> str | None:
+    if isinstance(concept, dict):
+        for c in concept.get("coding") or ():
+            if isinstance(c, dict) and c.get("code") is not None:
+                return str(c["code"]).lower()
+        text = concept.get("text")
+        return text.lower() if isinstance(text, str) else None
+    if isinstance(concept, str):  # STU3 clinicalStatus is a plain code
+        return concept.lower()
+    return None

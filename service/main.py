@@ -1,0 +1,56 @@
+"""Application factory: ``uvicorn service.main:create_app --factory``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from service.api import errors
+from service.api.routes_cds import router as cds_router
+from service.config import Settings
+from service.feedback_log import FeedbackLog
+from service.knowledge import Engine
+
+DESCRIPTION = """
+Clinical decision support for opioid prescribing safety, as a
+[CDS Hooks 2.0](https://cds-hooks.hl7.org/2.0/) service.
+
+It computes a patient's total daily **oral morphine equivalent (OME)** and prompts the
+prescriber when the dose is high or rising, when an opioid is co-prescribed with a
+gabapentinoid or a benzodiazepine/Z-drug, and at re-authorisation offers a tapering plan.
+
+This is decision *support*: it informs a prescriber's judgement and never replaces it.
+Try the examples on each endpoint below.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids (the committed openapi.json must not churn)."""
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = FastAPI(
+        title="Opioid prescribing safety CDS Service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.engine = Engine(settings)
+    app.state.feedback_log = FeedbackLog()
+    errors.install(app)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.include_router(cds_router)
+    return app

@@ -1,0 +1,1 @@
+"""Medicines knowledge: the product dictionary (dm+d, RxNorm), name parsing, identification."""

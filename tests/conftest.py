@@ -1,0 +1,43 @@
+"""Shared fixtures. ``reference`` is ../shared/reference (skipped cleanly when absent)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.main import create_app
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+
+def reference_path(*parts: str) -> Path:
+    """A path under ../shared/reference, or skip the test when the folder is absent."""
+    path = REFERENCE.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"reference data not present: {path}")
+    return path
+
+
+def load_json(path: Path) -> Any:
+    """Some reference files carry trailing text after the JSON object (README)."""
+    value, _ = json.JSONDecoder().raw_decode(path.read_text("utf-8"))
+    return value
+
+
+@pytest.fixture(scope="session")
+def app_client() -> Iterator[TestClient]:
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    with TestClient(create_app()) as client:
+        yield client
+
+
+@pytest.fixture
+def client(app_client: TestClient) -> TestClient:
+    return app_client

@@ -1,0 +1,152 @@
+"""Bad input gets a clear 4xx naming what is wrong and where; never a 500; never an echo."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import REPO_ROOT
+
+EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
+
+
+def example(name: str) -> dict[str, Any]:
+    value: dict[str, Any] = copy.deepcopy(EXAMPLES[name]["value"])
+    return value
+
+
+def issue(response: Any) -> dict[str, Any]:
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    first: dict[str, Any] = body["issue"][0]
+    return first
+
+
+def test_malformed_json_is_400_saying_so(client: TestClient) -> None:
+    response = client.post(
+        "/cds-services/opioid-safety",
+        content=b'{"hook": ',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "not valid JSON" in issue(response)["diagnostics"]
+
+
+def test_a_json_array_body_is_400(client: TestClient) -> None:
+    response = client.post("/cds-services/opioid-safety", json=[1, 2])
+    assert response.status_code == 400
+    assert "JSON object" in issue(response)["diagnostics"]
+
+
+def test_unknown_service_is_404(client: TestClient) -> None:
+    response = client.post("/cds-services/no-such-service", json=example("order-sign-morphine"))
+    assert response.status_code == 404
+    assert "no-such-service" in issue(response)["diagnostics"]
+
+
+def test_unknown_service_feedback_is_404(client: TestClient) -> None:
+    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
+                          "outcomeTimestamp": "2026-11-22T10:00:00Z"}]}  # fmt: skip
+    assert client.post("/cds-services/nope/feedback", json=body).status_code == 404
+
+
+def test_hook_not_served_by_the_service_is_400(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    response = client.post("/cds-services/opioid-discharge", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["hook"]
+
+
+def test_discharge_hook_sent_to_the_prescribing_service_is_400(client: TestClient) -> None:
+    response = client.post(
+        "/cds-services/opioid-safety", json=example("encounter-discharge-oxycodone")
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("field", ["userId", "patientId", "draftOrders"])
+def test_missing_required_context_field_is_400_naming_it(client: TestClient, field: str) -> None:
+    body = example("order-sign-morphine")
+    del body["context"][field]
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == [f"context.{field}"]
+
+
+def test_refill_without_user_is_accepted(client: TestClient) -> None:
+    """medication-refill: userId is optional (refills arrive from pharmacies and portals)."""
+    body = example("medication-refill-oxycodone")
+    del body["context"]["userId"]
+    assert client.post("/cds-services/opioid-safety", json=body).status_code == 200
+
+
+def test_missing_hook_instance_is_400(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    del body["hookInstance"]
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["hookInstance"]
+
+
+def test_wrongly_typed_dosage_is_400_with_its_path(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = "twice"
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == [
+        "context.draftOrders.entry[0].resource.dosageInstruction[0].timing.repeat.frequency"
+    ]
+
+
+def test_draft_orders_not_an_object_is_400(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    body["context"]["draftOrders"] = "MedicationRequest/1"
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["context.draftOrders"]
+
+
+def test_invalid_date_is_400_with_its_path(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["authoredOn"] = "22/11/2026"
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["context.draftOrders.entry[0].resource.authoredOn"]
+
+
+def test_fhir_authorization_without_server_is_400_and_token_not_echoed(client: TestClient) -> None:
+    body = example("order-sign-morphine")
+    del body["fhirServer"]
+    body["fhirAuthorization"] = {"access_token": "very-secret-token", "token_type": "Bearer",
+                                 "expires_in": 300, "scope": "patient/*.read", "subject": "x"}  # fmt: skip
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 400
+    assert "cds-r-1" in response.text
+    assert "very-secret-token" not in response.text
+
+
+def test_feedback_accepted_without_suggestions_is_400(client: TestClient) -> None:
+    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "accepted",
+                          "outcomeTimestamp": "2026-11-22T10:00:00Z"}]}  # fmt: skip
+    response = client.post("/cds-services/opioid-safety/feedback", json=body)
+    assert response.status_code == 400
+    assert "cds-fb-2" in response.text
+
+
+def test_feedback_is_recorded_without_the_comment_text(client: TestClient) -> None:
+    body = json.loads((REPO_ROOT / "openapi/examples/feedback.json").read_text("utf-8"))
+    response = client.post("/cds-services/opioid-safety/feedback", json=body["overridden"]["value"])
+    assert response.status_code == 200
+    entries = client.app.state.feedback_log.entries()  # type: ignore[attr-defined]
+    last = entries[-1]
+    assert (last.outcome, last.override_reason, last.has_comment) == (
+        "overridden",
+        "palliative-care",
+        True,
+    )
+    assert "hospice" not in repr(entries)
