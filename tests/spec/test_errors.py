@@ -122,8 +122,13 @@ def test_invalid_date_is_400_with_its_path(client: TestClient) -> None:
 def test_fhir_authorization_without_server_is_400_and_token_not_echoed(client: TestClient) -> None:
     body = example("order-sign-morphine")
     del body["fhirServer"]
-    body["fhirAuthorization"] = {"access_token": "very-secret-token", "token_type": "Bearer",
-                                 "expires_in": 300, "scope": "patient/*.read", "subject": "x"}  # fmt: skip
+    body["fhirAuthorization"] = {
+        "access_token": "very-secret-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "x",
+    }
     response = client.post("/cds-services/opioid-safety", json=body)
     assert response.status_code == 400
     assert "cds-r-1" in response.text

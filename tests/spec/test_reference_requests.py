@@ -7,7 +7,6 @@ non-conformant CDC example, get a clear 400.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
