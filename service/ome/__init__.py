@@ -1,0 +1,1 @@
+"""Oral morphine equivalent (OME): conversion-factor tables and profiles."""
