@@ -21,3 +21,4 @@ def _load(name: str) -> dict[str, Example]:
 
 HOOK_EXAMPLES = _load("hook-requests.json")
 FEEDBACK_EXAMPLES = _load("feedback.json")
+OME_EXAMPLES = _load("ome.json")

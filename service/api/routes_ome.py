@@ -1,0 +1,41 @@
+"""``POST /ome``: total daily oral morphine equivalent of a list of FHIR medication resources."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from service.api.deps import EngineDep, NowDep
+from service.api.examples import OME_EXAMPLES
+from service.ome.report import OmeReport, ome_report
+
+router = APIRouter(tags=["Oral morphine equivalent"])
+
+ProfileQuery = Annotated[
+    str | None,
+    Query(
+        description="OME profile: uk-opioids-aware (default) or us-cdc-2022. "
+        "May also be given as `profile` in a wrapper object."
+    ),
+]
+
+
+@router.post("/ome")
+def calculate_ome(
+    body: Annotated[dict[str, Any] | list[Any], Body(openapi_examples=OME_EXAMPLES)],
+    engine: EngineDep,
+    now: NowDep,
+    profile: ProfileQuery = None,
+) -> OmeReport:
+    """Compute each medicine's daily dose, conversion factor and OME/day, and the total.
+
+    The body is a FHIR Bundle, a list of MedicationRequest / MedicationStatement resources,
+    one resource, or ``{"medications": <any of those>, "profile": "..."}``. A medicine that
+    cannot be identified or dosed is ``unresolved`` with its reason, never counted as 0.
+    """
+    value: Any = body
+    if isinstance(body, dict) and "resourceType" not in body:
+        value = body.get("medications")
+        profile = profile or body.get("profile")
+    return ome_report(engine, value, profile, now.date())

@@ -1,0 +1,278 @@
+"""The daily amount of a product a prescription allows, at most.
+
+Order of evidence (issue #3; ome-reference.md §6):
+1. the structured FHIR Dosage (R4 ``doseAndRate`` or STU3 ``doseQuantity``; ``doseRange``
+   taking the high end; ``frequencyMax`` over ``frequency``; ``period`` — the shortest
+   interval — over ``periodMax``; ``timeOfDay`` / ``when`` counts; ``maxDosePerPeriod``;
+   ``rateQuantity`` / ``rateRatio`` for infusions and syringe drivers);
+2. the free-text instruction (``service.dosing.sig_text``);
+3. the quantity supplied divided by the expected supply duration.
+Anything that cannot be computed is ``NotDosed`` with the reason — never a zero.
+
+When-required doses count at the maximum the prescription allows and are labelled
+``as_needed`` (cqframework counts PRN at maximum; ome-reference.md §6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from service.dosing.sig_text import SigDose, parse_sig
+from service.dosing.units import dose_unit, hours, to_base
+from service.fhir.medication_record import Dosage, MedicationRecord, Quantity
+
+HOURS_PER_DAY = 24.0
+
+
+@dataclass(frozen=True, slots=True)
+class DailyAmount:
+    """At most ``amount`` ``unit`` per day (mg, ml, microgram/hour or product units)."""
+
+    amount: float
+    unit: str
+    as_needed: bool
+    basis: str  # "structured dosage" | "dosage text" | "quantity and supply duration"
+    description: str
+    #: Product units applied at once (patches worn together); None when not stated.
+    per_administration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotDosed:
+    reason: str
+
+
+def daily_amount(
+    record: MedicationRecord, *, use_stated_maximum: bool = True
+) -> DailyAmount | NotDosed:
+    """``use_stated_maximum``: whether a stated daily maximum ("max 8 in 24 hours",
+    ``maxDosePerPeriod``) caps the count; a profile setting (``rules/ome/profiles.yaml``)."""
+    reasons: list[str] = []
+    structured = [d for d in record.dosages if d.has_structure]
+    if structured:
+        result = _from_structured(structured, use_stated_maximum)
+        if isinstance(result, DailyAmount):
+            return result
+        reasons.append(result.reason)
+    for text in _texts(record):
+        sig = parse_sig(text)
+        if isinstance(sig, SigDose):
+            return _from_sig(sig, use_stated_maximum)
+        reasons.append(f"dosage text: {sig.reason}")
+    supply = _from_supply(record)
+    if isinstance(supply, DailyAmount):
+        return supply
+    if not reasons:
+        reasons.append("no dosage instruction")
+    reasons.append(supply.reason)
+    return NotDosed("; ".join(reasons))
+
+
+def _texts(record: MedicationRecord) -> list[str]:
+    texts = [d.text for d in record.dosages if d.text]
+    texts += [d.patient_instruction for d in record.dosages if d.patient_instruction]
+    return [t for t in texts if t.strip()]
+
+
+# -- structured -------------------------------------------------------------------------
+
+
+def _from_structured(dosages: list[Dosage], use_cap: bool) -> DailyAmount | NotDosed:
+    """Lines with the same ``sequence`` (or none) run together and add up; different
+    sequence numbers follow one another, so the day that allows most counts (FHIR R4
+    Dosage.sequence)."""
+    groups: dict[int | None, list[DailyAmount]] = {}
+    for dosage in dosages:
+        one = _one_dosage(dosage, use_cap)
+        if isinstance(one, NotDosed):
+            return one
+        groups.setdefault(dosage.sequence, []).append(one)
+    totals = [_add(lines) for lines in groups.values()]
+    if any(isinstance(t, NotDosed) for t in totals):
+        return next(t for t in totals if isinstance(t, NotDosed))
+    amounts = [t for t in totals if isinstance(t, DailyAmount)]
+    return max(amounts, key=lambda a: a.amount)
+
+
+def _add(lines: list[DailyAmount]) -> DailyAmount | NotDosed:
+    if len({a.unit for a in lines}) > 1:
+        return NotDosed("dosage lines use different units")
+    if len(lines) == 1:
+        return lines[0]
+    return DailyAmount(
+        amount=sum(a.amount for a in lines),
+        unit=lines[0].unit,
+        as_needed=any(a.as_needed for a in lines),
+        basis="structured dosage",
+        description=" and ".join(a.description for a in lines),
+        per_administration=max((a.per_administration or 0) for a in lines) or None,
+    )
+
+
+def _one_dosage(d: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
+    if d.rate is not None:
+        return _from_rate(d.rate, d.rate_per)
+    if d.dose_high is None:
+        return NotDosed("structured dosage has timing but no dose")
+    unit = dose_unit(d.dose_high)
+    if unit is None:
+        return NotDosed(f"unrecognised dose unit {d.dose_high.code or d.dose_high.unit!r}")
+    dose, unit = to_base(d.dose_high.value, unit)
+    per_day = _administrations_per_day(d)
+    cap = _max_per_day(d, unit)
+    if isinstance(cap, NotDosed):
+        return cap
+    if not use_cap and per_day is not None:
+        cap = None
+    if per_day is None and cap is None:
+        return NotDosed("structured dosage has a dose but no frequency or maximum")
+    if per_day is None:
+        amount = cap if cap is not None else 0.0
+    else:
+        amount = dose * per_day if cap is None else min(dose * per_day, cap)
+    if amount <= 0:
+        return NotDosed("structured dosage gives no positive daily amount")
+    return DailyAmount(
+        amount=amount,
+        unit=unit,
+        as_needed=d.as_needed,
+        basis="structured dosage",
+        description=_describe(d, dose, unit, per_day, cap),
+        per_administration=dose if unit == "unit" else None,
+    )
+
+
+def _administrations_per_day(d: Dosage) -> float | None:
+    frequency = d.frequency_max if d.frequency_max is not None else d.frequency
+    if d.period is not None:
+        period_hours = hours(d.period, d.period_unit or "d")
+        if period_hours is None or period_hours <= 0:
+            return None
+        return (frequency if frequency is not None else 1.0) * HOURS_PER_DAY / period_hours
+    if frequency is not None and d.period_unit is None:
+        return None  # "3 times" per what?
+    count = d.time_of_day_count or d.when_count
+    return float(count) if count else None
+
+
+def _max_per_day(d: Dosage, unit: str) -> float | NotDosed | None:
+    if d.max_dose_per_period is None:
+        return None
+    numerator, denominator = d.max_dose_per_period
+    num_unit = dose_unit(numerator)
+    if num_unit is None:
+        return NotDosed(f"unrecognised maximum dose unit {numerator.code or numerator.unit!r}")
+    value, num_unit = to_base(numerator.value, num_unit)
+    if num_unit != unit:
+        return NotDosed("maximum dose and dose use different units")
+    period_hours = hours(denominator.value, denominator.code or denominator.unit or "d")
+    if period_hours is None or period_hours <= 0:
+        return NotDosed("unrecognised maximum dose period")
+    return value * HOURS_PER_DAY / period_hours
+
+
+def _from_rate(rate: Quantity, per: Quantity | None) -> DailyAmount | NotDosed:
+    """Infusions and syringe drivers: "30 mg over 24 hours" (rateRatio) or "1.25 mg/h"."""
+    if per is not None:
+        unit = dose_unit(rate)
+        per_hours = hours(per.value, per.code or per.unit)
+        if unit is None or per_hours is None or per_hours <= 0:
+            return NotDosed("unrecognised infusion rate")
+        value, unit = to_base(rate.value, unit)
+        return DailyAmount(
+            amount=value * HOURS_PER_DAY / per_hours,
+            unit=unit,
+            as_needed=False,
+            basis="structured dosage",
+            description=f"{_num(value)} {unit} over {_num(per_hours)} hours",
+        )
+    text = (rate.code or rate.unit or "").lower().replace(" ", "")
+    if "/" in text:
+        num, _, den = text.partition("/")
+        unit = dose_unit(Quantity(value=rate.value, code=num))
+        per_hours = hours(1.0, den) if den else None
+        if unit is not None and per_hours:
+            value, unit = to_base(rate.value, unit)
+            return DailyAmount(
+                amount=value * HOURS_PER_DAY / per_hours,
+                unit=unit,
+                as_needed=False,
+                basis="structured dosage",
+                description=f"{_num(value)} {unit}/{den} continuously",
+            )
+    return NotDosed(f"unrecognised rate unit {rate.code or rate.unit!r}")
+
+
+def _describe(d: Dosage, dose: float, unit: str, per_day: float | None, cap: float | None) -> str:
+    what = f"{_num(dose)} {_word(unit) or _count_word(d.dose_high)}".strip()
+    low, high = d.dose_low, d.dose_high
+    if low is not None and high is not None and low.value != high.value:
+        what = f"{_num(low.value)}-{what}"
+    parts = [what]
+    if per_day is not None:
+        parts.append(_how_often(per_day))
+    if d.as_needed:
+        parts.append("when required")
+    if cap is not None:
+        parts.append(f"max {_num(cap)} {_word(unit)} a day".replace("  ", " "))
+    return ", ".join(parts)
+
+
+# -- text and supply --------------------------------------------------------------------
+
+
+def _from_sig(sig: SigDose, use_cap: bool) -> DailyAmount:
+    amount = sig.amount_per_day
+    if not use_cap and sig.administrations_per_day is not None:
+        amount = sig.dose_high * sig.administrations_per_day
+    return DailyAmount(
+        amount=amount,
+        unit=sig.unit,
+        as_needed=sig.as_needed,
+        basis="dosage text",
+        description=sig.explanation,
+        per_administration=sig.dose_high if sig.unit == "unit" else None,
+    )
+
+
+def _from_supply(record: MedicationRecord) -> DailyAmount | NotDosed:
+    quantity, days = record.dispense_quantity, record.expected_supply_days
+    if quantity is None or not days:
+        return NotDosed("no quantity and supply duration to fall back on")
+    unit = dose_unit(quantity)
+    if unit is None:
+        return NotDosed(f"unrecognised quantity unit {quantity.code or quantity.unit!r}")
+    value, unit = to_base(quantity.value, unit)
+    return DailyAmount(
+        amount=value / days,
+        unit=unit,
+        as_needed=False,
+        basis="quantity and supply duration",
+        description=f"{_num(value)} {_word(unit)} over {_num(days)} days".replace("  ", " "),
+    )
+
+
+def _how_often(per_day: float) -> str:
+    if per_day >= 1:
+        return {1.0: "once a day", 2.0: "twice a day"}.get(per_day, f"{_num(per_day)} times a day")
+    days = 1 / per_day
+    return (
+        f"every {_num(days)} days"
+        if abs(days - round(days)) < 0.01
+        else (f"every {_num(days * HOURS_PER_DAY)} hours")
+    )
+
+
+def _count_word(quantity: Quantity | None) -> str:
+    """The client's own word for a counted unit ("tablet", "patch"), if it gave a plain one."""
+    text = (quantity.unit if quantity else None) or ""
+    return text if text.isalpha() else ""
+
+
+def _word(unit: str) -> str:
+    """Product units are described by the caller (tablets, patches); others by name."""
+    return "" if unit == "unit" else unit
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,93 @@
+"""Identify the product a FHIR medication concept names: by code first, then by name.
+
+Codes are tried in the order the client sent them (dm+d under ``https://dmd.nhs.uk`` with or
+without a trailing slash, or under ``http://snomed.info/sct``; RxNorm). A concept with no
+known code is identified from ``coding.display`` or ``text`` only if the name parses as a
+dm+d-style product name. Anything else is unidentified — reported as unresolved, never 0.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from service.fhir.medication_record import MedicationConcept
+from service.medicines.dictionary import MedicinesDictionary
+from service.medicines.lexicon import BRANDS, INGREDIENT_CLASS, SYNONYMS
+from service.medicines.model import IngredientClass, Product
+
+#: Words that name something in scope: in-scope ingredients (and their other names), brands
+#: of in-scope products, and the co-drugs that contain opioids.
+_IN_SCOPE_WORDS = frozenset(
+    {name for name, c in INGREDIENT_CLASS.items() if c is not IngredientClass.OTHER}
+    | {
+        word
+        for word, name in SYNONYMS.items()
+        if INGREDIENT_CLASS.get(name, IngredientClass.OTHER) is not IngredientClass.OTHER
+    }
+    | {
+        brand.split()[0]
+        for brand, b in BRANDS.items()
+        if any(
+            INGREDIENT_CLASS.get(i, IngredientClass.OTHER) is not IngredientClass.OTHER
+            for i in b.ingredients
+        )
+    }
+    | {"co-codamol", "co-dydramol", "co-codaprin", "co-proxamol", "opioid", "opiate"}
+)
+_WORD = re.compile(r"[a-z][a-z-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Identification:
+    product: Product | None
+    how: str  # "dm+d code 36127311000001102", "name 'Oxycodone 5mg capsules'", or why not
+    label: str  # what to call it in explanations: the product name, or what the client sent
+    #: Unidentified, but its name mentions no in-scope ingredient or brand: the dictionary
+    #: holds every opioid, gabapentinoid, benzodiazepine and Z-drug product in the dm+d code
+    #: lists, so such a medicine is taken to be out of scope (amoxicillin, metformin...).
+    #: A nameless unknown code is never out of scope: it is unresolved.
+    out_of_scope: bool = False
+
+
+def mentions_in_scope(text: str) -> bool:
+    """Whether a medicine name mentions an opioid, gabapentinoid, benzodiazepine or Z-drug."""
+    return any(word in _IN_SCOPE_WORDS for word in _WORD.findall(text.lower()))
+
+
+def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary) -> Identification:
+    if concept is None:
+        return Identification(None, "the prescription names no medicine", "(no medicine)")
+    for coding in concept.codings:
+        if coding.system and coding.code:
+            product = dictionary.by_code(coding.system, coding.code)
+            if product is not None:
+                return Identification(
+                    product, f"{_system_name(coding.system)} code {coding.code}", product.name
+                )
+    names = [c.display for c in concept.codings if c.display] + (
+        [concept.text] if concept.text else []
+    )
+    for name in names:
+        product = dictionary.by_name(name)
+        if product is not None:
+            return Identification(product, f"name {name!r}", product.name)
+    label = names[0] if names else next((c.code for c in concept.codings if c.code), "(unnamed)")
+    codes = ", ".join(f"{_system_name(c.system)} {c.code}" for c in concept.codings if c.code)
+    why = f"code {codes} is not in the medicines dictionary" if codes else "no code"
+    if names and not any(mentions_in_scope(n) for n in names):
+        why += f"; the name {names[0]!r} names no opioid, gabapentinoid, benzodiazepine or Z-drug"
+        return Identification(None, why, label or "(unnamed)", out_of_scope=True)
+    if names:
+        why += f" and the name {names[0]!r} could not be read"
+    return Identification(None, why, label or "(unnamed)")
+
+
+def _system_name(system: str | None) -> str:
+    if system is None:
+        return "uncoded"
+    if "dmd.nhs.uk" in system or "snomed" in system:
+        return "dm+d"
+    if "rxnorm" in system:
+        return "RxNorm"
+    return system

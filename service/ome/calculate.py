@@ -1,0 +1,256 @@
+"""Oral morphine equivalent (OME) of one medication record.
+
+OME/day of an ingredient = its daily amount × the conversion factor for (profile,
+ingredient, route) from ``rules/ome/factors.csv``; per mg for most routes, per
+microgram/hour of patch rate for transdermal patches (so patch-change frequency does not
+matter while patches are worn continuously: ome-reference.md §6). Each ingredient is
+rounded as the profile says (``rules/ome/profiles.yaml``), then summed.
+
+A dose in mg overrides the product strength (cqframework MMEC-3). A medicine that cannot
+be identified, dosed or converted is ``unresolved`` with the reason — never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from service.dosing.daily import DailyAmount, NotDosed, daily_amount
+from service.fhir.medication_record import MedicationRecord
+from service.medicines.identify import Identification
+from service.medicines.model import Ingredient, Product, Route, Use
+from service.ome.factors import Basis, FactorStatus, FactorTable, Profile, StatedDailyMaximum
+
+#: Presentations where "1" of the product is one whole container of its stated volume.
+_WHOLE_CONTAINERS = frozenset({"ampoule", "vial", "syringe", "cartridge", "bag", "tube"})
+
+
+class Status(StrEnum):
+    CALCULATED = "calculated"
+    NOT_OPIOID = "not_opioid"
+    UNRESOLVED = "unresolved"
+    EXCLUDED = "excluded"
+
+
+class Flag(StrEnum):
+    AS_NEEDED_MAXIMUM = "as_needed_maximum"  # counted at the most the sig allows
+    SPECIALIST_REVIEW = "specialist_review"  # e.g. methadone: no fixed ratio
+    SUBSTANCE_DEPENDENCE = "substance_dependence"
+    TOPICAL = "topical"
+    NOT_CURRENT = "not_current"
+    COUNTED_ONCE = "counted_once"  # the same medicine recorded more than once
+    REPLACED_BY_PROPOSAL = "replaced_by_proposal"
+
+
+@dataclass(frozen=True, slots=True)
+class IngredientOme:
+    ingredient: str
+    amount: float  # per day in mg, or microgram/hour for patches
+    amount_unit: str  # "mg/day" | "microgram/hour"
+    factor: float
+    ome_mg_per_day: float
+    source: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationOme:
+    record: MedicationRecord
+    identification: Identification
+    status: Status
+    ome_mg_per_day: float | None
+    explanation: str
+    ingredients: tuple[IngredientOme, ...] = ()
+    daily: DailyAmount | None = None
+    reason: str | None = None
+    flags: frozenset[Flag] = frozenset()
+
+    @property
+    def product(self) -> Product | None:
+        return self.identification.product
+
+    @property
+    def label(self) -> str:
+        return self.identification.label
+
+
+def assess(
+    record: MedicationRecord,
+    identification: Identification,
+    factors: FactorTable,
+    profile: Profile,
+) -> MedicationOme:
+    product = identification.product
+    if product is None and identification.out_of_scope:
+        return MedicationOme(
+            record,
+            identification,
+            Status.NOT_OPIOID,
+            None,
+            f"{identification.label}: not an opioid ({identification.how})",
+        )
+    if product is None:
+        return _unresolved(record, identification, f"not identified: {identification.how}")
+    if product.use is Use.TOPICAL or product.route is Route.TOPICAL:
+        return MedicationOme(
+            record,
+            identification,
+            Status.EXCLUDED,
+            None,
+            f"{product.name}: topical, not systemic; not counted",
+            reason="topical product: not systemic",
+            flags=frozenset({Flag.TOPICAL}),
+        )
+    if not product.opioids:
+        return MedicationOme(
+            record, identification, Status.NOT_OPIOID, None, f"{product.name}: not an opioid"
+        )
+    if product.use is Use.SUBSTANCE_DEPENDENCE:
+        return MedicationOme(
+            record,
+            identification,
+            Status.EXCLUDED,
+            None,
+            f"{product.name}: treatment of opioid dependence; not counted as analgesia",
+            reason="substance-dependence treatment",
+            flags=frozenset({Flag.SUBSTANCE_DEPENDENCE}),
+        )
+    use_cap = profile.prn.stated_daily_maximum is StatedDailyMaximum.CAP
+    daily = daily_amount(record, use_stated_maximum=use_cap)
+    if isinstance(daily, NotDosed):
+        return _unresolved(record, identification, f"daily dose unknown: {daily.reason}")
+    flags = {Flag.AS_NEEDED_MAXIMUM} if daily.as_needed else set()
+    parts: list[IngredientOme] = []
+    for ingredient in product.opioids:
+        amount = _ingredient_amount(daily, product, ingredient)
+        if isinstance(amount, str):
+            return _unresolved(record, identification, amount, daily)
+        value, unit = amount
+        lookup = factors.lookup(profile.profile_id, ingredient.name, product.route)
+        if lookup.status is FactorStatus.NO_FIXED_RATIO:
+            return _unresolved(
+                record,
+                identification,
+                f"{ingredient.name} has no fixed conversion ratio: needs specialist review",
+                daily,
+                {Flag.SPECIALIST_REVIEW},
+            )
+        if lookup.status is FactorStatus.NOT_COUNTED:
+            return MedicationOme(
+                record,
+                identification,
+                Status.EXCLUDED,
+                None,
+                f"{product.name}: not counted under {profile.profile_id}",
+                daily=daily,
+                reason=lookup.notes,
+            )
+        if lookup.status is not FactorStatus.FACTOR or lookup.factor is None:
+            return _unresolved(
+                record,
+                identification,
+                f"no conversion factor for {ingredient.name} "
+                f"({product.route.value}) in profile {profile.profile_id}",
+                daily,
+            )
+        expected = "microgram/hour" if lookup.basis is Basis.PER_MICROGRAM_PER_HOUR else "mg/day"
+        if unit != expected:
+            return _unresolved(
+                record,
+                identification,
+                f"the dose gives {unit} but the factor is per {expected}",
+                daily,
+            )
+        ome = _round(value * lookup.factor, profile.rounding.decimal_places)
+        parts.append(IngredientOme(ingredient.name, value, unit, lookup.factor, ome, lookup.source))
+    total = sum(p.ome_mg_per_day for p in parts)
+    total = _round(total, profile.rounding.decimal_places)
+    return MedicationOme(
+        record,
+        identification,
+        Status.CALCULATED,
+        total,
+        _explain(product, daily, parts, total),
+        tuple(parts),
+        daily,
+        flags=frozenset(flags),
+    )
+
+
+def _unresolved(
+    record: MedicationRecord,
+    identification: Identification,
+    reason: str,
+    daily: DailyAmount | None = None,
+    flags: set[Flag] | None = None,
+) -> MedicationOme:
+    return MedicationOme(
+        record,
+        identification,
+        Status.UNRESOLVED,
+        None,
+        f"{identification.label}: OME not calculated ({reason})",
+        daily=daily,
+        reason=reason,
+        flags=frozenset(flags or ()),
+    )
+
+
+def _ingredient_amount(
+    daily: DailyAmount, product: Product, ingredient: Ingredient
+) -> tuple[float, str] | str:
+    """The ingredient's daily amount in mg/day, or its patch rate in microgram/hour; or why
+    it cannot be known."""
+    strength = ingredient.strength
+    if product.is_patch:
+        if daily.unit == "microgram/hour":
+            return daily.amount, "microgram/hour"
+        if daily.unit != "unit" or daily.per_administration is None:
+            return "a patch dose must say how many patches are worn"
+        if strength is None or strength.per_unit != "hour":
+            return "the patch's release rate is not known"
+        return strength.mg_per_one * 1000 * daily.per_administration, "microgram/hour"
+    if daily.unit == "mg":
+        if len([i for i in product.ingredients if i.strength is not None]) > 1:
+            return "a dose in mg is ambiguous for a combination product"
+        return daily.amount, "mg/day"
+    if strength is None:
+        return "the product has no strength (e.g. a VTM), so the dose must be given in mg"
+    if daily.unit == "ml":
+        if strength.per_unit != "ml":
+            return "a dose in ml for a product whose strength is not per ml"
+        return daily.amount * strength.mg_per_one, "mg/day"
+    if daily.unit == "unit":
+        if strength.per_unit == "unit":
+            return daily.amount * strength.mg_per_one, "mg/day"
+        if strength.per_unit == "ml" and product.unit_of_presentation in _WHOLE_CONTAINERS:
+            return daily.amount * strength.mg_per, "mg/day"
+        return f"a dose counted in units for a product measured per {strength.per_unit}"
+    return f"a dose in {daily.unit} cannot be converted"
+
+
+def _round(value: float, places: int) -> float:
+    quantum = Decimal(1).scaleb(-places)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def _explain(product: Product, daily: DailyAmount, parts: list[IngredientOme], total: float) -> str:
+    """ "Oxycodone 40mg modified-release tablets, 1 twice a day = 80 mg oxycodone/day × 1.5
+    = 120 mg OME/day"."""
+    terms = []
+    for p in parts:
+        amount = (
+            f"{_num(p.amount)} micrograms/hour"
+            if p.amount_unit == "microgram/hour"
+            else (f"{_num(p.amount)} mg {p.ingredient}/day")
+        )
+        terms.append(f"{amount} × {_num(p.factor)} = {_num(p.ome_mg_per_day)}")
+    how = f"{product.name}, {daily.description}"
+    if daily.as_needed:
+        how += " (maximum possible)"
+    text = f"{how} = " + " + ".join(terms)
+    return text + (f" = {_num(total)} mg OME/day" if len(parts) > 1 else " mg OME/day")
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -1,0 +1,143 @@
+"""The patient's regimen: current medicines, the proposal, and the totals before and after.
+
+History semantics (issue #3 §5; real-world-data.md §2):
+- Current means status active, intended or unknown (a record without status is taken at its
+  word). Stopped, completed, cancelled, entered-in-error, on-hold, not-taken and draft
+  records, and statements whose period has ended, are not current.
+- GP Connect models one drug as a MedicationStatement, an authorisation (MedicationRequest
+  intent=plan) and one MedicationRequest intent=order per issue: a record ``basedOn``
+  another current record is that record's issue and is not counted again; the same medicine
+  at the same daily dose recorded twice (statement and authorisation) is counted once.
+- The proposed order **replaces** the current item it re-authorises or changes (the same
+  resource re-signed, ``priorPrescription``, ``basedOn``, or the same medicine: the same
+  ingredients by the same route and release) instead of being added to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from service.ome.calculate import Flag, MedicationOme, Status
+
+CURRENT_STATUSES = frozenset({"active", "intended", "unknown"})
+CURRENT_INTENTS = frozenset(
+    {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Regimen:
+    proposed: tuple[MedicationOme, ...]
+    current: tuple[MedicationOme, ...]  # counted once each, before the proposal
+    replaced: tuple[MedicationOme, ...]  # current items the proposal replaces
+    not_current: tuple[MedicationOme, ...]
+    duplicates: tuple[MedicationOme, ...]
+
+    @property
+    def continuing(self) -> tuple[MedicationOme, ...]:
+        replaced = {id(m) for m in self.replaced}
+        return tuple(m for m in self.current if id(m) not in replaced)
+
+    @property
+    def with_proposal(self) -> tuple[MedicationOme, ...]:
+        return self.continuing + self.proposed
+
+    @property
+    def current_total(self) -> float:
+        return total(self.current)
+
+    @property
+    def total_with_proposal(self) -> float:
+        return total(self.with_proposal)
+
+    @property
+    def unresolved(self) -> tuple[MedicationOme, ...]:
+        """Items that may change the total but could not be calculated."""
+        return tuple(m for m in self.with_proposal if m.status is Status.UNRESOLVED)
+
+
+def total(items: Iterable[MedicationOme]) -> float:
+    return round(sum(m.ome_mg_per_day or 0.0 for m in items if m.status is Status.CALCULATED), 6)
+
+
+def build_regimen(
+    proposed: Iterable[MedicationOme], history: Iterable[MedicationOme], today: date
+) -> Regimen:
+    proposed = tuple(proposed)
+    current: list[MedicationOme] = []
+    not_current: list[MedicationOme] = []
+    for item in history:
+        why = _not_current_reason(item, today)
+        if why is None:
+            current.append(item)
+        else:
+            not_current.append(
+                replace(item, flags=item.flags | {Flag.NOT_CURRENT}, reason=item.reason or why)
+            )
+    counted, duplicates = _count_once(current)
+    replaced = [c for c in counted if any(replaces(p, c) for p in proposed)]
+    return Regimen(
+        proposed=proposed,
+        current=tuple(counted),
+        replaced=tuple(replaced),
+        not_current=tuple(not_current),
+        duplicates=tuple(duplicates),
+    )
+
+
+def _not_current_reason(item: MedicationOme, today: date) -> str | None:
+    record = item.record
+    if record.status is not None and record.status not in CURRENT_STATUSES:
+        return f"status {record.status}"
+    if record.intent is not None and record.intent not in CURRENT_INTENTS:
+        return f"intent {record.intent}"
+    if record.effective_end is not None and record.effective_end < today:
+        return f"ended {record.effective_end.isoformat()}"
+    return None
+
+
+def _count_once(items: list[MedicationOme]) -> tuple[list[MedicationOme], list[MedicationOme]]:
+    refs = {m.record.reference for m in items if m.record.reference}
+    counted: list[MedicationOme] = []
+    duplicates: list[MedicationOme] = []
+    seen: dict[tuple[object, ...], MedicationOme] = {}
+    for item in items:
+        if any(ref in refs and ref != item.record.reference for ref in item.record.based_on):
+            duplicates.append(item)  # an issue of an authorisation that is itself counted
+            continue
+        key = _same_medicine_same_dose(item)
+        if key in seen:
+            duplicates.append(item)
+            continue
+        seen[key] = item
+        counted.append(item)
+    return counted, duplicates
+
+
+def _same_medicine_same_dose(item: MedicationOme) -> tuple[object, ...]:
+    daily = item.daily
+    amount = (round(daily.amount, 6), daily.unit) if daily else (item.reason,)
+    return (item.label.strip().lower(), *amount)
+
+
+def replaces(proposal: MedicationOme, current: MedicationOme) -> bool:
+    p, c = proposal.record, current.record
+    if c.reference is not None and (
+        c.reference == p.reference
+        or c.reference == p.prior_prescription
+        or c.reference in p.based_on
+    ):
+        return True
+    return _medicine_key(proposal) is not None and _medicine_key(proposal) == _medicine_key(current)
+
+
+def _medicine_key(item: MedicationOme) -> tuple[object, ...] | None:
+    """Same ingredients, route and release: morphine MR 30 mg → 60 mg is a change of the
+    same medicine; morphine MR and morphine oral solution are two medicines."""
+    product = item.product
+    if product is None:
+        return None
+    names = frozenset(i.name for i in product.ingredients)
+    return (names, product.route, product.modified_release)

@@ -1,0 +1,150 @@
+"""The OME report: every medication with its daily dose, factor, OME/day and explanation,
+and the total. Served by ``POST /ome`` and printed by ``python -m service ome FILE``.
+
+Input is FHIR: a Bundle, a list of resources, or one resource. All medication resources are
+treated as the patient's record (none is a proposal); history semantics apply, so stopped
+items and duplicates are listed as excluded with the reason rather than dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service.errors import HookRequestError
+from service.fhir.bundle import resources
+from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
+from service.fhir.patient_record import PatientRecord
+from service.knowledge import Engine
+from service.ome.calculate import Flag, MedicationOme, Status
+
+
+class DailyDoseOut(BaseModel):
+    amount: float = Field(description="At most this much a day, in `unit`.")
+    unit: str = Field(description="mg, ml, microgram/hour, or unit (tablets, patches...).")
+    basis: str = Field(description="structured dosage | dosage text | quantity and supply duration")
+    as_needed: bool
+    description: str
+
+
+class IngredientOut(BaseModel):
+    ingredient: str
+    amount: float
+    amount_unit: str
+    factor: float
+    ome_mg_per_day: float
+    source: list[str]
+
+
+class MedicationOut(BaseModel):
+    reference: str | None
+    path: str
+    name: str
+    identified_by: str
+    status: Literal["calculated", "not_opioid", "unresolved", "excluded"]
+    counted: bool = Field(description="Whether it is in the total.")
+    ome_mg_per_day: float | None
+    explanation: str
+    reason: str | None = None
+    daily_dose: DailyDoseOut | None = None
+    ingredients: list[IngredientOut] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+
+
+class OmeReport(BaseModel):
+    profile: str
+    total_ome_mg_per_day: float
+    complete: bool = Field(description="False when an opioid may be missing from the total.")
+    unresolved_count: int
+    medications: list[MedicationOut]
+
+
+def ome_report(engine: Engine, value: Any, profile_id: str | None, today: date) -> OmeReport:
+    if profile_id is not None and profile_id not in engine.factors.profiles():
+        raise HookRequestError(
+            f"unknown profile {profile_id!r}; known: {', '.join(engine.factors.profiles())}",
+            "profile",
+        )
+    profile = engine.profile(profile_id)
+    found, outcomes = resources(value, "medications")
+    if outcomes:
+        raise HookRequestError("the input holds an OperationOutcome", outcomes[0].path)
+    index = {
+        f"Medication/{x.resource['id']}": x.resource
+        for x in found
+        if x.resource.get("resourceType") == "Medication" and isinstance(x.resource.get("id"), str)
+    }
+    records = tuple(
+        read_medication_record(x.resource, x.path, index)
+        for x in found
+        if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
+    )
+    if not records and found:
+        raise HookRequestError(
+            "no MedicationRequest or MedicationStatement resources in the input", "medications"
+        )
+    record = PatientRecord(hook="ome", patient_id=None, proposed=(), history=records)
+    regimen = engine.regimen(record, today, profile)
+    counted = {id(m) for m in regimen.current}
+    duplicates = {id(m) for m in regimen.duplicates}
+    position = {id(r): i for i, r in enumerate(records)}
+    items = sorted(
+        (*regimen.current, *regimen.duplicates, *regimen.not_current),
+        key=lambda m: position[id(m.record)],  # report in the order the caller sent them
+    )
+    rows_sorted = [_row(m, counted=id(m) in counted, duplicate=id(m) in duplicates) for m in items]
+    return OmeReport(
+        profile=profile.profile_id,
+        total_ome_mg_per_day=regimen.current_total,
+        complete=not regimen.unresolved,
+        unresolved_count=len(regimen.unresolved),
+        medications=rows_sorted,
+    )
+
+
+def _row(m: MedicationOme, *, counted: bool, duplicate: bool) -> MedicationOut:
+    status = m.status.value
+    reason = m.reason
+    flags = set(m.flags)
+    if duplicate:
+        status, reason = "excluded", "the same medicine is already counted (recorded twice)"
+        flags.add(Flag.COUNTED_ONCE)
+    elif Flag.NOT_CURRENT in m.flags:
+        status = "excluded"
+    daily = m.daily
+    return MedicationOut(
+        reference=m.record.reference,
+        path=m.record.path,
+        name=m.label,
+        identified_by=m.identification.how,
+        status=status,
+        counted=counted and m.status is Status.CALCULATED,
+        ome_mg_per_day=m.ome_mg_per_day if status == "calculated" else None,
+        explanation=f"{m.label}: {reason}"
+        if status != m.status.value and reason
+        else m.explanation,
+        reason=reason,
+        daily_dose=DailyDoseOut(
+            amount=round(daily.amount, 4),
+            unit=daily.unit,
+            basis=daily.basis,
+            as_needed=daily.as_needed,
+            description=daily.description,
+        )
+        if daily
+        else None,
+        ingredients=[
+            IngredientOut(
+                ingredient=i.ingredient,
+                amount=round(i.amount, 4),
+                amount_unit=i.amount_unit,
+                factor=i.factor,
+                ome_mg_per_day=i.ome_mg_per_day,
+                source=list(i.source),
+            )
+            for i in m.ingredients
+        ],
+        flags=sorted(f.value for f in flags),
+    )
