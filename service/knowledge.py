@@ -1,23 +1,121 @@
-"""The engine as the HTTP layer sees it: built once at startup from ``rules/``.
+"""The engine as the HTTP layer sees it: built once at start-up from ``rules/``.
 
-Holds the indexes (medicines dictionary, conversion factors, rules) so that no file is read
-per request, and turns a ``PatientRecord`` into cards.
+Holds every index (medicines dictionary, conversion factors, code sets, rules) so that no
+file is read per request, and runs the pipeline: identify and dose each medicine → regimen →
+facts → findings → cards. All clinical judgement is in the rule files and the facts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
 
 from service.cds_hooks.models import Card
 from service.config import Settings
+from service.engine.evaluate import FactValue, evaluate
+from service.engine.loader import load_rules
+from service.engine.render import RenderContext, render
+from service.engine.sources import load_override_reasons, load_sources
+from service.engine.suggestions import SUGGESTION_KINDS, SuggestionInput
+from service.errors import ConfigurationError, PrefetchUnavailable
+from service.facts.codesets import load_codeset
+from service.facts.compute import Situation, compute_facts
+from service.fhir.medication_record import MedicationRecord
 from service.fhir.patient_record import PatientRecord
+from service.medicines.dictionary import MedicinesDictionary
+from service.medicines.identify import identify
+from service.medicines.model import IngredientClass
+from service.ome.calculate import MedicationOme, assess
+from service.ome.factors import FactorTable, Profile
+from service.ome.regimen import Regimen, build_regimen
+
+_IN_SCOPE = tuple(c for c in IngredientClass if c is not IngredientClass.OTHER)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Everything one evaluation produced, for cards, the /ome report and audit."""
+
+    regimen: Regimen
+    facts: dict[str, FactValue]
+    rule_ids: list[str]  # the rules that fired, in card order
+    cards: list[Card]
 
 
 class Engine:
     def __init__(self, settings: Settings) -> None:
+        rules_dir = settings.rules_dir
         self.settings = settings
+        self.dictionary = MedicinesDictionary.load(rules_dir)
+        self.factors = FactorTable.load(rules_dir)
+        profile_id = settings.ome_profile or self.factors.default_profile
+        if profile_id not in self.factors.profiles():
+            raise ConfigurationError(
+                f"OME profile {profile_id!r} is not in rules/ome/profiles.yaml "
+                f"(known: {', '.join(self.factors.profiles())})"
+            )
+        self.profile_id = profile_id
+        self.sources = load_sources(rules_dir)
+        self.override_reasons = load_override_reasons(rules_dir)
+        self.cancer_palliative = load_codeset(
+            rules_dir / "codesets" / "cancer_palliative.csv", frozenset(self.sources)
+        )
+        self.rules = load_rules(
+            rules_dir,
+            self.sources,
+            self.override_reasons,
+            SUGGESTION_KINDS,
+            disabled=settings.disabled_rules,
+            overrides=settings.rule_parameter_overrides,
+        )
 
-    def cards(self, record: PatientRecord, now: datetime) -> list[Card]:
-        """Cards for this record at this time (rules land with the rules issue)."""
-        del record, now
-        return []
+    def profile(self, profile_id: str | None = None) -> Profile:
+        return self.factors.profile(profile_id or self.profile_id)
+
+    def assess_all(
+        self, records: tuple[MedicationRecord, ...], profile: Profile
+    ) -> tuple[MedicationOme, ...]:
+        return tuple(
+            assess(r, identify(r.medication, self.dictionary), self.factors, profile)
+            for r in records
+        )
+
+    def regimen(
+        self, record: PatientRecord, today: date, profile: Profile | None = None
+    ) -> Regimen:
+        profile = profile or self.profile()
+        return build_regimen(
+            self.assess_all(record.proposed, profile),
+            self.assess_all(record.history, profile),
+            today,
+        )
+
+    def evaluate(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> Evaluation:
+        today = now.date()
+        regimen = self.regimen(record, today)
+        if record.history_unavailable is not None and any(
+            m.product is not None and any(m.product.has_class(c) for c in _IN_SCOPE)
+            for m in regimen.proposed
+        ):
+            raise PrefetchUnavailable(record.history_unavailable, "prefetch")
+        situation = Situation(record, regimen, today, self.cancer_palliative)
+        facts = compute_facts(situation)
+        findings = evaluate(self.rules, facts, record.hook)
+        ctx = RenderContext(
+            hook_instance=hook_instance,
+            regimen=regimen,
+            facts=facts,
+            sources=self.sources,
+            override_reasons=self.override_reasons,
+            profile_id=self.profile_id,
+            not_checked=record.not_checked,
+            suggestion_input=SuggestionInput(record, regimen, record.patient_id),
+            extra_detail={},
+        )
+        return Evaluation(
+            regimen, facts, [f.rule.id for f in findings], [render(f, ctx) for f in findings]
+        )
+
+    def cards(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> list[Card]:
+        return self.evaluate(record, now, hook_instance).cards

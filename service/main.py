@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from service.api import errors
 from service.api.routes_cds import router as cds_router
+from service.api.routes_ome import router as ome_router
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.knowledge import Engine
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.include_router(cds_router)
+    app.include_router(ome_router)
     return app

@@ -23,11 +23,11 @@ def _feedback_log(request: Request) -> FeedbackLog:
     return feedback_log
 
 
-def _now() -> datetime:
+def now_dependency() -> datetime:
     """The only clock read for a request; the engine is given this time, never reads one."""
     return datetime.now(UTC)
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
 FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
-NowDep = Annotated[datetime, Depends(_now)]
+NowDep = Annotated[datetime, Depends(now_dependency)]

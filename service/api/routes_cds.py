@@ -41,7 +41,7 @@ def call_service(
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards."""
     record = read_hook_input(service_id, request)
-    cards = engine.cards(record, now)
+    cards = engine.cards(record, now, request.hook_instance)
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
     return CdsServiceResponse(cards=cards)

@@ -100,7 +100,11 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
     )
 
     if contract.orders_field is not None:
-        proposed = _medication_records(located_orders, medications)
+        # order-select fires on every change, first with no medicine chosen: an order that
+        # names no medicine yet is incomplete, not unresolved, and is not assessed.
+        proposed = tuple(
+            r for r in _medication_records(located_orders, medications) if r.medication is not None
+        )
     else:
         if not obtainable(DISCHARGE_ORDERS_KEY):
             raise PrefetchUnavailable(
@@ -120,13 +124,21 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
             history_records.append(record)
     history = tuple(history_records)
     patient = next(
-        (read_patient(x.resource, x.path) for x in prefetched.get("patient", [])
-         if x.resource.get("resourceType") == "Patient"), None,
-    )  # fmt: skip
+        (
+            read_patient(x.resource, x.path)
+            for x in prefetched.get("patient", [])
+            if x.resource.get("resourceType") == "Patient"
+        ),
+        None,
+    )
     encounter = next(
-        (read_encounter(x.resource, x.path) for x in prefetched.get("encounter", [])
-         if x.resource.get("resourceType") == "Encounter"), None,
-    )  # fmt: skip
+        (
+            read_encounter(x.resource, x.path)
+            for x in prefetched.get("encounter", [])
+            if x.resource.get("resourceType") == "Encounter"
+        ),
+        None,
+    )
     conditions = tuple(
         read_coded(x.resource, x.path)
         for x in prefetched.get("conditions", [])
@@ -141,6 +153,7 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         not_checked.append("the medicines list was paginated and only its first page was read")
     return PatientRecord(
         hook=request.hook,
+        patient_id=context.get("patientId"),
         proposed=proposed,
         history=history,
         patient=patient,

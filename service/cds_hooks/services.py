@@ -38,14 +38,15 @@ class HookContract:
 CONTRACTS: dict[str, HookContract] = {
     c.hook: c
     for c in (
-        HookContract("order-select", ("userId", "patientId", "selections", "draftOrders"),
-                     "draftOrders"),
+        HookContract(
+            "order-select", ("userId", "patientId", "selections", "draftOrders"), "draftOrders"
+        ),
         HookContract("order-sign", ("userId", "patientId", "draftOrders"), "draftOrders"),
         # Hook Library draft: userId optional (refills arrive from pharmacies and portals).
         HookContract("medication-refill", ("patientId", "medications"), "medications"),
         HookContract("encounter-discharge", ("userId", "patientId", "encounterId"), None),
     )
-}  # fmt: skip
+}
 
 #: Prefetch keys from which the current regimen is read: at least one must be obtainable.
 MEDICATION_HISTORY_KEYS = ("medicationRequests", "medicationStatements")

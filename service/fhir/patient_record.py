@@ -13,6 +13,7 @@ from service.fhir.medication_record import MedicationRecord
 @dataclass(frozen=True, slots=True)
 class PatientRecord:
     hook: str
+    patient_id: str | None
     proposed: tuple[MedicationRecord, ...]
     history: tuple[MedicationRecord, ...]
     patient: PatientInfo | None = None

@@ -41,8 +41,13 @@ def test_prefetch_templates_use_only_the_2_0_token_subset(client: TestClient) ->
             assert tokens <= ALLOWED_TOKENS, template
             assert "today()" not in template and "_include" not in template
             resource = template.split("?")[0].split("/")[0]
-            assert resource in {"Patient", "MedicationRequest", "MedicationStatement",
-                                "Condition", "Encounter"}  # fmt: skip
+            assert resource in {
+                "Patient",
+                "MedicationRequest",
+                "MedicationStatement",
+                "Condition",
+                "Encounter",
+            }
 
 
 def test_discharge_prefetch_is_scoped_to_the_encounter(client: TestClient) -> None:

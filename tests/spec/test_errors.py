@@ -49,8 +49,15 @@ def test_unknown_service_is_404(client: TestClient) -> None:
 
 
 def test_unknown_service_feedback_is_404(client: TestClient) -> None:
-    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "overridden",
-                          "outcomeTimestamp": "2026-11-22T10:00:00Z"}]}  # fmt: skip
+    body = {
+        "feedback": [
+            {
+                "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-22T10:00:00Z",
+            }
+        ]
+    }
     assert client.post("/cds-services/nope/feedback", json=body).status_code == 404
 
 
@@ -136,8 +143,15 @@ def test_fhir_authorization_without_server_is_400_and_token_not_echoed(client: T
 
 
 def test_feedback_accepted_without_suggestions_is_400(client: TestClient) -> None:
-    body = {"feedback": [{"card": "9368d37b-283f-44a0-93ea-547cebab93ed", "outcome": "accepted",
-                          "outcomeTimestamp": "2026-11-22T10:00:00Z"}]}  # fmt: skip
+    body = {
+        "feedback": [
+            {
+                "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-22T10:00:00Z",
+            }
+        ]
+    }
     response = client.post("/cds-services/opioid-safety/feedback", json=body)
     assert response.status_code == 400
     assert "cds-fb-2" in response.text

@@ -164,8 +164,14 @@ REQUEST = {
     "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
     "context": {"userId": "Practitioner/1", "patientId": "1", "draftOrders": {}},
 }
-AUTH = {"access_token": "secret-token", "token_type": "Bearer", "expires_in": 300,
-        "scope": "patient/*.read", "subject": "cds-service", "patient": "1"}  # fmt: skip
+AUTH = {
+    "access_token": "secret-token",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "cds-service",
+    "patient": "1",
+}
 
 
 def test_cds_r_1_fhir_authorization_needs_fhir_server() -> None:

@@ -182,9 +182,12 @@ def test_sandbox_feedback_captures_are_accepted(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["feedback-accepted-example.json", "feedback-overridden-example.json",
-     "feedback-overridden-with-reason-example.json"],
-)  # fmt: skip
+    [
+        "feedback-accepted-example.json",
+        "feedback-overridden-example.json",
+        "feedback-overridden-with-reason-example.json",
+    ],
+)
 def test_spec_feedback_examples_are_accepted(client: TestClient, name: str) -> None:
     body = load_json(reference_path("cds-hooks", "spec-2.0.1", name))
     response = client.post("/cds-services/opioid-safety/feedback", json=body)

@@ -1,0 +1,1 @@
+"""The rules engine: rule definitions (loaded from rules/), pure evaluation, card rendering."""

@@ -1,0 +1,118 @@
+"""The schema of a rule file (``rules/recommendations/<id>.yaml``), as pydantic models.
+
+See ``rules/README.md`` for the field-by-field description. Criteria are a small tree of
+``all`` / ``any`` / ``not`` over named facts, compared only with named parameters: a rule
+file holds no bare numbers outside ``parameters``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Comparison = Literal["at_least", "above", "at_most", "below"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(Strict):
+    """A named, cited clinical number. Units are checked against the facts compared with it."""
+
+    value: float
+    unit: str
+    source: str
+    locator: str
+    alternatives: str | None = None
+
+
+class Condition(Strict):
+    """One node of the criteria tree: exactly one of fact / all / any / not."""
+
+    fact: str | None = None
+    at_least: str | None = None
+    above: str | None = None
+    at_most: str | None = None
+    below: str | None = None
+    all: tuple[Condition, ...] | None = None
+    any: tuple[Condition, ...] | None = None
+    not_: Condition | None = Field(default=None, alias="not")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        kinds = [
+            self.fact is not None,
+            self.all is not None,
+            self.any is not None,
+            self.not_ is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("a condition has exactly one of: fact, all, any, not")
+        if self.fact is None and self.comparisons():
+            raise ValueError("comparisons (at_least, above, at_most, below) need a fact")
+        if len(self.comparisons()) > 1:
+            raise ValueError("a condition compares with at most one parameter")
+        return self
+
+    def comparisons(self) -> list[tuple[Comparison, str]]:
+        pairs: list[tuple[Comparison, str | None]] = [
+            ("at_least", self.at_least),
+            ("above", self.above),
+            ("at_most", self.at_most),
+            ("below", self.below),
+        ]
+        return [(k, v) for k, v in pairs if v is not None]
+
+
+class Guideline(Strict):
+    source: str
+    statement: str
+
+
+class LinkDef(Strict):
+    label: str
+    url: str
+
+
+class CardDef(Strict):
+    indicator: Literal["info", "warning", "critical"]
+    summary: str
+    detail: str
+    source: str
+    links: tuple[LinkDef, ...] = ()
+    suggestions: tuple[str, ...] = ()
+    override_reasons: tuple[str, ...] = ()
+    #: Include the table of each medicine's OME and how it was derived.
+    medicines_table: bool = True
+    #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
+    #: co-prescribing still shows, as information).
+    info_when: Condition | None = None
+
+
+class Review(Strict):
+    authored_by: str
+    reviewed_on: date
+    next_review: date
+
+
+class RuleDefinition(Strict):
+    id: str
+    version: str
+    status: Literal["draft", "active", "retired"]
+    title: str
+    guideline: Guideline
+    hooks: tuple[
+        Literal["order-select", "order-sign", "medication-refill", "encounter-discharge"], ...
+    ]
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    inclusion: Condition
+    exclusion: Condition | None = None
+    #: Shown instead of firing when an exclusion could not be checked (e.g. no conditions).
+    card: CardDef
+    #: Lower numbers are shown first among cards of the same indicator.
+    priority: int = 50
+    review: Review
+    known_false_positives: tuple[str, ...] = ()

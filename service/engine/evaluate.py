@@ -1,0 +1,82 @@
+"""Pure evaluation: (rules, facts, hook) → findings. No I/O, no clock, no FHIR.
+
+A fact may be unknown (``None``): a comparison with an unknown number is false, and an
+unknown boolean is false, so an unknown never makes a rule fire on its own. Whether data
+was missing is itself a fact (e.g. ``conditions_available``) that rules and cards use, so
+"could not check" is said, not hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from service.engine.definitions import Condition, RuleDefinition
+
+FactValue = bool | float | int | str | None
+
+SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that applies, with the fact values and parameters that made it apply."""
+
+    rule: RuleDefinition
+    facts: Mapping[str, FactValue]
+    parameters: Mapping[str, float]
+    criteria: tuple[str, ...]  # each criterion that held, in words, for the card and the audit
+
+
+def evaluate(
+    rules: Iterable[RuleDefinition], facts: Mapping[str, FactValue], hook: str
+) -> list[Finding]:
+    findings = []
+    for rule in rules:
+        if hook not in rule.hooks:
+            continue
+        parameters = {name: p.value for name, p in rule.parameters.items()}
+        reasons: list[str] = []
+        if not holds(rule.inclusion, facts, parameters, reasons):
+            continue
+        if rule.exclusion is not None and holds(rule.exclusion, facts, parameters, []):
+            continue
+        findings.append(Finding(rule, facts, parameters, tuple(reasons)))
+    findings.sort(key=lambda f: (SEVERITY[f.rule.card.indicator], f.rule.priority, f.rule.id))
+    return findings
+
+
+def holds(
+    c: Condition,
+    facts: Mapping[str, FactValue],
+    parameters: Mapping[str, float],
+    reasons: list[str],
+) -> bool:
+    if c.all is not None:
+        return all(holds(child, facts, parameters, reasons) for child in c.all)
+    if c.any is not None:
+        return any(holds(child, facts, parameters, reasons) for child in c.any)
+    if c.not_ is not None:
+        return not holds(c.not_, facts, parameters, [])
+    if c.fact is None:  # pragma: no cover - Condition._one_kind guarantees a fact here
+        return False
+    value = facts.get(c.fact)
+    comparisons = c.comparisons()
+    if not comparisons:
+        result = value is True
+        if result:
+            reasons.append(c.fact)
+        return result
+    op, name = comparisons[0]
+    if value is None or isinstance(value, bool | str):
+        return False
+    limit = parameters[name]
+    result = {
+        "at_least": value >= limit,
+        "above": value > limit,
+        "at_most": value <= limit,
+        "below": value < limit,
+    }[op]
+    if result:
+        reasons.append(f"{c.fact} {op.replace('_', ' ')} {name}")
+    return result

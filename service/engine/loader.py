@@ -1,0 +1,194 @@
+"""Load and check every rule file at start-up; refuse to start on any problem.
+
+Checks (style guide G5): the file parses against ``RuleDefinition``; its id is its file
+name and unique; every fact exists in the registry and is used as its kind allows; every
+comparison names a parameter of the rule in the fact's unit; every source id resolves;
+every suggestion and override reason is known; and the card summary cannot exceed 139
+characters whatever values fill it. Then the deployment's switches apply: rules switched
+off, parameters overridden (``service.config.Settings``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from service.cds_hooks.models import SUMMARY_MAX_CHARS
+from service.engine.definitions import Condition, Parameter, RuleDefinition
+from service.engine.sources import OverrideReasons, SourceEntry
+from service.errors import ConfigurationError, RuleDefinitionError
+from service.facts.registry import FACTS
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+RULES_FOLDER = "recommendations"
+
+
+def load_rules(
+    rules_dir: Path,
+    sources: Mapping[str, SourceEntry],
+    override_reasons: OverrideReasons,
+    suggestion_kinds: frozenset[str],
+    *,
+    disabled: frozenset[str] = frozenset(),
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
+) -> tuple[RuleDefinition, ...]:
+    rules: list[RuleDefinition] = []
+    for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
+        rule = _parse(path)
+        _check(rule, path, sources, override_reasons, suggestion_kinds)
+        rules.append(rule)
+    ids = [r.id for r in rules]
+    unknown = (set(disabled) | set(overrides or {})) - set(ids)
+    if unknown:
+        raise ConfigurationError(f"settings name unknown rule ids: {', '.join(sorted(unknown))}")
+    out = []
+    for rule in rules:
+        if rule.id in disabled or rule.status != "active":
+            continue
+        out.append(_override(rule, (overrides or {}).get(rule.id, {})))
+    return tuple(out)
+
+
+def _parse(path: Path) -> RuleDefinition:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise RuleDefinitionError(str(path), "file", f"not valid YAML: {exc}") from None
+    try:
+        rule = RuleDefinition.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "file"
+        raise RuleDefinitionError(str(path), field, first["msg"]) from None
+    if rule.id != path.stem:
+        raise RuleDefinitionError(str(path), "id", f"must equal the file name {path.stem!r}")
+    return rule
+
+
+def _check(
+    rule: RuleDefinition,
+    path: Path,
+    sources: Mapping[str, SourceEntry],
+    override_reasons: OverrideReasons,
+    suggestion_kinds: frozenset[str],
+) -> None:
+    file = str(path)
+
+    def source(field: str, source_id: str, *, needs_label: bool = False) -> None:
+        for one in source_id.split(";"):
+            entry = sources.get(one.strip())
+            if entry is None:
+                raise RuleDefinitionError(
+                    file, field, f"unknown source {one!r}: add it to rules/sources.yaml"
+                )
+            if needs_label and not entry.label:
+                raise RuleDefinitionError(
+                    file, field, f"source {one!r} needs a label to be a card source"
+                )
+
+    source("guideline.source", rule.guideline.source)
+    source("card.source", rule.card.source, needs_label=True)
+    for name, parameter in rule.parameters.items():
+        source(f"parameters.{name}.source", parameter.source)
+        if not parameter.unit.strip():
+            raise RuleDefinitionError(
+                file, f"parameters.{name}.unit", "every parameter needs a unit"
+            )
+    _check_condition(rule.inclusion, "inclusion", rule.parameters, file)
+    if rule.exclusion is not None:
+        _check_condition(rule.exclusion, "exclusion", rule.parameters, file)
+    if rule.card.info_when is not None:
+        _check_condition(rule.card.info_when, "card.info_when", rule.parameters, file)
+    for kind in rule.card.suggestions:
+        if kind not in suggestion_kinds:
+            raise RuleDefinitionError(file, "card.suggestions", f"unknown suggestion {kind!r}")
+    for code in rule.card.override_reasons:
+        if code not in override_reasons.reasons:
+            raise RuleDefinitionError(
+                file,
+                "card.override_reasons",
+                f"unknown reason {code!r}: see rules/override_reasons.yaml",
+            )
+    for field, template in (("card.summary", rule.card.summary), ("card.detail", rule.card.detail)):
+        for name in PLACEHOLDER.findall(template):
+            if name not in FACTS and name not in rule.parameters:
+                raise RuleDefinitionError(
+                    file, field, f"{{{name}}} is neither a fact nor a parameter"
+                )
+    widest = longest_summary(rule.card.summary, rule.parameters)
+    if widest > SUMMARY_MAX_CHARS:
+        raise RuleDefinitionError(
+            file,
+            "card.summary",
+            f"could reach {widest} characters; the limit is {SUMMARY_MAX_CHARS}",
+        )
+
+
+def _check_condition(c: Condition, where: str, params: Mapping[str, Parameter], file: str) -> None:
+    for i, child in enumerate(c.all or c.any or ()):
+        _check_condition(child, f"{where}.{'all' if c.all else 'any'}[{i}]", params, file)
+    if c.not_ is not None:
+        _check_condition(c.not_, f"{where}.not", params, file)
+    if c.fact is None:
+        return
+    fact = FACTS.get(c.fact)
+    if fact is None:
+        raise RuleDefinitionError(
+            file, f"{where}.fact", f"unknown fact {c.fact!r} (see service/facts/registry.py)"
+        )
+    comparisons = c.comparisons()
+    if not comparisons:
+        if fact.kind != "bool":
+            raise RuleDefinitionError(
+                file, f"{where}.fact", f"{c.fact} is a {fact.kind}: compare it with a parameter"
+            )
+        return
+    op, name = comparisons[0]
+    if fact.kind != "number":
+        raise RuleDefinitionError(file, f"{where}.{op}", f"{c.fact} is not a number")
+    parameter = params.get(name)
+    if parameter is None:
+        raise RuleDefinitionError(file, f"{where}.{op}", f"unknown parameter {name!r}")
+    if parameter.unit != fact.unit:
+        raise RuleDefinitionError(
+            file,
+            f"parameters.{name}.unit",
+            f"is {parameter.unit!r} but {c.fact} is in {fact.unit!r}",
+        )
+
+
+def longest_summary(template: str, params: Mapping[str, Parameter]) -> int:
+    """The summary's length with every placeholder at its widest."""
+
+    def width(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in params:
+            return "x" * len(format_value(params[name].value))
+        return "x" * FACTS[name].max_chars if name in FACTS else match.group(0)
+
+    return len(PLACEHOLDER.sub(width, template))
+
+
+def format_value(value: float | int | str | bool | None) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.1f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _override(rule: RuleDefinition, values: Mapping[str, float]) -> RuleDefinition:
+    if not values:
+        return rule
+    unknown = set(values) - set(rule.parameters)
+    if unknown:
+        raise ConfigurationError(f"rule {rule.id} has no parameters {', '.join(sorted(unknown))}")
+    parameters = {
+        name: p.model_copy(update={"value": float(values[name])}) if name in values else p
+        for name, p in rule.parameters.items()
+    }
+    return rule.model_copy(update={"parameters": parameters})

@@ -1,0 +1,135 @@
+"""Render a finding as a CDS Hooks card. Wording lives in the rule file; this module fills
+placeholders, adds the table of each medicine's OME and how it was derived, and says what
+could not be checked.
+
+Card and suggestion uuids are derived from the hookInstance and the rule (uuid5): unique per
+call, stable if the same call is repeated, and needed for feedback.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
+from service.engine.evaluate import FactValue, Finding, holds
+from service.engine.loader import PLACEHOLDER, format_value
+from service.engine.sources import OverrideReasons, SourceEntry
+from service.engine.suggestions import BUILDERS, SuggestionInput
+from service.facts.registry import FACTS
+from service.ome.calculate import MedicationOme, Status
+from service.ome.regimen import Regimen
+
+_NAMESPACE = uuid.UUID("6f1c6f52-4a7e-4b8e-9b7d-0c2f4f1f6a31")  # this service's uuid5 namespace
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    hook_instance: uuid.UUID
+    regimen: Regimen
+    facts: Mapping[str, FactValue]
+    sources: Mapping[str, SourceEntry]
+    override_reasons: OverrideReasons
+    profile_id: str
+    not_checked: Sequence[str]
+    suggestion_input: SuggestionInput
+    #: Extra markdown sections by rule id (e.g. the taper plan, the support tier).
+    extra_detail: Mapping[str, str]
+
+
+def render(finding: Finding, ctx: RenderContext) -> Card:
+    rule = finding.rule
+    values: dict[str, FactValue] = {**finding.facts, **finding.parameters}
+    card_id = uuid.uuid5(_NAMESPACE, f"{ctx.hook_instance}/{rule.id}")
+    source = ctx.sources[rule.card.source.split(";")[0].strip()]
+    detail = [fill(rule.card.detail, values).strip()]
+    if rule.id in ctx.extra_detail:
+        detail.append(ctx.extra_detail[rule.id])
+    if rule.card.medicines_table:
+        detail.append(medicines_table(ctx.regimen, ctx.profile_id))
+    if ctx.not_checked:
+        detail.append("**Not checked:** " + "; ".join(ctx.not_checked) + ".")
+    detail.append(f"*Rule {rule.id} v{rule.version}. {rule.guideline.statement.strip()}*")
+    suggestions = []
+    for kind in rule.card.suggestions:
+        for i, draft in enumerate(BUILDERS[kind](ctx.suggestion_input)):
+            suggestions.append(
+                Suggestion(
+                    label=draft.label,
+                    uuid=uuid.uuid5(_NAMESPACE, f"{card_id}/{kind}/{i}"),
+                    is_recommended=draft.is_recommended or None,
+                    actions=[Action.model_validate(a) for a in draft.actions],
+                )
+            )
+    reasons = ctx.override_reasons
+    indicator = rule.card.indicator
+    info_when = rule.card.info_when
+    if info_when is not None and holds(info_when, finding.facts, finding.parameters, []):
+        indicator = "info"
+    return Card(
+        uuid=card_id,
+        summary=fill(rule.card.summary, values, truncate=True),
+        detail="\n\n".join(d for d in detail if d),
+        indicator=indicator,
+        source=Source(label=source.label or source.title, url=_absolute(source.url)),
+        suggestions=suggestions or None,
+        selection_behavior="at-most-one" if suggestions else None,
+        override_reasons=[
+            OverrideReason(system=reasons.system, code=code, display=reasons.reasons[code].display)
+            for code in rule.card.override_reasons
+        ]
+        or None,
+        links=[Link(label=link.label, url=link.url, type="absolute") for link in rule.card.links]
+        or None,
+    )
+
+
+def fill(template: str, values: Mapping[str, FactValue], *, truncate: bool = False) -> str:
+    """Placeholders filled; with ``truncate``, text facts are cut to the width the loader
+    checked the summary against, so a summary can never exceed 139 characters."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        text = format_value(values.get(name))
+        fact = FACTS.get(name)
+        if truncate and fact is not None and len(text) > fact.max_chars:
+            return text[: fact.max_chars - 1].rstrip(" ,") + "…"
+        return text
+
+    return PLACEHOLDER.sub(value, template)
+
+
+def medicines_table(regimen: Regimen, profile_id: str) -> str:
+    replaced = {id(m) for m in regimen.replaced}
+    rows = [(m, "proposed") for m in regimen.proposed]
+    rows += [(m, "current, replaced" if id(m) in replaced else "current") for m in regimen.current]
+    rows = [(m, role) for m, role in rows if m.status is not Status.NOT_OPIOID]
+    if not rows:
+        return ""
+    lines = [
+        f"| Medicine | | OME mg/day | How it was worked out ({profile_id}) |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {_cell(m.label)} | {role} | {_ome(m)} | {_cell(_how(m))} |" for m, role in rows]
+    return "\n".join(lines)
+
+
+def _ome(m: MedicationOme) -> str:
+    if m.status is Status.CALCULATED and m.ome_mg_per_day is not None:
+        return format_value(m.ome_mg_per_day)
+    return {"unresolved": "not calculated", "excluded": "not counted"}.get(m.status.value, "")
+
+
+def _how(m: MedicationOme) -> str:
+    return m.explanation if m.status is Status.CALCULATED else (m.reason or m.explanation)
+
+
+def _cell(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("|", "/")).strip()
+
+
+def _absolute(url: str) -> str | None:
+    return url if urlparse(url).scheme in ("http", "https") else None

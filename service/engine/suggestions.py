@@ -1,0 +1,124 @@
+"""Suggestion kinds a rule file may name, and how each becomes CDS Hooks actions.
+
+Each builder returns zero or more suggestions; zero when it does not apply to this record
+(there is no draft sedative to delete, say). Actions follow the spec: ``create`` carries a
+new resource, ``update`` the whole resource, ``delete`` a ``resourceId``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from service.fhir.patient_record import PatientRecord
+from service.medicines.model import IngredientClass
+from service.ome.calculate import MedicationOme
+from service.ome.regimen import Regimen
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionDraft:
+    """A suggestion before uuids: its label and actions (type, description, resource/id)."""
+
+    label: str
+    actions: tuple[dict[str, Any], ...]
+    is_recommended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionInput:
+    record: PatientRecord
+    regimen: Regimen
+    patient_id: str | None
+    #: The first step of a taper, as an updated draft order (from the tapering planner).
+    taper_update: dict[str, Any] | None = None
+
+
+Builder = Callable[[SuggestionInput], list[SuggestionDraft]]
+
+
+def _refer_pain_pharmacist(s: SuggestionInput) -> list[SuggestionDraft]:
+    referral: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "code": {"text": "Referral to practice or PCN pharmacist for a structured opioid review"},
+        "reasonCode": [{"text": "High-dose or long-term opioid prescribing"}],
+    }
+    if s.patient_id:
+        referral["subject"] = {"reference": f"Patient/{s.patient_id}"}
+    return [
+        SuggestionDraft(
+            label="Refer to the practice or PCN pharmacist for an opioid review",
+            actions=(
+                {
+                    "type": "create",
+                    "description": "Create a referral for an opioid review",
+                    "resource": referral,
+                },
+            ),
+        )
+    ]
+
+
+def _delete_drafts(ingredient_classes: tuple[IngredientClass, ...], what: str) -> Builder:
+    def build(s: SuggestionInput) -> list[SuggestionDraft]:
+        out = []
+        for item in s.regimen.proposed:
+            ref = item.record.reference
+            if (
+                ref is None
+                or not _in(item, ingredient_classes)
+                or s.record.hook == "medication-refill"
+            ):
+                continue
+            out.append(
+                SuggestionDraft(
+                    label=f"Cancel the new {what}: {item.label}",
+                    actions=(
+                        {
+                            "type": "delete",
+                            "description": f"Remove the draft {item.label}",
+                            "resourceId": ref,
+                        },
+                    ),
+                )
+            )
+        return out
+
+    return build
+
+
+def _taper_first_step(s: SuggestionInput) -> list[SuggestionDraft]:
+    if s.taper_update is None:
+        return []
+    return [
+        SuggestionDraft(
+            label="Start the taper: prescribe the first reduced dose instead",
+            actions=(
+                {
+                    "type": "update",
+                    "description": "Change the draft to the first taper step",
+                    "resource": s.taper_update,
+                },
+            ),
+            is_recommended=True,
+        )
+    ]
+
+
+def _in(item: MedicationOme, classes: tuple[IngredientClass, ...]) -> bool:
+    return item.product is not None and any(item.product.has_class(c) for c in classes)
+
+
+BUILDERS: dict[str, Builder] = {
+    "refer-pain-pharmacist": _refer_pain_pharmacist,
+    "delete-draft-opioid": _delete_drafts((IngredientClass.OPIOID,), "opioid"),
+    "delete-draft-sedative": _delete_drafts(
+        (IngredientClass.BENZODIAZEPINE, IngredientClass.Z_DRUG), "benzodiazepine or Z-drug"
+    ),
+    "delete-draft-gabapentinoid": _delete_drafts((IngredientClass.GABAPENTINOID,), "gabapentinoid"),
+    "taper-first-step": _taper_first_step,
+}
+SUGGESTION_KINDS = frozenset(BUILDERS)

@@ -1,0 +1,1 @@
+"""Facts: the typed, documented vocabulary that rule files may reference."""
