@@ -1,14 +1,19 @@
 """Read a free-text UK dose instruction ("1-2 every 4-6 hours when required, max 8 in 24 hours").
 
 Used when a prescription carries no structured FHIR Dosage. The reader never guesses: every
-word must be recognised (``sig_words`` holds the closed vocabularies) and every number must
-be consumed by a known phrase, otherwise the answer is ``SigUnparsed`` with a reason.
+word must be recognised and every number consumed by a known phrase, otherwise the answer is
+``SigUnparsed`` with a reason. Wording that could hide a different amount is declined on
+purpose: "as directed", dose changes, days of the week, doses per nostril or per kg, and a
+mass tied to a patch (a patch's strength is a rate per hour, not an amount per patch).
 
-How it works: the text is normalised (lower case, number words to digits, "b.d." to "bd"),
-cut into phrase tokens by an ordered list of regular expressions (doses, frequencies, times
-of day, "max", "when required", ...), split into stages at "then", and each stage is read
-into a daily amount. ``amount_per_day`` is the most the text allows: the high end of any dose
-range times the highest frequency (the shortest interval), capped by any stated maximum.
+How it works: ``sig_words`` normalises the text (lower case, number words to digits, "b.d."
+to "bd") and cuts it into phrase tokens (amounts, frequencies, times of day, "max", "when
+required", ...). Here the tokens are split into steps at "then" and each step is read into a
+daily amount. ``amount_per_day`` is the most the text allows: the high end of any dose range
+times the highest frequency (the shortest interval), capped by any stated maximum; doses at
+named times of day add up; "every 3 days" or "weekly" give fractions of a dose per day; of
+several steps the highest is reported. ``interval_hours`` is set only for interval wording
+("every 4 hours", "daily", "every 3 days", "twice a week"), not for "twice a day" or times.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from service.dosing.sig_words import (
     IMPLIED_ONE,
+    PATCH_RATE,
     SKIP,
     SLOT_TEXT,
     Decline,
@@ -242,6 +248,9 @@ def _read_stage(
     if isinstance(pairs, SigUnparsed):
         return pairs
     dose = pairs[0][0]
+    patch = "apply" in kinds or any(isinstance(t, Noun) and t.word == "patch" for t in tokens)
+    if dose.unit in ("mg", "microgram") and patch:
+        return SigUnparsed(PATCH_RATE)
     if "adjust" in kinds and dose.low == dose.high:
         return SigUnparsed("a dose 'adjusted according to response' with no upper limit")
     names = _slot_names(pairs)
@@ -252,6 +261,9 @@ def _read_stage(
     if isinstance(schedule, SigUnparsed):
         return schedule
     admin, interval, when = schedule
+    if dose.unit in ("mg", "microgram") and interval is not None and 72 <= interval <= 168:
+        # patch-change intervals: "25 micrograms every 72 hours" is probably a patch's rate
+        return SigUnparsed(f"a mass every {fmt(interval)} hours may be a patch strength (per hour)")
     continuous = _is_continuous(kinds, freqs)
     if freq_caps and not continuous:  # "max 4 times a day": a cap on administrations
         slowest = min(freq_caps, key=lambda f: f.per_day)
@@ -312,8 +324,6 @@ def parse_sig(text: str) -> SigDose | SigUnparsed:
     if len(text) > _MAX_LENGTH:
         return SigUnparsed(f"text longer than {_MAX_LENGTH} characters")
     tokens = tokenize(normalise(text))
-    if not tokens:
-        return SigUnparsed("no dose instruction")
     directed = next((t for t in tokens if isinstance(t, Mark) and t.kind == "directed"), None)
     if directed is not None:
         has_dose = any(isinstance(t, Qty) for t in tokens)
@@ -327,8 +337,11 @@ def parse_sig(text: str) -> SigDose | SigUnparsed:
         if isinstance(first, Slot) and isinstance(second, Slot) and first.name != second.name:
             # "1 in the evening at bedtime" is one moment, not two doses
             return SigUnparsed("two times of day with no 'and' between them")
+    tokens = [t for t in tokens if not (isinstance(t, Mark) and t.kind == "and")]
+    if not tokens:
+        return SigUnparsed("no dose instruction")
     stages: list[list[Token]] = [[]]
-    for t in (t for t in tokens if not (isinstance(t, Mark) and t.kind == "and")):
+    for t in tokens:
         if isinstance(t, Mark) and t.kind == "then":
             stages.append([])
         else:

@@ -169,12 +169,12 @@ FILLER_WORDS: frozenset[str] = frozenset(
     """
     take taking taken to be is are the a an of with or by for please patient you your
     this these that it medicine medication usual
-    mouth orally oral po apply applied use used using give given inject injected injection
+    mouth orally oral po use used using give given inject injected injection
     administer administered insert inserted inhale inhaled instil instilled place placed put
     swallow swallowed dissolve dissolved disperse dispersed suck sucked chew chewed
     in into onto on under tongue sublingually buccally between gum cheek lip
     skin chest arm upper back shoulder body area affected clean dry hairless non-hairy site
-    sites rotate remove removed old new replace change changed
+    sites rotate remove removed old new replace
     after before ac pc food meal meals water milk glass full plenty fluids well diluted dilute
     rectally rectal rectum pr sc s/c subcut subcutaneous subcutaneously im intramuscular
     intramuscularly iv intravenous intravenously inhaler spacer device metered nebuliser
@@ -223,7 +223,7 @@ class Decline:
 
 
 @dataclass(frozen=True, slots=True)
-class Mark:  # prn max max_daily upto cont over24 oneoff adjust initially then directed and
+class Mark:  # prn max max_daily upto apply cont over24 oneoff adjust initially then directed and
     kind: str
     text: str = ""
 
@@ -244,10 +244,13 @@ SLOT_TEXT = {"morning": "in the morning", "midday": "at midday", "evening": "in 
 SLOT_TEXT |= {"night": "at night"}
 _LATIN = {"od": 1, "qd": 1, "bd": 2, "bid": 2, "bds": 2, "tds": 3, "tid": 3, "qds": 4, "qid": 4}
 _TIMES = {1: "once", 2: "twice"}
+# A transdermal patch's strength ("25 micrograms") is a rate per hour, not an amount per patch.
+PATCH_RATE = "a patch strength is a rate per hour, not an amount per patch"
 IMPLIED_ONE = {"patch", "tablet", "capsule", "sachet", "suppository", "lozenge", "ampoule"}
 
 
 def fmt(value: float) -> str:
+    """A number for an explanation: 2 -> "2", 0.333333 -> "0.333"."""
     return f"{round(value, 3):g}"
 
 
@@ -301,6 +304,8 @@ def _qty(m: re.Match[str], _prev: Token | None) -> Token:
     mult = float(m["mult"]) if m["mult"] else 1.0
     if measured:
         unit, factor = measured.pop()
+        if m["noun"] and FORM_NOUNS[m["noun"]] == "patch":
+            return Decline(PATCH_RATE)
         if m["spoon"]:
             return Decline(f"two units in one dose: '{m.group(0)}'")
         return Qty(low * factor * mult, high * factor * mult, unit, None)
@@ -316,6 +321,8 @@ def _strength(m: re.Match[str], _prev: Token | None) -> Token:
     """ "one 10mg tablet", "2 5mg capsules": the count times the strength."""
     if m["u"] in UNSUPPORTED_UNITS:
         return Decline(UNSUPPORTED_UNITS[m["u"]])
+    if FORM_NOUNS[m["noun"]] == "patch":
+        return Decline(PATCH_RATE)
     unit, factor = MEASURED_UNITS[m["u"]]
     amount = float(m["a"]) * float(m["s"]) * factor
     return Qty(amount, amount, unit, None)
@@ -335,7 +342,7 @@ def _clock(m: re.Match[str], _prev: Token | None) -> Token:
 def _word(m: re.Match[str], _prev: Token | None) -> Token:
     if m.group(0) in FILLER_WORDS:
         return SKIP
-    return Decline(f"unrecognised wording: '{m.group(0)}'")
+    return Decline(f"unrecognised wording: '{m.group(0)[:40]}'")
 
 
 def _after_dose(_m: re.Match[str], prev: Token | None) -> Token | None:
@@ -400,13 +407,14 @@ _RULES_SOURCE: list[tuple[str, _Build]] = [
          | be\s+(?:taken|used|given)\s+more\s+(?:often\s+)?than)
        | (?:not|no)\s+more\s+(?:often\s+)?than""", _mark("max")),
     (r"up\s+to", _mark("upto")),
+    (r"(?:re-?)?appl(?:y|ied)|change[ds]?", _mark("apply")),  # patches, creams
     # -- continuous infusion
     (r"""(?:(?:via|by|in|using)\s+(?:a\s+)?)?(?:syringe\s+(?:driver|pump)|csci)
        | (?:(?:via|by)\s+(?:a\s+)?)?(?:continuous\s+)?(?:subcutaneous|sc|s/c)\s+infusion
        | (?:(?:via|by)\s+(?:a\s+)?)?continuous\s+infusion""", _mark("cont")),
     (rf"over\s+(?:{_DAY24}|1\s+day|a\s+day)", _mark("over24")),
     # -- timing around food, durations: they do not change the daily amount
-    (rf"(?:{_N}|an?|0\.5\s+an?)\s*(?:{_HOURS}|minutes?|mins?)\s+(?:before|after|prior\s+to)\s+{_FOOD}",
+    (rf"(?:{_N}|an?)\s*(?:{_HOURS}|minutes?|mins?)\s+(?:before|after|prior\s+to)\s+{_FOOD}",
      _const(SKIP)),
     (rf"""(?:for|x)\s*(?:a\s+further\s+|another\s+|the\s+next\s+|up\s+to\s+)?(?:(?:{_N}|an?)\s*)?
          (?:days?|weeks?|wks?|months?|nights?|doses?) | (?:for|x)\s*\d{{1,3}}\s*/\s*(?:7|52|12)""",
@@ -422,7 +430,7 @@ _RULES_SOURCE: list[tuple[str, _Build]] = [
     (rf"(?:once\s+)?(?:every|each|a|per)\s+(?:{_N}\s*|other\s+|second\s+)?months?|monthly",
      _decline("monthly intervals ('{}') vary in length and are not read")),
     (rf"{_EVERY_N}(?:minutes?|mins?)", _decline("repeat intervals in minutes ('{}') are not read")),
-    (rf"over\s+(?:(?:{_N}{_RANGE}?)+\s*(?:{_HOURS}|minutes?|mins?|days?)|(?:an?\s+)?(?:hour|minute))",
+    (rf"over\s+(?:{_N}(?:{_RANGE}{_N})?\s*(?:{_HOURS}|minutes?|mins?|days?)|(?:an?\s+)?(?:hour|minute))",
      _decline("an infusion time other than 24 hours ('{}') is not read")),
     (r"/\s*(?:hours?|hrs?|h|minutes?|mins?|kg)|per\s+(?:hour|minute|kg|kilogram)|an\s+hour",
      _decline("a rate or weight-based dose ('{}') is not read")),
@@ -461,7 +469,8 @@ _RULES_SOURCE: list[tuple[str, _Build]] = [
        | (?:at\s+|before\s+|before\s+going\s+to\s+)?bed(?:\s*time)?""", _const(Slot("night"))),
     (r"on(?=\s*(?:,|$|prn\b|when\b|if\b|as\b|and\b))", _after_dose),
     # -- amounts
-    (rf"(?P<a>{_N})\s+(?P<s>{_N})\s*(?P<u>{_UNIT})\s+(?:(?:{_ADJ})\s+)*(?:{_NOUN})", _strength),
+    (rf"(?P<a>{_N})\s+(?P<s>{_N})\s*(?P<u>{_UNIT})\s+(?:(?:{_ADJ})\s+)*(?P<noun>{_NOUN})",
+     _strength),
     (rf"""(?:(?P<mult>\d{{1,2}})\s*x\s*)?
          (?P<a>{_N})\s*(?P<ua>{_UNIT})?(?:{_RANGE}(?P<b>{_N})\s*(?P<ub>{_UNIT})?)?
          (?:\s*(?:(?P<spoon>{_SPOON})|(?:(?:{_ADJ})\s+)*(?P<noun>{_NOUN})))?""", _qty),
@@ -477,6 +486,7 @@ _RULES = [(re.compile(rf"(?:{src})(?![a-z0-9])", re.VERBOSE), b) for src, b in _
 
 # ----------------------------------------------------------------------------- reading text
 def normalise(text: str) -> str:
+    """Lower case, digits for number words and halves, "b.d." -> "bd", punctuation -> ","."""
     s = text.lower().translate(str.maketrans("–—−‐×µ", "----xu"))
     s = s.replace("don't", "do not").replace("&", " and ")
     s = re.sub(r"(\d)\s*½", r"\1.5", s).replace("½", " 0.5 ")
@@ -494,6 +504,7 @@ def normalise(text: str) -> str:
 
 
 def tokenize(text: str) -> list[Token]:
+    """Phrase tokens of normalised text, left to right; anything unknown is a ``Decline``."""
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -509,7 +520,7 @@ def tokenize(text: str) -> list[Token]:
                 break
         if token is None:  # nothing matched: an unrecognised number or sign
             end = text.find(" ", pos) % (len(text) + 1)
-            token = Decline(f"unrecognised wording: '{text[pos:end]}'")
+            token = Decline(f"unrecognised wording: '{text[pos:end][:40]}'")
         if token is not SKIP:
             tokens.append(token)
         pos = end

@@ -213,6 +213,12 @@ DECLINED_CASES = [
     pytest.param("10mg/kg twice a day", "weight-based", id="per-kg"),
     pytest.param("5mg every 30 minutes", "minutes", id="minutes"),
     pytest.param("1 tablet on mondays", "day-of-week", id="day-of-week"),
+    pytest.param("apply one 25 microgram patch every 72 hours", "rate per hour",
+                 id="patch-strength"),
+    pytest.param("apply 25mcg patch every 3 days", "rate per hour", id="patch-strength-short"),
+    pytest.param("apply 25 micrograms every 72 hours", "rate per hour", id="apply-a-mass"),
+    pytest.param("25 micrograms every 72 hours", "may be a patch strength", id="mass-every-72h"),
+    pytest.param("10mg once a week", "may be a patch strength", id="mass-weekly"),
     pytest.param("1 tablet every month", "monthly", id="monthly"),
     pytest.param("4500units once a day", "international units", id="international-units"),
     pytest.param("10mg/5ml 5ml qds", "unrecognised", id="strength-ratio"),
@@ -225,6 +231,8 @@ DECLINED_CASES = [
     pytest.param("0 tablets daily", "zero", id="zero-dose"),
     pytest.param("1 tablet 1234567 times", "unrecognised", id="long-number"),
     pytest.param("", "no dose instruction", id="empty"),
+    pytest.param(" - , ; . ", "no dose instruction", id="punctuation-only"),
+    pytest.param("over " + "1" * 60 + " x", "unrecognised", id="no-catastrophic-backtracking"),
     pytest.param("1 tablet daily " * 40, "longer than", id="too-long"),
 ]
 # fmt: on
