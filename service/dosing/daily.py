@@ -7,7 +7,9 @@ Order of evidence (issue #3; ome-reference.md §6):
    ``rateQuantity`` / ``rateRatio`` for infusions and syringe drivers);
 2. the free-text instruction (``service.dosing.sig_text``);
 3. the quantity supplied divided by the expected supply duration.
-Anything that cannot be computed is ``NotDosed`` with the reason — never a zero.
+1 and 2 apply to each dosage line in turn; concurrent lines add up and sequential ones
+(``sequence``) give the highest day. Anything that cannot be computed is ``NotDosed`` with
+the reason — never a zero.
 
 When-required doses count at the maximum the prescription allows and are labelled
 ``as_needed`` (cqframework counts PRN at maximum; ome-reference.md §6).
@@ -31,7 +33,9 @@ class DailyAmount:
     amount: float
     unit: str
     as_needed: bool
-    basis: str  # "structured dosage" | "dosage text" | "quantity and supply duration"
+    #: "structured dosage" | "dosage text" | "quantity and supply duration", or lines of
+    #: both kinds together ("structured dosage and dosage text").
+    basis: str
     description: str
     #: Product units applied at once (patches worn together); None when not stated.
     per_administration: float | None = None
@@ -46,19 +50,17 @@ def daily_amount(
     record: MedicationRecord, *, use_stated_maximum: bool = True
 ) -> DailyAmount | NotDosed:
     """``use_stated_maximum``: whether a stated daily maximum ("max 8 in 24 hours",
-    ``maxDosePerPeriod``) caps the count; a profile setting (``rules/ome/profiles.yaml``)."""
+    ``maxDosePerPeriod``) caps the count; a profile setting (``rules/ome/profiles.yaml``).
+
+    Each dosage line is read from its structure, else from its own text; every line counts
+    (a second line is a second instruction, not a restatement of the first)."""
     reasons: list[str] = []
-    structured = [d for d in record.dosages if d.has_structure]
-    if structured:
-        result = _from_structured(structured, use_stated_maximum)
+    lines = [(i, d) for i, d in enumerate(record.dosages, start=1) if _has_instruction(d)]
+    if lines:
+        result = _from_lines(lines, use_stated_maximum)
         if isinstance(result, DailyAmount):
             return result
         reasons.append(result.reason)
-    for text in _texts(record):
-        sig = parse_sig(text)
-        if isinstance(sig, SigDose):
-            return _from_sig(sig, use_stated_maximum)
-        reasons.append(f"dosage text: {sig.reason}")
     supply = _from_supply(record)
     if isinstance(supply, DailyAmount):
         return supply
@@ -68,30 +70,52 @@ def daily_amount(
     return NotDosed("; ".join(reasons))
 
 
-def _texts(record: MedicationRecord) -> list[str]:
-    texts = [d.text for d in record.dosages if d.text]
-    texts += [d.patient_instruction for d in record.dosages if d.patient_instruction]
-    return [t for t in texts if t.strip()]
+def _texts(dosage: Dosage) -> list[str]:
+    texts = (dosage.text, dosage.patient_instruction)
+    return [t for t in texts if t is not None and t.strip()]
 
 
-# -- structured -------------------------------------------------------------------------
+def _has_instruction(dosage: Dosage) -> bool:
+    return dosage.has_structure or bool(_texts(dosage))
 
 
-def _from_structured(dosages: list[Dosage], use_cap: bool) -> DailyAmount | NotDosed:
+def _from_lines(lines: list[tuple[int, Dosage]], use_cap: bool) -> DailyAmount | NotDosed:
     """Lines with the same ``sequence`` (or none) run together and add up; different
     sequence numbers follow one another, so the day that allows most counts (FHIR R4
     Dosage.sequence)."""
     groups: dict[int | None, list[DailyAmount]] = {}
-    for dosage in dosages:
-        one = _one_dosage(dosage, use_cap)
+    for number, dosage in lines:
+        one = _one_line(dosage, use_cap)
         if isinstance(one, NotDosed):
-            return one
+            prefix = f"dosage line {number}: " if len(lines) > 1 else ""
+            return NotDosed(prefix + one.reason)
         groups.setdefault(dosage.sequence, []).append(one)
-    totals = [_add(lines) for lines in groups.values()]
+    totals = [_add(group) for group in groups.values()]
     if any(isinstance(t, NotDosed) for t in totals):
         return next(t for t in totals if isinstance(t, NotDosed))
     amounts = [t for t in totals if isinstance(t, DailyAmount)]
+    if len({a.unit for a in amounts}) > 1:
+        return NotDosed("sequential dosage lines use different units")
     return max(amounts, key=lambda a: a.amount)
+
+
+def _one_line(dosage: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
+    """One dosage line: its structured dose, else its text, else its patient instruction."""
+    reasons: list[str] = []
+    if dosage.has_structure:
+        one = _one_dosage(dosage, use_cap)
+        if isinstance(one, DailyAmount):
+            return one
+        reasons.append(one.reason)
+    for text in _texts(dosage):
+        sig = parse_sig(text)
+        if isinstance(sig, SigDose):
+            return _from_sig(sig, use_cap)
+        reasons.append(f"dosage text: {sig.reason}")
+    return NotDosed("; ".join(reasons))
+
+
+# -- structured -------------------------------------------------------------------------
 
 
 def _add(lines: list[DailyAmount]) -> DailyAmount | NotDosed:
@@ -99,11 +123,12 @@ def _add(lines: list[DailyAmount]) -> DailyAmount | NotDosed:
         return NotDosed("dosage lines use different units")
     if len(lines) == 1:
         return lines[0]
+    bases = list(dict.fromkeys(a.basis for a in lines))
     return DailyAmount(
         amount=sum(a.amount for a in lines),
         unit=lines[0].unit,
         as_needed=any(a.as_needed for a in lines),
-        basis="structured dosage",
+        basis=" and ".join(bases),
         description=" and ".join(a.description for a in lines),
         per_administration=max((a.per_administration or 0) for a in lines) or None,
     )
@@ -119,6 +144,16 @@ def _one_dosage(d: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
         return NotDosed(f"unrecognised dose unit {d.dose_high.code or d.dose_high.unit!r}")
     dose, unit = to_base(d.dose_high.value, unit)
     per_day = _administrations_per_day(d)
+    if unit == "microgram/hour":
+        # A patch's release rate, worn continuously: the rate itself is the daily figure,
+        # however often the patch is changed (ome-reference.md §6). Not rate x changes/day.
+        return DailyAmount(
+            amount=dose,
+            unit=unit,
+            as_needed=d.as_needed,
+            basis="structured dosage",
+            description=_describe(d, dose, unit, per_day, None),
+        )
     cap = _max_per_day(d, unit)
     if isinstance(cap, NotDosed):
         return cap
@@ -223,8 +258,11 @@ def _describe(d: Dosage, dose: float, unit: str, per_day: float | None, cap: flo
 
 def _from_sig(sig: SigDose, use_cap: bool) -> DailyAmount:
     amount = sig.amount_per_day
-    if not use_cap and sig.administrations_per_day is not None:
-        amount = sig.dose_high * sig.administrations_per_day
+    # Only a maximum that bound the count is undone: "1 in the morning and 2 at night" is
+    # 3 a day, not its largest dose (2) x 2.
+    capped = sig.max_per_day is not None and amount >= sig.max_per_day
+    if not use_cap and capped and sig.administrations_per_day is not None:
+        amount = max(amount, sig.dose_high * sig.administrations_per_day)
     return DailyAmount(
         amount=amount,
         unit=sig.unit,

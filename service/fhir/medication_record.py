@@ -7,7 +7,7 @@ no ``type``) but a value of the wrong JSON type is a 400 naming its path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -60,6 +60,8 @@ class Dosage:
     rate: Quantity | None = None
     rate_per: Quantity | None = None  # denominator of a rateRatio ("mg per 24 h")
     max_dose_per_period: tuple[Quantity, Quantity] | None = None
+    #: ``Dosage.route`` as lower-case codes, displays and text (e.g. "26643006", "oral").
+    route: tuple[str, ...] = ()
 
     @property
     def has_structure(self) -> bool:
@@ -91,6 +93,9 @@ class MedicationRecord:
     categories: tuple[str, ...] = ()
     course_of_therapy: str | None = None
     encounter: str | None = None
+    #: The resource as sent, for suggestions that update it (CDS Hooks: "update" carries
+    #: the whole resource). Never logged.
+    resource: JsonObject = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def reference(self) -> str | None:
@@ -146,6 +151,7 @@ def read_medication_record(
             iter(_concept_codes(opt_obj(resource, "courseOfTherapyType", path) or {})), None
         ),
         encounter=_reference(resource.get("encounter") or resource.get("context")),
+        resource=resource,
     )
 
 
@@ -191,10 +197,13 @@ def _concept(concept: JsonObject, path: str) -> MedicationConcept:
 
 
 def _code(coding: JsonObject, path: str) -> str | None:
-    """Codes are strings in FHIR JSON; some clients send dm+d ids as numbers."""
+    """Codes are strings in FHIR JSON; some clients send dm+d ids as numbers, and the GP
+    Connect medications example sends a unit code as a one-element list (``["d"]``)."""
     value = coding.get("code")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+        return value[0]
     return opt_str(coding, "code", path)
 
 
@@ -266,7 +275,23 @@ def _dosage(d: JsonObject, path: str) -> Dosage:
         rate=rate,
         rate_per=rate_per,
         max_dose_per_period=max_per_period,
+        route=_terms(opt_obj(d, "route", path) or {}),
     )
+
+
+def _terms(concept: JsonObject) -> tuple[str, ...]:
+    """A CodeableConcept's codes, displays and text, lower case."""
+    terms = [
+        str(c.get(key)).strip().lower()
+        for c in concept.get("coding") or ()
+        if isinstance(c, dict)
+        for key in ("code", "display")
+        if c.get(key) is not None
+    ]
+    text = concept.get("text")
+    if isinstance(text, str):
+        terms.append(text.strip().lower())
+    return tuple(t for t in terms if t)
 
 
 def _ordered_entry(entries: list[JsonObject]) -> JsonObject | None:

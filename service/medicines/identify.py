@@ -36,6 +36,14 @@ _IN_SCOPE_WORDS = frozenset(
     | {"co-codamol", "co-dydramol", "co-codaprin", "co-proxamol", "opioid", "opiate"}
 )
 _WORD = re.compile(r"[a-z][a-z-]*")
+#: In-scope ingredient names long enough to recognise when misspelt ("oxycodon", "codiene").
+_SPELLED = tuple(
+    sorted(
+        word
+        for word in _IN_SCOPE_WORDS
+        if len(word) >= 6 and word.isalpha() and (word in INGREDIENT_CLASS or word in SYNONYMS)
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +59,43 @@ class Identification:
 
 
 def mentions_in_scope(text: str) -> bool:
-    """Whether a medicine name mentions an opioid, gabapentinoid, benzodiazepine or Z-drug."""
-    return any(word in _IN_SCOPE_WORDS for word in _WORD.findall(text.lower()))
+    """Whether a medicine name mentions an opioid, gabapentinoid, benzodiazepine or Z-drug,
+    or a word that looks like a misspelling of one."""
+    words = _WORD.findall(text.lower())
+    return any(word in _IN_SCOPE_WORDS for word in words) or _misspelt(text) is not None
+
+
+def _misspelt(text: str) -> tuple[str, str] | None:
+    """A word of ``text`` that looks like a misspelt in-scope ingredient, and that ingredient:
+    one typing error (a letter added, dropped, changed, or two swapped) in a word of up to 7
+    letters, two in a longer one ("codiene", "oxycodon", "diamorfine", "dihydrocodiene"). Other
+    medicines are further away ("cocaine" from codeine, "hydrocortisone" from hydrocodone)."""
+    for word in _WORD.findall(text.lower()):
+        if len(word) < 6 or word in _IN_SCOPE_WORDS:
+            continue
+        allowed = 1 if len(word) <= 7 else 2
+        close = [
+            (_typos(word, name), name) for name in _SPELLED if abs(len(name) - len(word)) <= allowed
+        ]
+        best = min(close, default=None)
+        if best is not None and best[0] <= allowed:
+            return word, best[1]
+    return None
+
+
+def _typos(a: str, b: str) -> int:
+    """Edit distance counting a swap of two adjacent letters as one (optimal string
+    alignment)."""
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, start=1):
+        row = [i]
+        for j, y in enumerate(b, start=1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary) -> Identification:
@@ -80,6 +123,9 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
         return Identification(None, why, label or "(unnamed)", out_of_scope=True)
     if names:
         why += f" and the name {names[0]!r} could not be read"
+        misspelt = next((m for m in map(_misspelt, names) if m is not None), None)
+        if misspelt is not None:
+            why += f" ('{misspelt[0]}' looks like a misspelling of {misspelt[1]})"
     return Identification(None, why, label or "(unnamed)")
 
 

@@ -25,6 +25,36 @@ from service.ome.factors import Basis, FactorStatus, FactorTable, Profile, State
 #: Presentations where "1" of the product is one whole container of its stated volume.
 _WHOLE_CONTAINERS = frozenset({"ampoule", "vial", "syringe", "cartridge", "bag", "tube"})
 
+#: FHIR ``Dosage.route`` (SNOMED CT route codes and the words clients write) → simplified
+#: route. Read only when the product itself names no route (a VTM such as "Morphine", an
+#: RxNorm ingredient). Terminology, not clinical content. Spinal routes (epidural,
+#: intrathecal) are deliberately absent: they are far more potent than parenteral, so such
+#: a medicine stays unresolved.
+_DOSAGE_ROUTES: dict[str, Route] = {
+    **dict.fromkeys(("26643006", "oral", "oral route", "orally", "by mouth", "po"), Route.ORAL),
+    **dict.fromkeys(
+        ("34206005", "subcutaneous", "subcutaneous route", "subcutaneously", "sc", "s/c"),
+        Route.PARENTERAL,
+    ),
+    **dict.fromkeys(
+        ("47625008", "intravenous", "intravenous route", "intravenously", "iv"), Route.PARENTERAL
+    ),
+    **dict.fromkeys(
+        ("78421000", "intramuscular", "intramuscular route", "intramuscularly", "im"),
+        Route.PARENTERAL,
+    ),
+    **dict.fromkeys(
+        ("37161004", "rectal", "rectal route", "per rectum", "rectally", "pr"), Route.RECTAL
+    ),
+    **dict.fromkeys(("45890007", "transdermal", "transdermal route"), Route.TRANSDERMAL),
+    **dict.fromkeys(
+        ("37839007", "54471007", "sublingual", "sublingual route", "buccal", "buccal route"),
+        Route.BUCCAL,
+    ),
+    **dict.fromkeys(("46713006", "nasal", "nasal route", "intranasal"), Route.NASAL),
+    **dict.fromkeys(("6064005", "topical", "topical route", "cutaneous"), Route.TOPICAL),
+}
+
 
 class Status(StrEnum):
     CALCULATED = "calculated"
@@ -91,7 +121,12 @@ def assess(
         )
     if product is None:
         return _unresolved(record, identification, f"not identified: {identification.how}")
-    if product.use is Use.TOPICAL or product.route is Route.TOPICAL:
+    route, route_from_dosage = product.route, False
+    if route is Route.OTHER:
+        stated = _dosage_route(record)
+        if stated is not None:
+            route, route_from_dosage = stated, True
+    if product.use is Use.TOPICAL or route is Route.TOPICAL:
         return MedicationOme(
             record,
             identification,
@@ -122,11 +157,19 @@ def assess(
     flags = {Flag.AS_NEEDED_MAXIMUM} if daily.as_needed else set()
     parts: list[IngredientOme] = []
     for ingredient in product.opioids:
-        amount = _ingredient_amount(daily, product, ingredient)
+        amount = _ingredient_amount(daily, product, ingredient, route)
         if isinstance(amount, str):
             return _unresolved(record, identification, amount, daily)
         value, unit = amount
-        lookup = factors.lookup(profile.profile_id, ingredient.name, product.route)
+        if route is Route.OTHER:
+            return _unresolved(
+                record,
+                identification,
+                "the product names no route (e.g. a VTM) and the dosage states none "
+                "that OME can be calculated for",
+                daily,
+            )
+        lookup = factors.lookup(profile.profile_id, ingredient.name, route)
         if lookup.status is FactorStatus.NO_FIXED_RATIO:
             return _unresolved(
                 record,
@@ -150,7 +193,7 @@ def assess(
                 record,
                 identification,
                 f"no conversion factor for {ingredient.name} "
-                f"({product.route.value}) in profile {profile.profile_id}",
+                f"({route.value}) in profile {profile.profile_id}",
                 daily,
             )
         expected = "microgram/hour" if lookup.basis is Basis.PER_MICROGRAM_PER_HOUR else "mg/day"
@@ -170,7 +213,7 @@ def assess(
         identification,
         Status.CALCULATED,
         total,
-        _explain(product, daily, parts, total),
+        _explain(product, daily, parts, total, route if route_from_dosage else None),
         tuple(parts),
         daily,
         flags=frozenset(flags),
@@ -196,13 +239,24 @@ def _unresolved(
     )
 
 
+def _dosage_route(record: MedicationRecord) -> Route | None:
+    """The one route the dosage lines state (``Dosage.route``), if they agree on one."""
+    stated = {
+        _DOSAGE_ROUTES[term]
+        for dosage in record.dosages
+        for term in dosage.route
+        if term in _DOSAGE_ROUTES
+    }
+    return stated.pop() if len(stated) == 1 else None
+
+
 def _ingredient_amount(
-    daily: DailyAmount, product: Product, ingredient: Ingredient
+    daily: DailyAmount, product: Product, ingredient: Ingredient, route: Route
 ) -> tuple[float, str] | str:
     """The ingredient's daily amount in mg/day, or its patch rate in microgram/hour; or why
     it cannot be known."""
     strength = ingredient.strength
-    if product.is_patch:
+    if route is Route.TRANSDERMAL:
         if daily.unit == "microgram/hour":
             return daily.amount, "microgram/hour"
         if daily.unit != "unit" or daily.per_administration is None:
@@ -221,7 +275,8 @@ def _ingredient_amount(
             return "a dose in ml for a product whose strength is not per ml"
         return daily.amount * strength.mg_per_one, "mg/day"
     if daily.unit == "unit":
-        if strength.per_unit == "unit":
+        # a tablet, capsule...; or a spray, actuation or film of a product strength per dose
+        if strength.per_unit in ("unit", "dose"):
             return daily.amount * strength.mg_per_one, "mg/day"
         if strength.per_unit == "ml" and product.unit_of_presentation in _WHOLE_CONTAINERS:
             return daily.amount * strength.mg_per, "mg/day"
@@ -234,9 +289,16 @@ def _round(value: float, places: int) -> float:
     return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def _explain(product: Product, daily: DailyAmount, parts: list[IngredientOme], total: float) -> str:
+def _explain(
+    product: Product,
+    daily: DailyAmount,
+    parts: list[IngredientOme],
+    total: float,
+    stated_route: Route | None = None,
+) -> str:
     """ "Oxycodone 40mg modified-release tablets, 1 twice a day = 80 mg oxycodone/day × 1.5
-    = 120 mg OME/day"."""
+    = 120 mg OME/day". ``stated_route``: the route taken from the dosage, when the product
+    names none."""
     terms = []
     for p in parts:
         amount = (
@@ -245,7 +307,10 @@ def _explain(product: Product, daily: DailyAmount, parts: list[IngredientOme], t
             else (f"{_num(p.amount)} mg {p.ingredient}/day")
         )
         terms.append(f"{amount} × {_num(p.factor)} = {_num(p.ome_mg_per_day)}")
-    how = f"{product.name}, {daily.description}"
+    name = product.name
+    if stated_route is not None:
+        name += f" ({stated_route.value} route, from the dosage)"
+    how = f"{name}, {daily.description}"
     if daily.as_needed:
         how += " (maximum possible)"
     text = f"{how} = " + " + ".join(terms)

@@ -9,8 +9,9 @@ History semantics (issue #3 §5; real-world-data.md §2):
   another current record is that record's issue and is not counted again; the same medicine
   at the same daily dose recorded twice (statement and authorisation) is counted once.
 - The proposed order **replaces** the current item it re-authorises or changes (the same
-  resource re-signed, ``priorPrescription``, ``basedOn``, or the same medicine: the same
-  ingredients by the same route and release) instead of being added to it.
+  resource re-signed, ``priorPrescription``, ``basedOn``, or with no link the same medicine)
+  instead of being added to it; see ``replaces``. A replacement inferred without a link is
+  recorded so the card can say so.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Regimen:
     replaced: tuple[MedicationOme, ...]  # current items the proposal replaces
     not_current: tuple[MedicationOme, ...]
     duplicates: tuple[MedicationOme, ...]
+    #: (proposal, current) pairs where the replacement was inferred (same medicine, no link).
+    inferred: tuple[tuple[MedicationOme, MedicationOme], ...] = ()
 
     @property
     def continuing(self) -> tuple[MedicationOme, ...]:
@@ -51,6 +54,11 @@ class Regimen:
     @property
     def total_with_proposal(self) -> float:
         return total(self.with_proposal)
+
+    @property
+    def total_if_added(self) -> float:
+        """The total if the inferred replacements were additions instead."""
+        return total((*self.with_proposal, *(c for _, c in self.inferred)))
 
     @property
     def unresolved(self) -> tuple[MedicationOme, ...]:
@@ -82,6 +90,13 @@ def build_regimen(
         proposed=proposed,
         current=tuple(counted),
         replaced=tuple(replaced),
+        inferred=tuple(
+            (p, c)
+            for c in replaced
+            for p in proposed
+            if replaces(p, c)
+            and (c.record.reference is None or c.record.reference not in _links(p))
+        ),
         not_current=tuple(not_current),
         duplicates=tuple(duplicates),
     )
@@ -123,14 +138,28 @@ def _same_medicine_same_dose(item: MedicationOme) -> tuple[object, ...]:
 
 
 def replaces(proposal: MedicationOme, current: MedicationOme) -> bool:
+    """Whether the proposal takes the place of this current item (issue #3: "the proposed
+    order replaces the item it re-authorises or changes (same medicine, basedOn or
+    priorPrescription)").
+
+    An order that names what it continues (the same resource re-signed, ``priorPrescription``,
+    ``basedOn``) replaces exactly that. An order with no such link replaces a current item of
+    the same medicine: the same ingredients by the same route and release (morphine MR 30 mg
+    → 60 mg). That inference can be wrong — a fentanyl 12 patch may be *added* to a 25 — so
+    it is recorded (``Regimen.inferred``) and the card says what was assumed and what the
+    total would be if both were taken."""
     p, c = proposal.record, current.record
-    if c.reference is not None and (
-        c.reference == p.reference
-        or c.reference == p.prior_prescription
-        or c.reference in p.based_on
-    ):
+    if c.reference is not None and c.reference in _links(proposal):
         return True
-    return _medicine_key(proposal) is not None and _medicine_key(proposal) == _medicine_key(current)
+    if p.prior_prescription or p.based_on:
+        return False  # it names what it continues, and this is not it
+    key = _medicine_key(proposal)
+    return key is not None and key == _medicine_key(current)
+
+
+def _links(item: MedicationOme) -> set[str]:
+    r = item.record
+    return {ref for ref in (r.reference, r.prior_prescription, *r.based_on) if ref}
 
 
 def _medicine_key(item: MedicationOme) -> tuple[object, ...] | None:

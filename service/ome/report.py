@@ -68,6 +68,14 @@ def ome_report(engine: Engine, value: Any, profile_id: str | None, today: date) 
             "profile",
         )
     profile = engine.profile(profile_id)
+    if value is None:
+        # A wrapper without "medications" (or a typo in the key) must not read as "no
+        # medicines, total 0": an empty list or Bundle says that explicitly.
+        raise HookRequestError(
+            "no medications given: send a Bundle, a list of resources, one resource, or "
+            '{"medications": ..., "profile": ...}',
+            "medications",
+        )
     found, outcomes = resources(value, "medications")
     if outcomes:
         raise HookRequestError("the input holds an OperationOutcome", outcomes[0].path)
