@@ -42,8 +42,17 @@ def evaluate(
         if rule.exclusion is not None and holds(rule.exclusion, facts, parameters, []):
             continue
         findings.append(Finding(rule, facts, parameters, tuple(reasons)))
-    findings.sort(key=lambda f: (SEVERITY[f.rule.card.indicator], f.rule.priority, f.rule.id))
+    findings.sort(key=lambda f: (SEVERITY[indicator(f)], f.rule.priority, f.rule.id))
     return findings
+
+
+def indicator(finding: Finding) -> str:
+    """The card's indicator: the rule's, or ``info`` when its ``info_when`` holds (e.g. cancer
+    or palliative care), so that cards sort by the severity they are shown with."""
+    card = finding.rule.card
+    if card.info_when is not None and holds(card.info_when, finding.facts, finding.parameters, []):
+        return "info"
+    return card.indicator
 
 
 def holds(

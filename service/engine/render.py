@@ -93,7 +93,8 @@ def fill(template: str, values: Mapping[str, FactValue], *, truncate: bool = Fal
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        text = format_value(values.get(name))
+        raw = values.get(name)
+        text = "unknown" if raw is None else format_value(raw)
         fact = FACTS.get(name)
         if truncate and fact is not None and len(text) > fact.max_chars:
             return text[: fact.max_chars - 1].rstrip(" ,") + "…"
@@ -114,6 +115,12 @@ def medicines_table(regimen: Regimen, profile_id: str) -> str:
         "|---|---|---|---|",
     ]
     lines += [f"| {_cell(m.label)} | {role} | {_ome(m)} | {_cell(_how(m))} |" for m, role in rows]
+    for proposal, current in regimen.inferred:
+        lines.append(
+            f"\n*{current.label} is taken to be replaced by {proposal.label} (the same "
+            "medicine; the order does not say which prescription it replaces). If both are to "
+            f"be taken, the total is {format_value(regimen.total_if_added)} mg OME/day.*"
+        )
     return "\n".join(lines)
 
 

@@ -73,8 +73,12 @@ def compute_facts(s: Situation) -> dict[str, FactValue]:
         "discharge_opioid_supply_days": _longest_supply(proposed_opioids)
         if _is_discharge(s.record)
         else None,
+        # Long-acting: modified-release or a patch (fentanyl and buprenorphine patches are
+        # not for acute pain either).
         "mr_opioid_started": any(
-            m.product is not None and m.product.modified_release and not _continues(m, regimen)
+            m.product is not None
+            and (m.product.modified_release or m.product.is_patch)
+            and not _continues(m, regimen, s.record)
             for m in proposed_opioids
         ),
         "weaning_plan_recorded": any(_has_weaning_plan(m) for m in proposed_opioids),
@@ -123,31 +127,55 @@ def _is_discharge(record: PatientRecord) -> bool:
     )
 
 
-def _continues(item: MedicationOme, regimen: Regimen) -> bool:
-    """The proposal re-authorises or changes something the patient already takes."""
-    return any(replaces(item, c) for c in regimen.current)
+def _continues(item: MedicationOme, regimen: Regimen, record: PatientRecord) -> bool:
+    """The proposal re-authorises or changes something the patient already takes. At
+    discharge, "already" means before this admission: an order started on the ward is
+    current but is not what the patient was taking before."""
+    discharge = _is_discharge(record)
+    return any(
+        replaces(item, c)
+        for c in regimen.current
+        if not discharge or _taken_before_admission(c, record)
+    )
+
+
+def _taken_before_admission(item: MedicationOme, record: PatientRecord) -> bool:
+    r = item.record
+    if "inpatient" in r.categories:
+        return False
+    encounter = record.encounter
+    if encounter is None:
+        return True
+    if encounter.id and r.encounter == f"Encounter/{encounter.id}":
+        return False
+    return not (encounter.start and r.start and r.start >= encounter.start)
 
 
 def _opioid_use_days(opioids: list[MedicationOme], regimen: Regimen, today: date) -> float | None:
-    """From the earliest start of a current (or re-authorised) opioid to today. Earlier
-    prescriptions linked by priorPrescription count too, even when no longer active."""
+    """From the earliest start of a current (or re-authorised) opioid to today. The current
+    items a proposal replaces (it re-authorises them) count, and so do earlier prescriptions
+    linked by priorPrescription or basedOn, even when no longer active."""
     by_ref = {
         m.record.reference: m
-        for m in (*regimen.current, *regimen.not_current)
+        for m in (*regimen.current, *regimen.not_current, *regimen.duplicates)
         if m.record.reference
     }
+    replaced = [m for m in regimen.replaced if _has(m, IngredientClass.OPIOID)]
     starts: list[date] = []
-    for item in opioids:
+    for item in (*opioids, *replaced):
         seen: set[str] = set()
-        current: MedicationOme | None = item
-        while current is not None:
+        queue = [item]
+        while queue:
+            current = queue.pop()
             if current.record.start is not None:
                 starts.append(current.record.start)
-            ref = current.record.prior_prescription
-            if ref is None or ref in seen:
-                break
-            seen.add(ref)
-            current = by_ref.get(ref)
+            for ref in (current.record.prior_prescription, *current.record.based_on):
+                if ref is None or ref in seen:
+                    continue
+                seen.add(ref)
+                linked = by_ref.get(ref)
+                if linked is not None:
+                    queue.append(linked)
     # A new prescription authored today says nothing about duration; only history does.
     history_starts = [d for d in starts if d < today]
     return float((today - min(history_starts)).days) if history_starts else None

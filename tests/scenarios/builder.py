@@ -4,6 +4,26 @@ A scenario names products as dm+d names ("Oxycodone 20mg modified-release tablet
 builder codes them with their dm+d id from the project's dictionary, so vignettes read as a
 clinician writes them and still exercise code-based identification. ``text_only: true``
 sends the name without a code; ``code`` overrides.
+
+A medicine (under ``current`` or ``proposed``) may say:
+
+- ``product`` (required), ``id``, ``status``, ``intent``, ``start`` (authoredOn, or the
+  statement's effectivePeriod.start), ``end`` (a MedicationStatement's effectivePeriod.end);
+- ``resource: MedicationStatement`` (current medicines only; sent under the
+  ``medicationStatements`` prefetch key, as GP systems send them);
+- ``sig`` (Dosage.text), ``patient_instruction``, ``dose`` (a structured dose:
+  ``value``, ``unit``, ``frequency``, ``period``, ``periodUnit``, ``as_needed``,
+  ``time_of_day`` (a list of "08:00:00" times — quote them in YAML), ``when``);
+- ``dosages``: a list of dosages, each with ``sequence`` and any of ``sig``,
+  ``patient_instruction``, ``dose`` — a structured weaning sequence;
+- ``quantity`` and ``supply_days`` (dispenseRequest), ``prior`` (priorPrescription) and
+  ``based_on`` (basedOn), both as MedicationRequest ids; ``discharge: true`` (category
+  discharge) and ``category`` (a list of other category codes, e.g. ``[inpatient]``);
+  ``this_admission: true`` (the order belongs to the admission being discharged).
+
+A scenario may say ``hook``, ``today``, ``current``, ``proposed``, ``conditions`` (each
+``snomed`` and/or ``text``, ``status``), ``sex``, ``born``, ``admitted`` (the start of the
+admission, for encounter-discharge; default 2026-11-15) and ``omit_prefetch``.
 """
 
 from __future__ import annotations
@@ -15,6 +35,32 @@ from typing import Any
 from service.medicines.dictionary import MedicinesDictionary
 
 DMD = "https://dmd.nhs.uk"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+ADMISSION = "scenario-admission"
+
+
+def _dosage(spec: dict[str, Any]) -> dict[str, Any]:
+    """One FHIR R4 Dosage from a scenario's ``sig`` / ``patient_instruction`` / ``dose``."""
+    dosage: dict[str, Any] = {}
+    if "sequence" in spec:
+        dosage["sequence"] = spec["sequence"]
+    if "sig" in spec:
+        dosage["text"] = spec["sig"]
+    if "patient_instruction" in spec:
+        dosage["patientInstruction"] = spec["patient_instruction"]
+    if "dose" in spec:
+        d = spec["dose"]
+        quantity = {"value": d["value"], "unit": d.get("unit", "tablet")}
+        dosage["doseAndRate"] = [{"doseQuantity": quantity}]
+        repeat: dict[str, Any] = {k: d[k] for k in ("frequency", "period", "periodUnit") if k in d}
+        if "time_of_day" in d:
+            repeat["timeOfDay"] = [str(t) for t in d["time_of_day"]]
+        if "when" in d:
+            repeat["when"] = list(d["when"])
+        dosage["timing"] = {"repeat": repeat}
+        if d.get("as_needed"):
+            dosage["asNeededBoolean"] = True
+    return dosage
 
 
 def medication_request(
@@ -39,28 +85,20 @@ def medication_request(
         "subject": {"reference": "Patient/scenario-patient"},
         "medicationCodeableConcept": concept,
     }
+    default_start = today if role == "proposed" else "2026-01-05"
     if resource["resourceType"] == "MedicationRequest":
         resource["intent"] = med.get("intent", "order")
-        resource["authoredOn"] = str(
-            med.get("start", today if role == "proposed" else "2026-01-05")
-        )
+        resource["authoredOn"] = str(med.get("start", default_start))
     else:
-        resource["effectivePeriod"] = {"start": str(med.get("start", "2026-01-05"))}
-    dosage: dict[str, Any] = {}
-    if "sig" in med:
-        dosage["text"] = med["sig"]
-    if "dose" in med:
-        d = med["dose"]
-        dosage["doseAndRate"] = [
-            {"doseQuantity": {"value": d["value"], "unit": d.get("unit", "tablet")}}
-        ]
-        dosage["timing"] = {
-            "repeat": {k: d[k] for k in ("frequency", "period", "periodUnit") if k in d}
-        }
-        if d.get("as_needed"):
-            dosage["asNeededBoolean"] = True
-    if dosage:
-        resource["dosageInstruction"] = [dosage]
+        period = {"start": str(med.get("start", "2026-01-05"))}
+        if "end" in med:
+            period["end"] = str(med["end"])
+        resource["effectivePeriod"] = period
+    dosages = [_dosage(d) for d in med.get("dosages", [])] or [_dosage(med)]
+    dosages = [d for d in dosages if d]
+    if dosages:
+        key = "dosageInstruction" if resource["resourceType"] == "MedicationRequest" else "dosage"
+        resource[key] = dosages
     if "supply_days" in med or "quantity" in med:
         resource["dispenseRequest"] = {}
         if "quantity" in med:
@@ -74,8 +112,14 @@ def medication_request(
             }
     if "prior" in med:
         resource["priorPrescription"] = {"reference": f"MedicationRequest/{med['prior']}"}
-    if med.get("discharge"):
-        resource["category"] = [{"coding": [{"code": "discharge"}]}]
+    if "based_on" in med:
+        targets = med["based_on"] if isinstance(med["based_on"], list) else [med["based_on"]]
+        resource["basedOn"] = [{"reference": f"MedicationRequest/{t}"} for t in targets]
+    categories = list(med.get("category", [])) + (["discharge"] if med.get("discharge") else [])
+    if categories:
+        resource["category"] = [{"coding": [{"system": CATEGORY, "code": c}]} for c in categories]
+    if med.get("this_admission"):
+        resource["encounter"] = {"reference": f"Encounter/{ADMISSION}"}
     return resource
 
 
@@ -93,6 +137,8 @@ def hook_request(
         medication_request(m, i, role="current", dictionary=dictionary, today=today)
         for i, m in enumerate(scenario.get("current", []))
     ]
+    requests = [r for r in current if r["resourceType"] != "MedicationStatement"]
+    statements = [r for r in current if r["resourceType"] == "MedicationStatement"]
     conditions = [
         {
             "resourceType": "Condition",
@@ -122,13 +168,13 @@ def hook_request(
             "resourceType": "Patient",
             "id": "scenario-patient",
             "gender": scenario.get("sex", "male"),
-            "birthDate": scenario.get("born", "1960-01-01"),
+            "birthDate": str(scenario.get("born", "1960-01-01")),
         },
-        "medicationRequests": _bundle(current) if current else None,
+        "medicationRequests": _bundle(requests) if requests else None,
         "conditions": _bundle(conditions) if conditions else None,
     }
-    for key in scenario.get("omit_prefetch", []):
-        prefetch.pop(key, None)
+    if statements:
+        prefetch["medicationStatements"] = _bundle(statements)
     context: dict[str, Any] = {
         "userId": "Practitioner/scenario-gp",
         "patientId": "scenario-patient",
@@ -136,14 +182,23 @@ def hook_request(
     service = "opioid-safety"
     if hook == "encounter-discharge":
         service = "opioid-discharge"
-        context["encounterId"] = "scenario-admission"
+        context["encounterId"] = ADMISSION
         prefetch["dischargeMedications"] = _bundle(proposed)
+        prefetch["encounter"] = {
+            "resourceType": "Encounter",
+            "id": ADMISSION,
+            "status": "in-progress",
+            "class": {"code": "IMP"},
+            "period": {"start": str(scenario.get("admitted", "2026-11-15"))},
+        }
     elif hook == "medication-refill":
         context["medications"] = _bundle(proposed, "collection")
     else:
         context["draftOrders"] = _bundle(proposed, "collection")
         if hook == "order-select":
             context["selections"] = [f"MedicationRequest/{r['id']}" for r in proposed]
+    for key in scenario.get("omit_prefetch", []):
+        prefetch.pop(key, None)
     body = {
         "hook": hook,
         "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, scenario["name"])),

@@ -1,0 +1,504 @@
+"""The rule set as a whole: every rule has clinical vignettes with boundary pairs around every
+parameter; every rule file is well-formed and cited; bad rule files stop the service at
+start-up with an error naming the file and the field; and a deployment can switch a rule off
+or move a threshold with settings alone.
+
+Dates are fixed: the review check uses 2026-11-22, never the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.cds_hooks.hook_input import read_hook_input
+from service.cds_hooks.models import HookRequest
+from service.config import Settings
+from service.engine.evaluate import SEVERITY
+from service.errors import ConfigurationError, RuleDefinitionError
+from service.knowledge import Engine, Evaluation
+from tests.scenarios.builder import hook_request
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES_DIR = ROOT / "rules"
+RECOMMENDATIONS = RULES_DIR / "recommendations"
+SCENARIOS = ROOT / "tests" / "scenarios"
+REVIEW_CHECKED_ON = date(2026, 11, 22)
+
+RULE_FILES = sorted(RECOMMENDATIONS.glob("*.yaml"))
+RULE_IDS = [p.stem for p in RULE_FILES]
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text("utf-8"))
+
+
+RULES: dict[str, dict[str, Any]] = {p.stem: _yaml(p) for p in RULE_FILES}
+
+
+def _scenarios(rule_id: str) -> list[dict[str, Any]]:
+    path = SCENARIOS / f"{rule_id}.yaml"
+    if not path.exists():
+        return []
+    data = _yaml(path)
+    assert data["rule"] == rule_id, f"{path.name} says rule {data['rule']!r}"
+    scenarios: list[dict[str, Any]] = data["scenarios"]
+    return scenarios
+
+
+# ---------------------------------------------------------------------------------------
+# The corpus of vignettes
+
+
+def test_there_are_rules() -> None:
+    assert len(RULE_IDS) >= 12
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_rule_has_vignettes_that_fire_and_stay_silent(rule_id: str) -> None:
+    scenarios = _scenarios(rule_id)
+    assert scenarios, f"no tests/scenarios/{rule_id}.yaml"
+    expects = {s["expect"] for s in scenarios}
+    assert expects <= {"fires", "silent"}, expects
+    assert expects == {"fires", "silent"}, f"{rule_id}: needs both a fires and a silent vignette"
+    assert any(s.get("http") for s in scenarios), f"{rule_id}: no vignette runs through HTTP"
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "parameter"),
+    [(r, p) for r in RULE_IDS for p in RULES[r].get("parameters") or {}],
+)
+def test_every_parameter_has_a_boundary_pair(rule_id: str, parameter: str) -> None:
+    tagged = [s for s in _scenarios(rule_id) if s.get("boundary") == parameter]
+    outcomes = {s["expect"] for s in tagged}
+    assert outcomes == {"fires", "silent"}, (
+        f"{rule_id}: parameter {parameter} needs a vignette at/just above it that fires and one "
+        f"just below that stays silent, both tagged `boundary: {parameter}`"
+    )
+
+
+def test_every_scenario_file_is_for_a_rule_and_boundary_tags_name_parameters() -> None:
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        data = _yaml(path)
+        assert path.stem in RULES, f"{path.name}: no rule {path.stem}"
+        assert data["rule"] == path.stem
+        parameters = RULES[path.stem].get("parameters") or {}
+        for s in data["scenarios"]:
+            if "boundary" in s:
+                assert s["boundary"] in parameters, (path.name, s["name"], s["boundary"])
+
+
+def test_scenario_names_are_unique() -> None:
+    """A scenario's name seeds its hookInstance, and names the test."""
+    names = [s["name"] for p in sorted(SCENARIOS.glob("*.yaml")) for s in _yaml(p)["scenarios"]]
+    assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
+
+
+# ---------------------------------------------------------------------------------------
+# The rule files themselves
+
+
+def test_rule_ids_are_unique_and_equal_their_file_names() -> None:
+    ids = [RULES[stem]["id"] for stem in RULE_IDS]
+    assert ids == RULE_IDS
+    assert len(set(ids)) == len(ids)
+
+
+def _sources_of(rule: dict[str, Any]) -> list[tuple[str, str]]:
+    out = [
+        ("guideline.source", rule["guideline"]["source"]),
+        ("card.source", rule["card"]["source"]),
+    ]
+    for name, p in (rule.get("parameters") or {}).items():
+        out.append((f"parameters.{name}.source", p["source"]))
+    return [(field, one.strip()) for field, ids in out for one in ids.split(";")]
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_source_id_resolves(rule_id: str) -> None:
+    sources = _yaml(RULES_DIR / "sources.yaml")
+    for field, source_id in _sources_of(RULES[rule_id]):
+        assert source_id in sources, f"{rule_id}: {field} cites unknown source {source_id!r}"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_every_parameter_has_a_unit(rule_id: str) -> None:
+    for name, p in (RULES[rule_id].get("parameters") or {}).items():
+        assert str(p.get("unit") or "").strip(), f"{rule_id}: parameter {name} has no unit"
+
+
+@pytest.mark.parametrize("rule_id", RULE_IDS)
+def test_no_rule_is_past_its_review_date(rule_id: str) -> None:
+    review = RULES[rule_id]["review"]
+    assert isinstance(review["next_review"], date)
+    assert review["next_review"] >= REVIEW_CHECKED_ON, (
+        f"{rule_id}: next review was due {review['next_review']}"
+    )
+    assert review["reviewed_on"] <= review["next_review"]
+
+
+# ---------------------------------------------------------------------------------------
+# The loader refuses bad rule files
+
+
+def _good_rule(rule_id: str) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "version": "1.0.0",
+        "status": "active",
+        "title": "Test rule",
+        "guideline": {"source": "opioids-aware-key-messages", "statement": "A statement."},
+        "hooks": ["order-sign"],
+        "parameters": {
+            "threshold_mg_per_day": {
+                "value": 120,
+                "unit": "mg OME/day",
+                "source": "medsip-opioids",
+                "locator": "MedSIP",
+            }
+        },
+        "inclusion": {
+            "all": [
+                {"fact": "proposed_opioid"},
+                {"fact": "total_ome_with_proposal_mg_per_day", "at_least": "threshold_mg_per_day"},
+            ]
+        },
+        "card": {
+            "indicator": "warning",
+            "summary": "Total {total_ome_with_proposal_mg_per_day} mg OME/day",
+            "detail": "Detail.",
+            "source": "opioids-aware-key-messages",
+            "suggestions": ["refer-pain-pharmacist"],
+            "override_reasons": ["specialist-plan"],
+        },
+        "review": {
+            "authored_by": "test",
+            "reviewed_on": "2026-11-22",
+            "next_review": "2027-05-22",
+        },
+    }
+
+
+def _condition(rule: dict[str, Any], index: int) -> dict[str, Any]:
+    condition: dict[str, Any] = rule["inclusion"]["all"][index]
+    return condition
+
+
+def _set_unknown_fact(r: dict[str, Any]) -> None:
+    _condition(r, 0)["fact"] = "opioid_dose_is_scary"
+
+
+def _set_number_without_parameter(r: dict[str, Any]) -> None:
+    del _condition(r, 1)["at_least"]
+
+
+def _set_bare_number(r: dict[str, Any]) -> None:
+    _condition(r, 1)["at_least"] = 120
+
+
+def _set_unit_mismatch(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"]["unit"] = "mg/day"
+
+
+def _set_unknown_guideline_source(r: dict[str, Any]) -> None:
+    r["guideline"]["source"] = "nice-ng999"
+
+
+def _set_unknown_parameter_source(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"]["source"] = "medsip-opioids;a-blog-post"
+
+
+def _set_long_summary(r: dict[str, Any]) -> None:
+    r["card"]["summary"] = "Opioids {opioid_names} with {sedative_names} and {gabapentinoid_names}"
+
+
+def _set_unknown_suggestion(r: dict[str, Any]) -> None:
+    r["card"]["suggestions"] = ["prescribe-naloxone"]
+
+
+def _set_unknown_override_reason(r: dict[str, Any]) -> None:
+    r["card"]["override_reasons"] = ["doctor-knows-best"]
+
+
+def _set_unknown_placeholder(r: dict[str, Any]) -> None:
+    r["card"]["detail"] = "The dose is {dose_in_words}."
+
+
+def _set_empty_unit(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"]["unit"] = " "
+
+
+def _set_wrong_id(r: dict[str, Any]) -> None:
+    r["id"] = "some-other-rule"
+
+
+BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
+    # (case, mutation, field the error names (prefix), words in the problem)
+    ("unknown fact", _set_unknown_fact, "inclusion.all[0].fact", "unknown fact"),
+    (
+        "number fact without a parameter",
+        _set_number_without_parameter,
+        "inclusion.all[1].fact",
+        "compare it with a parameter",
+    ),
+    ("bare number instead of a parameter", _set_bare_number, "inclusion", "string"),
+    (
+        "parameter unit mismatch",
+        _set_unit_mismatch,
+        "parameters.threshold_mg_per_day.unit",
+        "mg OME/day",
+    ),
+    (
+        "unknown guideline source",
+        _set_unknown_guideline_source,
+        "guideline.source",
+        "unknown source",
+    ),
+    (
+        "unknown parameter source",
+        _set_unknown_parameter_source,
+        "parameters.threshold_mg_per_day.source",
+        "a-blog-post",
+    ),
+    ("summary could exceed 139 characters", _set_long_summary, "card.summary", "139"),
+    ("unknown suggestion", _set_unknown_suggestion, "card.suggestions", "prescribe-naloxone"),
+    (
+        "unknown override reason",
+        _set_unknown_override_reason,
+        "card.override_reasons",
+        "doctor-knows-best",
+    ),
+    ("unknown placeholder", _set_unknown_placeholder, "card.detail", "dose_in_words"),
+    ("parameter without a unit", _set_empty_unit, "parameters.threshold_mg_per_day.unit", "unit"),
+    ("id not matching the file name", _set_wrong_id, "id", "file name"),
+]
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, target)
+    return target
+
+
+def test_the_copied_rule_set_with_a_good_extra_rule_loads(rules_copy: Path) -> None:
+    """The template the bad cases start from is itself valid."""
+    path = rules_copy / "recommendations" / "test-extra-rule.yaml"
+    path.write_text(yaml.safe_dump(_good_rule("test-extra-rule")), "utf-8")
+    engine = Engine(Settings(rules_dir=rules_copy))
+    assert "test-extra-rule" in [r.id for r in engine.rules]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [(m, f, w) for _, m, f, w in BAD_RULES],
+    ids=[case for case, *_ in BAD_RULES],
+)
+def test_the_service_refuses_to_start_on_a_bad_rule_file(
+    rules_copy: Path, mutate: Callable[[dict[str, Any]], None], field: str, words: str
+) -> None:
+    rule = _good_rule("test-bad-rule")
+    mutate(rule)
+    path = rules_copy / "recommendations" / "test-bad-rule.yaml"
+    path.write_text(yaml.safe_dump(rule, sort_keys=False), "utf-8")
+    with pytest.raises(RuleDefinitionError) as caught:
+        Engine(Settings(rules_dir=rules_copy))
+    error = caught.value
+    assert error.file == str(path)
+    assert error.field.startswith(field), error.field
+    assert words in error.problem, error.problem
+    assert "test-bad-rule.yaml" in str(error) and error.field in str(error)
+
+
+def test_a_rule_file_that_is_not_yaml_is_refused(rules_copy: Path) -> None:
+    path = rules_copy / "recommendations" / "broken.yaml"
+    path.write_text("id: broken\ninclusion: [unclosed\n", "utf-8")
+    with pytest.raises(RuleDefinitionError) as caught:
+        Engine(Settings(rules_dir=rules_copy))
+    assert caught.value.file == str(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Deployment switches, without code
+
+
+def _evaluate(engine: Engine, scenario: dict[str, Any]) -> Evaluation:
+    service, body = hook_request(scenario, engine.dictionary)
+    request = HookRequest.model_validate(body)
+    record = read_hook_input(service, request)
+    now = datetime.combine(scenario.get("today", date(2026, 11, 22)), time(12, 0), tzinfo=UTC)
+    return engine.evaluate(record, now, request.hook_instance)
+
+
+def _hundred_mg_vignette() -> dict[str, Any]:
+    """Man on morphine MR 30mg twice daily (60 mg OME/day) prescribed immediate-release
+    morphine 10mg four times daily (40): 100 mg OME/day."""
+    return {
+        "name": "100 mg OME/day vignette",
+        "hook": "order-sign",
+        "current": [
+            {"product": "Morphine 30mg modified-release tablets", "sig": "one twice a day"},
+        ],
+        "proposed": [{"product": "Morphine 10mg tablets", "sig": "one four times a day"}],
+    }
+
+
+@pytest.fixture(scope="module")
+def default_engine() -> Engine:
+    return Engine(Settings())
+
+
+def test_a_deployment_can_lower_the_high_dose_threshold(default_engine: Engine) -> None:
+    vignette = _hundred_mg_vignette()
+    before = _evaluate(default_engine, vignette)
+    assert before.facts["total_ome_with_proposal_mg_per_day"] == 100.0
+    assert "high-dose-risk-assessment" not in before.rule_ids
+
+    lowered = Engine(
+        Settings(
+            rule_parameter_overrides={"high-dose-risk-assessment": {"threshold_mg_per_day": 90}}
+        )
+    )
+    after = _evaluate(lowered, vignette)
+    assert "high-dose-risk-assessment" in after.rule_ids
+    card = next(c for c in after.cards if "Rule high-dose-risk-assessment v" in (c.detail or ""))
+    assert "at or above 90 mg" in card.summary
+    # Only that rule moved: escalation keeps its own threshold of 120.
+    rule = next(r for r in lowered.rules if r.id == "escalation")
+    assert rule.parameters["threshold_mg_per_day"].value == 120
+
+
+def test_the_boundary_moves_with_the_parameter(default_engine: Engine) -> None:
+    """At 100 mg OME/day: fires with the threshold at 100, silent at 100.1."""
+    vignette = _hundred_mg_vignette()
+    for threshold, fires in ((100, True), (100.1, False)):
+        engine = Engine(
+            Settings(
+                rule_parameter_overrides={
+                    "high-dose-risk-assessment": {"threshold_mg_per_day": threshold}
+                }
+            )
+        )
+        assert ("high-dose-risk-assessment" in _evaluate(engine, vignette).rule_ids) is fires
+
+
+def test_a_deployment_can_switch_a_rule_off(default_engine: Engine) -> None:
+    vignette = _scenarios("high-dose-risk-assessment")[0]
+    assert "high-dose-risk-assessment" in _evaluate(default_engine, vignette).rule_ids
+    engine = Engine(Settings(disabled_rules=frozenset({"high-dose-risk-assessment"})))
+    assert "high-dose-risk-assessment" not in [r.id for r in engine.rules]
+    evaluation = _evaluate(engine, vignette)
+    assert "high-dose-risk-assessment" not in evaluation.rule_ids
+    assert "escalation" in evaluation.rule_ids  # the others still run
+
+
+def test_switches_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPIOID_CDS_DISABLED_RULES", '["long-term-use"]')
+    monkeypatch.setenv(
+        "OPIOID_CDS_RULE_PARAMETER_OVERRIDES", '{"discharge-supply-limit": {"max_supply_days": 5}}'
+    )
+    engine = Engine(Settings())
+    ids = [r.id for r in engine.rules]
+    assert "long-term-use" not in ids
+    rule = next(r for r in engine.rules if r.id == "discharge-supply-limit")
+    assert rule.parameters["max_supply_days"].value == 5
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(disabled_rules=frozenset({"no-such-rule"})),
+        Settings(rule_parameter_overrides={"no-such-rule": {"threshold_mg_per_day": 90}}),
+        Settings(rule_parameter_overrides={"escalation": {"threshold_mg": 90}}),
+    ],
+    ids=["unknown rule switched off", "unknown rule overridden", "unknown parameter"],
+)
+def test_settings_naming_unknown_rules_or_parameters_are_refused(settings: Settings) -> None:
+    with pytest.raises(ConfigurationError):
+        Engine(settings)
+
+
+# ---------------------------------------------------------------------------------------
+# Cards: one per concern, most severe first
+
+
+def test_cards_are_one_per_concern_most_severe_first(default_engine: Engine) -> None:
+    vignette = {
+        "name": "many concerns at once",
+        "hook": "order-sign",
+        "current": [
+            {"product": "Morphine 30mg modified-release tablets", "sig": "one twice a day"},
+            {"product": "Pregabalin 150mg capsules", "sig": "one twice a day"},
+            {"product": "Diazepam 5mg tablets", "sig": "one three times a day"},
+            {"product": "Methadone 5mg tablets", "sig": "as directed"},
+        ],
+        "proposed": [
+            {"product": "Oxycodone 20mg modified-release tablets", "sig": "one twice a day"}
+        ],
+    }
+    evaluation = _evaluate(default_engine, vignette)
+    assert set(evaluation.rule_ids) >= {
+        "high-dose-risk-assessment",
+        "escalation",
+        "multiple-opioids",
+        "opioid-gabapentinoid",
+        "opioid-sedative",
+        "unresolved-medicine",
+    }
+    assert len(evaluation.rule_ids) == len(set(evaluation.rule_ids))
+    assert len(evaluation.cards) == len(evaluation.rule_ids)
+    severities = [SEVERITY[c.indicator] for c in evaluation.cards]
+    assert severities == sorted(severities)
+    assert evaluation.cards[-1].indicator == "info"
+    priorities = {r.id: r.priority for r in default_engine.rules}
+    warnings = [
+        r
+        for r, c in zip(evaluation.rule_ids, evaluation.cards, strict=True)
+        if c.indicator == "warning"
+    ]
+    assert [priorities[r] for r in warnings] == sorted(priorities[r] for r in warnings)
+
+
+def test_cards_shown_as_info_sort_after_warnings(rules_copy: Path) -> None:
+    """Under cancer, co-prescribing cards are shown as info: they sort with the info cards,
+    after any warning, whatever their priority."""
+    rule = _good_rule("test-late-warning")
+    rule["priority"] = 99
+    rule["inclusion"] = {"fact": "proposed_opioid"}
+    rule["card"]["summary"] = "A late warning"
+    path = rules_copy / "recommendations" / "test-late-warning.yaml"
+    path.write_text(yaml.safe_dump(rule, sort_keys=False), "utf-8")
+    engine = Engine(Settings(rules_dir=rules_copy))
+    vignette = {
+        "name": "cancer patient on pregabalin prescribed codeine",
+        "hook": "order-sign",
+        "current": [{"product": "Pregabalin 150mg capsules", "sig": "one twice a day"}],
+        "proposed": [{"product": "Codeine 30mg tablets", "sig": "one four times a day"}],
+        "conditions": [{"snomed": 254637007, "text": "Non-small cell lung cancer"}],
+    }
+    evaluation = _evaluate(engine, vignette)
+    assert evaluation.rule_ids == ["test-late-warning", "opioid-gabapentinoid"]
+    assert [c.indicator for c in evaluation.cards] == ["warning", "info"]
+
+
+ALL_SCENARIOS = [
+    (p.stem, s) for p in sorted(SCENARIOS.glob("*.yaml")) for s in _yaml(p)["scenarios"]
+]
+
+
+def test_no_card_shows_an_unfilled_or_unknown_value(default_engine: Engine) -> None:
+    """A fact that is unknown (None) must never reach a card as the word "None" (the
+    escalation card once said "a rise of None%" for a first opioid), nor a placeholder stay
+    unfilled."""
+    for rule_id, scenario in ALL_SCENARIOS:
+        for card in _evaluate(default_engine, scenario).cards:
+            for text in (card.summary, card.detail or ""):
+                assert "None" not in text, (rule_id, scenario["name"], text)
+                assert not re.search(r"\{\w+\}", text), (rule_id, scenario["name"], text)
