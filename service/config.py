@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         description='Per-rule parameter values, e.g. {"high-dose-risk-assessment": '
         '{"threshold_mg_per_day": 90}}; units are those the rule file declares.',
     )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The service's own public URL, used in card links (e.g. the full "
+        "tapering plan) and, later, to check JWT audiences behind a proxy.",
+    )
     max_request_bytes: int = Field(
         default=5_000_000, description="Requests larger than this are refused with 413."
     )

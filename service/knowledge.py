@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 from service.cds_hooks.models import Card
@@ -21,14 +23,18 @@ from service.engine.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts.codesets import load_codeset
 from service.facts.compute import Situation, compute_facts
-from service.fhir.medication_record import MedicationRecord
+from service.fhir.medication_record import MedicationConcept, MedicationRecord
 from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import MedicinesDictionary
-from service.medicines.identify import identify
+from service.medicines.identify import Identification, identify
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, assess
 from service.ome.factors import FactorTable, Profile
 from service.ome.regimen import Regimen, build_regimen
+from service.stratify import Stratifier, SupportTier
+from service.taper.from_regimen import first_step_actions, plan_for, plan_markdown, plan_query
+from service.taper.planner import TaperPlan
+from service.taper.settings import Pace, TaperSettings
 
 _IN_SCOPE = tuple(c for c in IngredientClass if c is not IngredientClass.OTHER)
 
@@ -56,8 +62,13 @@ class Engine:
                 f"(known: {', '.join(self.factors.profiles())})"
             )
         self.profile_id = profile_id
+        # Identification is a pure function of the coded concept and the same codes recur in
+        # every practice's requests: remember the answers (bounded) instead of recomputing.
+        self.identify = lru_cache(maxsize=100_000)(self._identify_uncached)
         self.sources = load_sources(rules_dir)
         self.override_reasons = load_override_reasons(rules_dir)
+        self.taper_settings = TaperSettings.load(rules_dir, frozenset(self.sources))
+        self.stratifier = Stratifier.load(rules_dir, self.sources)
         self.cancer_palliative = load_codeset(
             rules_dir / "codesets" / "cancer_palliative.csv", frozenset(self.sources)
         )
@@ -70,16 +81,16 @@ class Engine:
             overrides=settings.rule_parameter_overrides,
         )
 
+    def _identify_uncached(self, concept: MedicationConcept | None) -> Identification:
+        return identify(concept, self.dictionary)
+
     def profile(self, profile_id: str | None = None) -> Profile:
         return self.factors.profile(profile_id or self.profile_id)
 
     def assess_all(
         self, records: tuple[MedicationRecord, ...], profile: Profile
     ) -> tuple[MedicationOme, ...]:
-        return tuple(
-            assess(r, identify(r.medication, self.dictionary), self.factors, profile)
-            for r in records
-        )
+        return tuple(assess(r, self.identify(r.medication), self.factors, profile) for r in records)
 
     def regimen(
         self, record: PatientRecord, today: date, profile: Profile | None = None
@@ -101,7 +112,24 @@ class Engine:
             raise PrefetchUnavailable(record.history_unavailable, "prefetch")
         situation = Situation(record, regimen, today, self.cancer_palliative)
         facts = compute_facts(situation)
+        facts.update(self.stratifier.facts(record, today))
         findings = evaluate(self.rules, facts, record.hook)
+        extra: dict[str, str] = {}
+        showing_tier = [f.rule.id for f in findings if f.rule.card.show_support_tier]
+        tier = self.stratifier.tier(facts) if showing_tier else None
+        if tier is not None:
+            extra.update(dict.fromkeys(showing_tier, tier.markdown()))
+        taper_actions: list[dict[str, Any]] = []
+        tapering = [f.rule.id for f in findings if "taper-first-step" in f.rule.card.suggestions]
+        if tapering:
+            plan = self.taper(regimen, today)
+            if len(plan.steps) > 1:
+                query = plan_query(regimen.with_proposal, today)
+                link = f"{self.settings.public_base_url}/taper/plan?{query}"
+                markdown = plan_markdown(plan) + f"\n\n[The full plan]({link})"
+                for rule_id in tapering:
+                    extra[rule_id] = "\n\n".join(x for x in (extra.get(rule_id), markdown) if x)
+                taper_actions = first_step_actions(plan, regimen.proposed)
         ctx = RenderContext(
             hook_instance=hook_instance,
             regimen=regimen,
@@ -110,12 +138,49 @@ class Engine:
             override_reasons=self.override_reasons,
             profile_id=self.profile_id,
             not_checked=record.not_checked,
-            suggestion_input=SuggestionInput(record, regimen, record.patient_id),
-            extra_detail={},
+            suggestion_input=SuggestionInput(
+                record, regimen, record.patient_id, tuple(taper_actions)
+            ),
+            extra_detail=extra,
         )
         return Evaluation(
             regimen, facts, [f.rule.id for f in findings], [render(f, ctx) for f in findings]
         )
+
+    def taper(
+        self,
+        regimen: Regimen,
+        start: date,
+        pace: Pace | None = None,
+        floor_mg_per_day: float = 0.0,
+    ) -> TaperPlan:
+        return plan_for(
+            regimen.with_proposal,
+            pace or self.default_pace(),
+            start,
+            self.dictionary,
+            self.taper_settings,
+            floor_mg_per_day=floor_mg_per_day,
+        )
+
+    def default_pace(self) -> Pace:
+        t = self.taper_settings
+        if not t.slower_by_default:
+            return t.default_pace
+        return Pace(
+            t.default_pace.reduction_percent,
+            t.default_pace.interval_days,
+            t.slower_below_percent,
+            t.slower_fraction,
+        )
+
+    def support_tier(
+        self, record: PatientRecord, today: date
+    ) -> tuple[SupportTier | None, Regimen]:
+        regimen = self.regimen(record, today)
+        facts = compute_facts(Situation(record, regimen, today, self.cancer_palliative))
+        facts.update(self.stratifier.facts(record, today))
+        return self.stratifier.tier(facts), regimen
 
     def cards(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> list[Card]:
         return self.evaluate(record, now, hook_instance).cards

@@ -9,8 +9,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from service.api import errors
+from service.api.limits import BodySizeLimit
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
+from service.api.routes_taper import router as taper_router
+from service.api.routes_tier import router as tier_router
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.knowledge import Engine
@@ -53,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(cds_router)
     app.include_router(ome_router)
+    app.include_router(taper_router)
+    app.include_router(tier_router)
     return app

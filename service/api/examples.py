@@ -22,3 +22,5 @@ def _load(name: str) -> dict[str, Example]:
 HOOK_EXAMPLES = _load("hook-requests.json")
 FEEDBACK_EXAMPLES = _load("feedback.json")
 OME_EXAMPLES = _load("ome.json")
+TAPER_EXAMPLES = _load("taper.json")
+TIER_EXAMPLES = _load("support-tier.json")

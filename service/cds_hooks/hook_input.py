@@ -111,13 +111,14 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
                 _unavailable_message(request, (DISCHARGE_ORDERS_KEY,)), "prefetch"
             )
         proposed = _medication_records(prefetched[DISCHARGE_ORDERS_KEY], medications)
-    proposed_refs = {r.reference for r in proposed if r.reference}
     seen: set[str] = set()
     history_records = []
     for key in history_keys:
         for record in _medication_records(prefetched[key], medications):
             ref = record.reference
-            if ref in proposed_refs or (ref is not None and ref in seen):
+            # A re-signed order is also in the history: keep that copy as the current item
+            # (the regimen replaces it by reference), so the "before" total is right.
+            if ref is not None and ref in seen:
                 continue  # the same resource sent under two keys is one medicine
             if ref is not None:
                 seen.add(ref)
@@ -144,6 +145,16 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         for x in prefetched.get("conditions", [])
         if x.resource.get("resourceType") == "Condition"
     )
+    observations = tuple(
+        read_coded(x.resource, x.path)
+        for x in prefetched.get("observations", [])
+        if x.resource.get("resourceType") == "Observation"
+    )
+    encounters = tuple(
+        read_encounter(x.resource, x.path)
+        for x in prefetched.get("encounters", [])
+        if x.resource.get("resourceType") == "Encounter"
+    )
     not_checked = [
         text
         for key, text in _OPTIONAL_DATA.items()
@@ -158,9 +169,12 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         history=history,
         patient=patient,
         conditions=conditions,
+        observations=observations,
         encounter=encounter,
+        encounters=encounters,
         selections=selections,
         not_checked=tuple(not_checked),
+        available=frozenset(k for k in prefetch if obtainable(k)),
         history_unavailable=None
         if history_available
         else _unavailable_message(request, MEDICATION_HISTORY_KEYS),

@@ -22,6 +22,9 @@ _MEDICATION_PREFETCH = {
     "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status=active",
     "medicationStatements": "MedicationStatement?patient={{context.patientId}}&status=active",
     "conditions": "Condition?patient={{context.patientId}}",
+    # Risk stratification: social history (unemployment) and emergency attendances.
+    "observations": "Observation?patient={{context.patientId}}&category=social-history",
+    "encounters": "Encounter?patient={{context.patientId}}&class=EMER",
 }
 
 

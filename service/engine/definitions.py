@@ -87,6 +87,8 @@ class CardDef(Strict):
     override_reasons: tuple[str, ...] = ()
     #: Include the table of each medicine's OME and how it was derived.
     medicines_table: bool = True
+    #: Include the patient's support tier and the risk factors behind it.
+    show_support_tier: bool = False
     #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
     #: co-prescribing still shows, as information).
     info_when: Condition | None = None

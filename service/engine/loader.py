@@ -98,11 +98,11 @@ def _check(
             raise RuleDefinitionError(
                 file, f"parameters.{name}.unit", "every parameter needs a unit"
             )
-    _check_condition(rule.inclusion, "inclusion", rule.parameters, file)
+    check_condition(rule.inclusion, "inclusion", rule.parameters, file)
     if rule.exclusion is not None:
-        _check_condition(rule.exclusion, "exclusion", rule.parameters, file)
+        check_condition(rule.exclusion, "exclusion", rule.parameters, file)
     if rule.card.info_when is not None:
-        _check_condition(rule.card.info_when, "card.info_when", rule.parameters, file)
+        check_condition(rule.card.info_when, "card.info_when", rule.parameters, file)
     for kind in rule.card.suggestions:
         if kind not in suggestion_kinds:
             raise RuleDefinitionError(file, "card.suggestions", f"unknown suggestion {kind!r}")
@@ -128,12 +128,27 @@ def _check(
         )
 
 
-def _check_condition(c: Condition, where: str, params: Mapping[str, Parameter], file: str) -> None:
+def check_condition(
+    c: Condition,
+    where: str,
+    params: Mapping[str, Parameter],
+    file: str,
+    *,
+    extra_bool_facts: frozenset[str] | set[str] = frozenset(),
+) -> None:
+    """Every fact exists and is used as its kind allows; comparisons name a parameter in the
+    fact's unit. ``extra_bool_facts``: booleans a model defines itself (risk factors)."""
     for i, child in enumerate(c.all or c.any or ()):
-        _check_condition(child, f"{where}.{'all' if c.all else 'any'}[{i}]", params, file)
+        check_condition(
+            child,
+            f"{where}.{'all' if c.all else 'any'}[{i}]",
+            params,
+            file,
+            extra_bool_facts=extra_bool_facts,
+        )
     if c.not_ is not None:
-        _check_condition(c.not_, f"{where}.not", params, file)
-    if c.fact is None:
+        check_condition(c.not_, f"{where}.not", params, file, extra_bool_facts=extra_bool_facts)
+    if c.fact is None or (c.fact in extra_bool_facts and not c.comparisons()):
         return
     fact = FACTS.get(c.fact)
     if fact is None:

@@ -31,8 +31,8 @@ class SuggestionInput:
     record: PatientRecord
     regimen: Regimen
     patient_id: str | None
-    #: The first step of a taper, as an updated draft order (from the tapering planner).
-    taper_update: dict[str, Any] | None = None
+    #: The first step of a taper as actions on the draft order (from the tapering planner).
+    taper_actions: tuple[dict[str, Any], ...] = ()
 
 
 Builder = Callable[[SuggestionInput], list[SuggestionDraft]]
@@ -91,18 +91,12 @@ def _delete_drafts(ingredient_classes: tuple[IngredientClass, ...], what: str) -
 
 
 def _taper_first_step(s: SuggestionInput) -> list[SuggestionDraft]:
-    if s.taper_update is None:
+    if not s.taper_actions:
         return []
     return [
         SuggestionDraft(
             label="Start the taper: prescribe the first reduced dose instead",
-            actions=(
-                {
-                    "type": "update",
-                    "description": "Change the draft to the first taper step",
-                    "resource": s.taper_update,
-                },
-            ),
+            actions=s.taper_actions,
             is_recommended=True,
         )
     ]

@@ -133,7 +133,8 @@ FACTS: dict[str, FactDefinition] = {
             "mr_opioid_started",
             "bool",
             None,
-            "A modified-release opioid is proposed that the patient was not already taking.",
+            "A long-acting opioid (modified-release, or a patch) is proposed that the patient "
+            "was not already taking before this admission.",
         ),
         _f(
             "weaning_plan_recorded",
@@ -171,5 +172,46 @@ FACTS: dict[str, FactDefinition] = {
             40,
         ),
         _f("gabapentinoid_names", "text", None, "The gabapentinoids current or proposed.", 40),
+        _f("sex_male", "bool", None, "Patient.gender is male."),
+        _f("sex_female", "bool", None, "Patient.gender is female."),
+        _f("patient_age_years", "number", "years", "Age in whole years today.", 3),
+        _f(
+            "unemployed_recorded",
+            "bool",
+            None,
+            "An active record in rules/codesets/unemployment.csv (conditions or social history).",
+        ),
+        _f(
+            "emergency_attendances_past_year",
+            "number",
+            "count",
+            "Emergency (A&E) encounters within the look-back in rules/stratification.yaml.",
+            3,
+        ),
+        _f(
+            "dependence_history_recorded",
+            "bool",
+            None,
+            "A record in rules/codesets/dependence_history.csv (personal or family history).",
+        ),
+        _f(
+            "psychological_condition_recorded",
+            "bool",
+            None,
+            "An active record in rules/codesets/psychological.csv.",
+        ),
+        _f(
+            "sexual_abuse_history_recorded",
+            "bool",
+            None,
+            "A record in rules/codesets/sexual_abuse_history.csv.",
+        ),
+        _f(
+            "risk_factor_count",
+            "number",
+            "count",
+            "How many of the risk factors in rules/stratification.yaml hold.",
+            2,
+        ),
     )
 }

@@ -34,6 +34,7 @@ class EncounterInfo:
     id: str | None
     status: str | None
     classes: tuple[str, ...]
+    types: tuple[str, ...]  # type and serviceType codes and texts, lower case
     start: date | None
     end: date | None
     discharge_disposition: str | None
@@ -100,14 +101,31 @@ def read_encounter(resource: JsonObject, path: str) -> EncounterInfo:
         for c in opt_list(resource, "class")
         if isinstance(c, dict) and c.get("code")
     )
+    types = tuple(
+        t
+        for concept in [*opt_list(resource, "type"), resource.get("serviceType")]
+        if isinstance(concept, dict)
+        for t in _texts(concept)
+    )
     return EncounterInfo(
         id=opt_str(resource, "id", path),
         status=opt_str(resource, "status", path),
         classes=classes,
+        types=types,
         start=parse_fhir_date(start, f"{path}.period.start") if start else None,
         end=parse_fhir_date(end, f"{path}.period.end") if end else None,
         discharge_disposition=_first_code(hospitalization.get("dischargeDisposition")),
     )
+
+
+def _texts(concept: JsonObject) -> list[str]:
+    """Codes, displays and text of a CodeableConcept, lower case."""
+    out: list[str] = []
+    for coding in opt_list(concept, "coding"):
+        if isinstance(coding, dict):
+            out += [str(coding[k]).lower() for k in ("code", "display") if coding.get(k)]
+    text = concept.get("text")
+    return [*out, text.lower()] if isinstance(text, str) else out
 
 
 def _first_code(concept: object) -> str | None:

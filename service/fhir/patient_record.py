@@ -20,9 +20,12 @@ class PatientRecord:
     conditions: tuple[CodedRecord, ...] = ()
     observations: tuple[CodedRecord, ...] = ()
     encounter: EncounterInfo | None = None
+    encounters: tuple[EncounterInfo, ...] = ()
     selections: tuple[str, ...] = ()
     #: Data that was not sent or came back as an error, in words a prescriber can read.
     not_checked: tuple[str, ...] = field(default=())
     #: Why the current medicines are unknown, when they are; the engine answers 412 if a
     #: proposed medicine needs them (CDS Hooks 2.0.1: required data unobtainable).
     history_unavailable: str | None = None
+    #: Prefetch keys whose data was obtained (even if empty): decides "not checked" vs "none".
+    available: frozenset[str] = frozenset()

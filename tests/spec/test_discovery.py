@@ -46,6 +46,7 @@ def test_prefetch_templates_use_only_the_2_0_token_subset(client: TestClient) ->
                 "MedicationRequest",
                 "MedicationStatement",
                 "Condition",
+                "Observation",
                 "Encounter",
             }
 

@@ -1,0 +1,244 @@
+"""Tapering plans: ``POST /taper`` (from FHIR medication resources) and ``GET /taper/plan``
+(from the compact items a card's link carries). Both return the plan and a FHIR CarePlan."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
+
+from service.api.deps import EngineDep, NowDep
+from service.api.examples import TAPER_EXAMPLES
+from service.errors import HookRequestError
+from service.fhir.bundle import resources
+from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
+from service.fhir.patient_record import PatientRecord
+from service.knowledge import Engine
+from service.taper.fhir import care_plan
+from service.taper.planner import TaperPlan
+from service.taper.settings import Pace
+
+router = APIRouter(tags=["Tapering"])
+
+SYSTEMS = {"dmd": "https://dmd.nhs.uk", "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm"}
+
+
+class PaceIn(BaseModel):
+    reduction_percent: float | None = Field(
+        default=None, gt=0, description="Reduce by this % of the starting dose per interval."
+    )
+    interval_days: int | None = Field(default=None, ge=1, le=365)
+    slower_near_end: bool | None = Field(
+        default=None,
+        description="Halve the pace below 30% of the starting dose (rules/taper.yaml).",
+    )
+
+
+class TaperRequest(BaseModel):
+    medications: dict[str, Any] | list[Any] = Field(
+        description="FHIR Bundle, list of MedicationRequest/MedicationStatement, or one resource."
+    )
+    pace: PaceIn = Field(default_factory=PaceIn)
+    start: date | None = Field(default=None, description="First step's date (default today).")
+    floor_mg_per_day: float = Field(default=0, ge=0, description="Agreed floor, mg OME/day.")
+    patient: str | None = Field(default=None, description="e.g. Patient/123, for the CarePlan.")
+
+
+class ProductOut(BaseModel):
+    code: str
+    name: str
+    units_per_day: float
+
+
+class StepMedicineOut(BaseModel):
+    label: str
+    amount: float
+    unit: str
+    ome_mg_per_day: float
+    how: str
+    products: list[ProductOut]
+
+
+class StepOut(BaseModel):
+    number: int
+    start: date
+    total_ome_mg_per_day: float
+    reduction_mg_per_day: float
+    changed: str
+    medicines: list[StepMedicineOut]
+
+
+class NotPlannedOut(BaseModel):
+    label: str
+    reason: str
+
+
+class PlanOut(BaseModel):
+    pace: str
+    floor_mg_per_day: float
+    start_total_ome_mg_per_day: float
+    final_total_ome_mg_per_day: float
+    end_date: date
+    order: list[str]
+    not_planned: list[NotPlannedOut]
+    steps: list[StepOut]
+
+
+class TaperResponse(BaseModel):
+    plan: PlanOut
+    care_plan: dict[str, Any] = Field(alias="carePlan", serialization_alias="carePlan")
+
+
+@router.post("/taper", response_model_by_alias=True)
+def taper(
+    body: Annotated[TaperRequest, Body(openapi_examples=TAPER_EXAMPLES)],
+    engine: EngineDep,
+    now: NowDep,
+) -> TaperResponse:
+    """A tapering schedule for the patient's current opioids: each step's date, each
+    medicine's daily dose and how to take it from real products, and the total OME."""
+    found, _ = resources(body.medications, "medications")
+    records = tuple(
+        read_medication_record(x.resource, x.path, {})
+        for x in found
+        if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
+    )
+    return _respond(
+        engine,
+        records,
+        body.pace,
+        body.start or now.date(),
+        body.floor_mg_per_day,
+        body.patient,
+        now.date(),
+    )
+
+
+@router.get("/taper/plan", response_model_by_alias=True)
+def taper_plan(
+    engine: EngineDep,
+    now: NowDep,
+    item: Annotated[
+        list[str],
+        Query(
+            description="system|code|amount per day|unit[|prn], e.g. dmd|36127311000001102|2|unit"
+        ),
+    ],
+    start: date | None = None,
+    reduction_percent: Annotated[float | None, Query(gt=0)] = None,
+    interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> TaperResponse:
+    """The full plan behind a re-authorisation card's link."""
+    records = tuple(_item_record(text, i) for i, text in enumerate(item))
+    pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)
+    return _respond(engine, records, pace, start or now.date(), 0.0, None, now.date())
+
+
+def _respond(
+    engine: Engine,
+    records: tuple[Any, ...],
+    pace_in: PaceIn,
+    start: date,
+    floor: float,
+    patient: str | None,
+    today: date,
+) -> TaperResponse:
+    if not records:
+        raise HookRequestError(
+            "no MedicationRequest or MedicationStatement to taper", "medications"
+        )
+    pace = _pace(engine, pace_in)
+    regimen = engine.regimen(PatientRecord("taper", None, (), records), today)
+    plan = engine.taper(regimen, start, pace, floor)
+    if not plan.steps[0].medicines and not plan.not_planned:
+        # (An opioid already at or below the agreed floor is a plan with no step, not this.)
+        raise HookRequestError("no current opioid to taper in the medications", "medications")
+    return TaperResponse(plan=_plan_out(plan), carePlan=care_plan(plan, patient))
+
+
+def _pace(engine: Engine, p: PaceIn) -> Pace:
+    settings = engine.taper_settings
+    default = engine.default_pace()
+    percent = p.reduction_percent or default.reduction_percent
+    if percent > settings.max_reduction_percent:
+        raise HookRequestError(
+            f"a pace above {settings.max_reduction_percent:g}% of the starting dose per interval "
+            "is outside rules/taper.yaml; a faster taper needs specialist advice",
+            "pace.reduction_percent",
+        )
+    slower = (
+        default.slower_below_percent is not None if p.slower_near_end is None else p.slower_near_end
+    )
+    return Pace(
+        percent,
+        p.interval_days or default.interval_days,
+        settings.slower_below_percent if slower else None,
+        settings.slower_fraction if slower else 1.0,
+    )
+
+
+def _item_record(text: str, index: int) -> Any:
+    parts = text.split("|")
+    if len(parts) not in (4, 5) or parts[0] not in SYSTEMS:
+        raise HookRequestError("expected system|code|amount|unit[|prn]", f"item[{index}]")
+    system, code, amount, unit = parts[:4]
+    try:
+        value = float(amount)
+    except ValueError:
+        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+    units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
+    if unit not in units:
+        raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")
+    dosage: dict[str, Any] = {
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": value, "code": units[unit]}}],
+    }
+    if len(parts) == 5 and parts[4] == "prn":
+        dosage["asNeededBoolean"] = True
+    resource = {
+        "resourceType": "MedicationRequest",
+        "id": f"item-{index}",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": SYSTEMS[system], "code": code}]},
+        "dosageInstruction": [dosage],
+    }
+    return read_medication_record(resource, f"item[{index}]", {})
+
+
+def _plan_out(plan: TaperPlan) -> PlanOut:
+    return PlanOut(
+        pace=plan.pace.describe(),
+        floor_mg_per_day=plan.floor_mg_per_day,
+        start_total_ome_mg_per_day=plan.steps[0].total_ome_mg_per_day,
+        final_total_ome_mg_per_day=plan.final_total,
+        end_date=plan.end_date,
+        order=list(plan.order),
+        not_planned=[NotPlannedOut(label=label, reason=why) for label, why in plan.not_planned],
+        steps=[
+            StepOut(
+                number=s.number,
+                start=s.start,
+                total_ome_mg_per_day=s.total_ome_mg_per_day,
+                reduction_mg_per_day=s.reduction_mg_per_day,
+                changed=s.changed,
+                medicines=[
+                    StepMedicineOut(
+                        label=m.label,
+                        amount=round(m.amount, 4),
+                        unit=m.unit,
+                        ome_mg_per_day=m.ome_mg_per_day,
+                        how=m.how,
+                        products=[
+                            ProductOut(code=p.code, name=p.name, units_per_day=p.units)
+                            for p in m.option.parts
+                        ],
+                    )
+                    for m in s.medicines
+                ],
+            )
+            for s in plan.steps
+        ],
+    )

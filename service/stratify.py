@@ -1,0 +1,206 @@
+"""Risk stratification: the national review's risk characteristics and its four tiers of
+support (``rules/stratification.yaml``), evaluated over facts with the rule engine's own
+condition tree.
+
+A factor whose facts are unknown (no birth date, no conditions sent) is listed as not
+checked, never assumed absent in silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from service.engine.definitions import Condition, Parameter
+from service.engine.evaluate import FactValue, holds
+from service.engine.loader import check_condition
+from service.engine.sources import SourceEntry
+from service.errors import RuleDefinitionError
+from service.facts.codesets import CodeSet, load_codeset
+from service.fhir.patient_record import PatientRecord
+
+_EMERGENCY_CLASSES = frozenset({"emer", "emergency", "er"})
+_EMERGENCY_WORDS = ("emergency", "a&e", "accident and emergency")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiskFactorDef(_Strict):
+    id: str
+    label: str
+    when: Condition
+
+
+class TierDef(_Strict):
+    tier: int
+    name: str
+    support: str
+    when: Condition
+
+
+class StratificationModel(_Strict):
+    id: str
+    version: str
+    source: str
+    statement: str
+    parameters: dict[str, Parameter]
+    risk_factors: tuple[RiskFactorDef, ...]
+    tiers: tuple[TierDef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SupportTier:
+    tier: int
+    name: str
+    support: str
+    factors: tuple[str, ...]  # labels of the factors that hold
+    not_checked: tuple[str, ...]  # labels of factors whose data was not available
+
+    def markdown(self) -> str:
+        lines = [f"**Support tier {self.tier}: {self.name}.** {self.support}"]
+        lines.append(
+            "Risk factors: " + ("; ".join(self.factors) if self.factors else "none found") + "."
+        )
+        if self.not_checked:
+            lines.append("Not checked (no data): " + "; ".join(self.not_checked) + ".")
+        return "\n\n".join(lines)
+
+
+class Stratifier:
+    def __init__(self, model: StratificationModel, codesets: Mapping[str, CodeSet]) -> None:
+        self.model = model
+        self.codesets = codesets
+        self.parameters = {n: p.value for n, p in model.parameters.items()}
+
+    @classmethod
+    def load(cls, rules_dir: Path, sources: Mapping[str, SourceEntry]) -> Stratifier:
+        path = rules_dir / "stratification.yaml"
+        try:
+            model = StratificationModel.model_validate(yaml.safe_load(path.read_text("utf-8")))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise RuleDefinitionError(
+                str(path), ".".join(map(str, first["loc"])), first["msg"]
+            ) from None
+        file = str(path)
+        for name, p in model.parameters.items():
+            for s in p.source.split(";"):
+                if s.strip() not in sources:
+                    raise RuleDefinitionError(
+                        file, f"parameters.{name}.source", f"unknown source {s!r}"
+                    )
+        extra = {f"risk_{f.id}" for f in model.risk_factors}
+        for i, f in enumerate(model.risk_factors):
+            check_condition(f.when, f"risk_factors[{i}].when", model.parameters, file)
+        for i, t in enumerate(model.tiers):
+            check_condition(
+                t.when, f"tiers[{i}].when", model.parameters, file, extra_bool_facts=extra
+            )
+        names = ("unemployment", "dependence_history", "psychological", "sexual_abuse_history")
+        codesets = {
+            n: load_codeset(rules_dir / "codesets" / f"{n}.csv", frozenset(sources)) for n in names
+        }
+        return cls(model, codesets)
+
+    def facts(self, record: PatientRecord, today: date) -> dict[str, FactValue]:
+        """The stratification facts from the record (None where the data was not sent)."""
+        patient = record.patient
+        gender = patient.gender if patient else None
+        birth = patient.birth_date if patient else None
+        age = None
+        if birth is not None:
+            age = float(
+                today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+            )
+        conditions_known = "conditions" in record.available
+        social_known = conditions_known or "observations" in record.available
+        coded = [*record.conditions, *record.observations]
+
+        def recorded(name: str, known: bool, active_only: bool = True) -> bool | None:
+            if not known:
+                return None
+            return any(
+                (r.active or not active_only) and self.codesets[name].matches(r) for r in coded
+            )
+
+        lookback = self.parameters["emergency_lookback_days"]
+        emergencies = None
+        if "encounters" in record.available:
+            emergencies = float(
+                sum(
+                    1
+                    for e in record.encounters
+                    if _is_emergency(e.classes, e.types)
+                    and e.start is not None
+                    and 0 <= (today - e.start).days <= lookback
+                )
+            )
+        return {
+            "sex_male": None if gender is None else gender == "male",
+            "sex_female": None if gender is None else gender == "female",
+            "patient_age_years": age,
+            "unemployed_recorded": recorded("unemployment", social_known),
+            "emergency_attendances_past_year": emergencies,
+            # History counts even when resolved: "PMH" and "family history" in the review.
+            "dependence_history_recorded": recorded("dependence_history", conditions_known, False),
+            "psychological_condition_recorded": recorded("psychological", conditions_known),
+            "sexual_abuse_history_recorded": recorded(
+                "sexual_abuse_history", conditions_known, False
+            ),
+        }
+
+    def tier(self, facts: Mapping[str, FactValue]) -> SupportTier | None:
+        """None when no tier applies (no opioid)."""
+        if facts.get("opioid_in_regimen") is not True:
+            # The tiers are support for people prescribed opioids; only tier 1 in the rules
+            # names the opioid, so without this a benzodiazepine and risk factors made tier 3.
+            return None
+        values = dict(facts)
+        held: list[str] = []
+        unknown: list[str] = []
+        for factor in self.model.risk_factors:
+            result = holds(factor.when, values, self.parameters, [])
+            values[f"risk_{factor.id}"] = result
+            if result:
+                held.append(factor.label)
+            elif _undecided(factor.when, values, self.parameters):
+                unknown.append(factor.label)
+        values["risk_factor_count"] = float(len(held))
+        for tier in self.model.tiers:
+            if holds(tier.when, values, self.parameters, []):
+                return SupportTier(
+                    tier.tier, tier.name, tier.support.strip(), tuple(held), tuple(unknown)
+                )
+        return None
+
+
+def _undecided(
+    c: Condition, values: Mapping[str, FactValue], parameters: Mapping[str, float]
+) -> bool:
+    """Whether unknown facts could change the result: a factor that the known facts already
+    rule out (a man, for a factor of women) is not "not checked"."""
+    children = c.all if c.all is not None else c.any
+    if children is not None:
+        settled = c.all is None  # a known False settles "all"; a known True settles "any"
+        if any(
+            not _undecided(x, values, parameters) and holds(x, values, parameters, []) is settled
+            for x in children
+        ):
+            return False
+        return any(_undecided(x, values, parameters) for x in children)
+    if c.not_ is not None:
+        return _undecided(c.not_, values, parameters)
+    return c.fact is not None and values.get(c.fact) is None
+
+
+def _is_emergency(classes: tuple[str, ...], types: tuple[str, ...]) -> bool:
+    return bool(_EMERGENCY_CLASSES & set(classes)) or any(
+        word in t for t in types for word in _EMERGENCY_WORDS
+    )

@@ -1,0 +1,1 @@
+"""Tapering plans: schedules of real, constructible doses at an agreed pace."""

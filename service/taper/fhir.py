@@ -1,0 +1,51 @@
+"""A tapering plan as a FHIR R4 CarePlan: one activity per product per step, with its
+scheduled period and daily amount, so an EHR can show or import the schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from service.taper.from_regimen import DMD, named_how
+from service.taper.planner import TaperPlan
+
+
+def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str, Any]:
+    activities: list[dict[str, Any]] = []
+    steps = plan.steps
+    for i, step in enumerate(steps[1:], start=1):
+        end = steps[i + 1].start - timedelta(days=1) if i + 1 < len(steps) else None
+        period = {"start": step.start.isoformat(), **({"end": end.isoformat()} if end else {})}
+        for medicine in step.medicines:
+            text = (
+                f"Step {step.number}: {named_how(medicine)} "
+                f"(total {step.total_ome_mg_per_day:g} mg OME/day)"
+            )
+            detail: dict[str, Any] = {
+                "kind": "MedicationRequest",
+                "status": "not-started",
+                "scheduledPeriod": period,
+                "description": text,
+            }
+            parts = medicine.option.parts
+            if len(parts) == 1:
+                detail["productCodeableConcept"] = {
+                    "coding": [{"system": DMD, "code": parts[0].code, "display": parts[0].name}]
+                }
+                detail["dailyAmount"] = {"value": parts[0].units}
+            activities.append({"detail": detail})
+    resource: dict[str, Any] = {
+        "resourceType": "CarePlan",
+        "status": "draft",
+        "intent": "proposal",
+        "title": "Opioid tapering plan",
+        "description": f"Reduce by {plan.pace.describe()}; agree the pace with the patient and "
+        "share the plan with the practice team and the community pharmacy.",
+        "subject": {"reference": patient_reference}
+        if patient_reference
+        else {"display": "Patient"},
+        "period": {"start": steps[0].start.isoformat(), "end": plan.end_date.isoformat()},
+    }
+    if activities:  # FHIR JSON: an array is never empty (a plan with no step has none)
+        resource["activity"] = activities
+    return resource

@@ -1,0 +1,184 @@
+"""From assessed medicines (``MedicationOme``) to a tapering plan, and the plan's first step
+as an update of the draft order."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from service.medicines.dictionary import MedicinesDictionary
+from service.medicines.model import IngredientClass
+from service.ome.calculate import MedicationOme, Status
+from service.taper.options import family_for
+from service.taper.planner import MedicineToTaper, StepMedicine, TaperPlan, plan_taper
+from service.taper.settings import Pace, TaperSettings
+
+DMD = "https://dmd.nhs.uk"
+
+
+def plan_for(
+    items: Sequence[MedicationOme],
+    pace: Pace,
+    start: date,
+    dictionary: MedicinesDictionary,
+    settings: TaperSettings,
+    *,
+    floor_mg_per_day: float = 0.0,
+) -> TaperPlan:
+    medicines: list[MedicineToTaper] = []
+    not_planned: list[tuple[str, str]] = []
+    fixed = 0.0
+    labels = _labels(items)
+    for item in items:
+        product = item.product
+        if product is None or not product.has_class(IngredientClass.OPIOID):
+            continue
+        if item.status is not Status.CALCULATED or item.daily is None:
+            not_planned.append((item.label, item.reason or "its dose is not known"))
+            continue
+        if len(item.ingredients) != 1:
+            not_planned.append((item.label, "products with two opioids are tapered by hand"))
+            fixed += item.ome_mg_per_day or 0.0
+            continue
+        part = item.ingredients[0]
+        units = item.daily.amount if item.daily.unit == "unit" else None
+        family = family_for(
+            product, part.ingredient, part.amount, units, item.daily.as_needed, dictionary, settings
+        )
+        if isinstance(family, str):
+            not_planned.append((item.label, family))
+            fixed += item.ome_mg_per_day or 0.0
+            continue
+        medicines.append(
+            MedicineToTaper(labels[id(item)], part.ingredient, part.factor, family, part.amount)
+        )
+    return plan_taper(
+        medicines,
+        pace,
+        start,
+        settings.order,
+        floor_mg_per_day=floor_mg_per_day,
+        fixed_ome_mg_per_day=fixed,
+        not_planned=not_planned,
+    )
+
+
+def _labels(items: Sequence[MedicationOme]) -> dict[int, str]:
+    """A unique label per item: the planner keys medicines by label. When two records share
+    a name (the same product regular and when required), each gets its dose, so none keeps
+    the plain name and ``first_step_actions`` cannot mistake one for the other."""
+    count: dict[str, int] = {}
+    for item in items:
+        count[item.label] = count.get(item.label, 0) + 1
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    for item in items:
+        label = item.label
+        if count[label] > 1:
+            label = f"{label} ({item.daily.description if item.daily else 'dose not known'})"
+        unique, n = label, 2
+        while unique in used:
+            unique, n = f"{label} [{n}]", n + 1
+        used.add(unique)
+        out[id(item)] = unique
+    return out
+
+
+def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> list[dict[str, Any]]:
+    """CDS Hooks actions that turn the draft order into the plan's first step: the draft is
+    updated to the first product of that step, and an order is created for each other
+    product (a suggestion's actions are applied together). Empty when the first step does
+    not change the proposed medicine."""
+    if len(plan.steps) < 2:
+        return []
+    step = plan.steps[1]
+    changed = next((m for m in step.medicines if m.label == step.changed), None)
+    draft = next((p for p in proposed if p.label == step.changed and p.record.resource), None)
+    if changed is None or draft is None or not changed.option.parts:
+        return []
+    days = (plan.steps[2].start - step.start).days if len(plan.steps) > 2 else 0
+    actions: list[dict[str, Any]] = []
+    for i, part in enumerate(changed.option.parts):
+        resource = copy.deepcopy(draft.record.resource)
+        resource["medicationCodeableConcept"] = {
+            "coding": [{"system": DMD, "code": part.code, "display": part.name}],
+            "text": part.name,
+        }
+        resource.pop("medicationReference", None)
+        share = "" if len(changed.option.parts) == 1 else f"{part.units:g} a day, as part of: "
+        resource["dosageInstruction"] = [{"text": f"{share}{changed.how}"}]
+        resource.pop("dispenseRequest", None)
+        if days > 0:
+            resource["dispenseRequest"] = {
+                "quantity": {"value": part.units * days},
+                "expectedSupplyDuration": {
+                    "value": days,
+                    "unit": "days",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "d",
+                },
+            }
+        if i == 0:
+            actions.append(
+                {
+                    "type": "update",
+                    "resource": resource,
+                    "description": f"Change the draft to {part.name}: {share}{changed.how}",
+                }
+            )
+        else:
+            resource.pop("id", None)
+            actions.append(
+                {
+                    "type": "create",
+                    "resource": resource,
+                    "description": f"Add {part.name} for the first taper step",
+                }
+            )
+    return actions
+
+
+def plan_query(items: Sequence[MedicationOme], start: date) -> str:
+    """Query string for ``GET /taper/plan`` that re-creates this regimen: each calculated
+    opioid as ``item=<system>|<code>|<amount per day>|<unit>[|prn]``."""
+    params = [("start", start.isoformat())]
+    for item in items:
+        product, daily = item.product, item.daily
+        if product is None or daily is None or item.status is not Status.CALCULATED:
+            continue
+        if not product.has_class(IngredientClass.OPIOID) or product.system == "name":
+            continue
+        value = f"{product.system}|{product.code}|{daily.amount:g}|{daily.unit}"
+        params.append(("item", value + ("|prn" if daily.as_needed else "")))
+    return urlencode(params)
+
+
+def named_how(medicine: StepMedicine) -> str:
+    """How to take a step's medicine, naming the medicine: modified-release doses ("one 30mg
+    tablet twice a day") and "as now" do not, and two opioids may share a strength."""
+    if medicine.label in medicine.how:
+        return medicine.how
+    return f"{medicine.label}: {medicine.how}"
+
+
+def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
+    """The first steps, for a card's detail."""
+    lines = [f"**Proposed taper** ({plan.pace.describe()}):", ""]
+    lines += ["| Step | From | Total OME mg/day | Change |", "|---|---|---|---|"]
+    for step in plan.steps[1 : first + 1]:
+        changed = next(m for m in step.medicines if m.label == step.changed)
+        lines.append(
+            f"| {step.number} | {step.start.isoformat()} | {step.total_ome_mg_per_day:g} | "
+            f"{named_how(changed)} |"
+        )
+    remaining = len(plan.steps) - 1 - first
+    if remaining > 0:
+        lines.append(
+            f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | {remaining} more steps |"
+        )
+    for label, why in plan.not_planned:
+        lines.append(f"\nNot in the plan: {label} ({why}).")
+    return "\n".join(lines)

@@ -1,0 +1,298 @@
+"""Ways to take a medicine for a day, made only from real products (dm+d VMP strengths).
+
+- Patches: combinations of real patch strengths (at most ``max_patches_at_once``), only
+  within one wear-time group (``rules/taper.yaml`` patch_groups).
+- Modified-release tablets/capsules: the same dose form and release time, taken once (24-hour
+  products) or twice a day; each dose a sum of at most ``max_units_per_administration``
+  real strengths. Twice-daily doses stay balanced: the morning dose is never larger than
+  the evening one and never smaller by more than the lowest real strength (reduce the
+  morning dose, then the evening). A 12-hour product is taken at night only just once, at
+  the lowest strength, as the last step before stopping.
+- Immediate-release, when-required and combination products: whole units of the same
+  product per day. Liquids: whole millilitres of the same product per day (a dose that is
+  not a whole number of units or millilitres starts "as now", never rounded up).
+Anything else (injections, unknown strengths, modified-release combination products, 24-hour
+products with no other strength listed) cannot be planned and says why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import combinations_with_replacement
+
+from service.medicines.dictionary import MedicinesDictionary
+from service.medicines.model import Product, Route
+from service.taper.settings import TaperSettings
+
+_EPSILON = 1e-6
+_WORDS = {
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Units per day of one real product (patches: worn at once)."""
+
+    code: str
+    name: str
+    units: float
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    amount: float  # mg/day, or micrograms/hour for patches
+    how: str
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    kind: str  # when_required | immediate_release | modified_release | transdermal
+    unit: str  # "mg/day" | "microgram/hour"
+    options: tuple[Option, ...]  # every way down from the current dose, highest first
+
+
+def family_for(
+    product: Product,
+    ingredient: str,
+    current_amount: float,
+    current_units_per_day: float | None,
+    as_needed: bool,
+    dictionary: MedicinesDictionary,
+    settings: TaperSettings,
+) -> Family | str:
+    strength = next((i.strength for i in product.opioids if i.name == ingredient), None)
+    if strength is None:
+        return "the product's strength is not known"
+    if product.is_patch:
+        return _patches(ingredient, current_amount, dictionary, settings)
+    if product.route is not Route.ORAL:
+        return f"tapering {product.route.value} products is for the specialist team"
+    if strength.per_unit == "ml":
+        mg_per_ml = strength.mg_per_one
+        ml = current_amount / mg_per_ml
+        options = []
+        if abs(ml - round(ml)) > _EPSILON:  # e.g. 7.5 ml a day: never round up to 8
+            options.append(Option(current_amount, "as now", ()))
+        for k in range(math.floor(ml + _EPSILON), -1, -1):
+            how = (
+                f"{k} ml a day of {product.name} in divided doses" if k else f"stop {product.name}"
+            )
+            options.append(Option(k * mg_per_ml, how, _parts(product, k)))
+        return Family(
+            "when_required" if as_needed else "immediate_release", "mg/day", tuple(options)
+        )
+    if strength.per_unit != "unit":
+        return f"a product measured per {strength.per_unit} cannot be tapered by the planner"
+    if product.modified_release and not as_needed:
+        if len(product.ingredients) > 1:
+            # Only single-ingredient strengths are listed: stepping down through them would
+            # silently drop the other ingredient (e.g. the naloxone of oxycodone/naloxone).
+            return "modified-release combination products are tapered by hand"
+        return _modified_release(product, ingredient, current_amount, dictionary, settings)
+    units = current_units_per_day or current_amount / strength.mg_per_one
+    word = product.unit_of_presentation or "unit"
+    options = []
+    if abs(units - round(units)) > _EPSILON:  # e.g. 7.5 a day: keep "as now" as the start
+        options.append(Option(current_amount, "as now", ()))
+    for k in range(math.floor(units + _EPSILON), -1, -1):
+        if k == 0:
+            options.append(Option(0.0, f"stop {product.name}", ()))
+            continue
+        how = (
+            f"up to {_count(k, word)} a day when required"
+            if as_needed
+            else f"{_count(k, word)} a day in divided doses"
+        )
+        options.append(
+            Option(k * strength.mg_per_one, f"{product.name}: {how}", _parts(product, k))
+        )
+    kind = "when_required" if as_needed else "immediate_release"
+    return Family(kind, "mg/day", tuple(options))
+
+
+def _patches(
+    ingredient: str,
+    current: float,
+    dictionary: MedicinesDictionary,
+    settings: TaperSettings,
+) -> Family | str:
+    real = _by_amount(dictionary.products_with(ingredient, Route.TRANSDERMAL), ingredient, 1000)
+    groups = settings.patch_groups.get(ingredient, ())
+    # The group whose patch the patient wears; failing that, one that can make the rate.
+    group = next((g for g in groups if any(abs(current - r) < 0.01 for r in g)), None) or next(
+        (g for g in groups if _composable(current, g, settings.max_patches_at_once)), None
+    )
+    if group is not None:
+        real = {r: p for r, p in real.items() if any(abs(r - g) < 0.01 for g in group)}
+    if not real:
+        return "no real patch strengths found"
+    options: dict[float, Option] = {}
+    for n in range(settings.max_patches_at_once, 0, -1):
+        for combo in combinations_with_replacement(sorted(real), n):
+            rate = round(sum(combo), 3)
+            if rate <= current + 1e-9:
+                options[rate] = Option(rate, _patch_words(combo, real), _combo_parts(combo, real))
+    options[0.0] = Option(0.0, "stop the patches", ())
+    if not any(abs(r - current) < 1e-6 for r in options):
+        options[current] = Option(current, "as now", ())
+    return Family("transdermal", "microgram/hour", _descending(options.values()))
+
+
+def _composable(rate: float, group: frozenset[float], most: int) -> bool:
+    return any(
+        abs(sum(combo) - rate) < 0.01
+        for n in range(1, most + 1)
+        for combo in combinations_with_replacement(sorted(group), n)
+    )
+
+
+def _modified_release(
+    product: Product,
+    ingredient: str,
+    current: float,
+    dictionary: MedicinesDictionary,
+    settings: TaperSettings,
+) -> Family | str:
+    same = [
+        p
+        for p in dictionary.products_with(ingredient, Route.ORAL, modified_release=True)
+        if p.dose_form == product.dose_form and p.release_hours == product.release_hours
+    ]
+    if not same and (product.release_hours or 12) >= 24:
+        # 24-hour strengths are branded products the dictionary does not list by ingredient:
+        # with only this strength known, the plan would stop the whole of it at once.
+        return "the medicines dictionary lists no other strengths of this 24-hour product"
+    same = same or [product]
+    real = _by_amount(same, ingredient, 1)
+    doses: dict[float, tuple[float, ...]] = {0.0: ()}
+    for n in range(1, settings.max_units_per_administration + 1):
+        for combo in combinations_with_replacement(sorted(real, reverse=True), n):
+            total = round(sum(combo), 3)
+            if total not in doses or len(combo) < len(doses[total]):
+                doses[total] = combo
+    twice = (product.release_hours or 12) < 24
+    lowest = min(real)
+    options: dict[float, Option] = {}
+    evening_values = sorted(d for d in doses if d > 0)
+    for evening in evening_values:
+        if twice:
+            mornings = [m for m in doses if lowest <= m <= evening and evening - m <= lowest + 1e-9]
+            if abs(evening - lowest) < 1e-9:
+                mornings.append(0.0)  # the lowest strength at night only, then stop
+        else:
+            mornings = [0.0]
+        for morning in mornings:
+            daily = round(morning + evening, 3)
+            if daily > current + 1e-9:
+                continue
+            option = _mr_option(morning, evening, doses, real, twice)
+            best = options.get(daily)
+            if best is None or _simpler(option, best):
+                options[daily] = option
+    options[0.0] = Option(0.0, f"stop {product.name}", ())
+    if not any(abs(d - current) < 1e-6 for d in options):
+        options[current] = Option(current, "as now", ())
+    return Family("modified_release", "mg/day", _descending(options.values()))
+
+
+def _mr_option(
+    morning: float,
+    evening: float,
+    doses: dict[float, tuple[float, ...]],
+    real: dict[float, Product],
+    twice: bool,
+) -> Option:
+    per_day: dict[float, int] = {}
+    for amount in (*doses[morning], *doses[evening]):
+        per_day[amount] = per_day.get(amount, 0) + 1
+    parts = tuple(
+        Part(real[a].code, real[a].name, n) for a, n in sorted(per_day.items(), reverse=True)
+    )
+    if not twice:
+        how = f"{_units(doses[evening], real)} once a day"
+    elif morning == 0:
+        how = f"{_units(doses[evening], real)} at night only"
+    elif morning == evening:
+        how = f"{_units(doses[evening], real)} twice a day"
+    else:
+        how = (
+            f"{_units(doses[morning], real)} in the morning and "
+            f"{_units(doses[evening], real)} at night"
+        )
+    return Option(round(morning + evening, 3), how, parts)
+
+
+def _simpler(a: Option, b: Option) -> bool:
+    """Fewer tablets a day, then balanced doses (twice daily over night-only)."""
+    units_a, units_b = sum(p.units for p in a.parts), sum(p.units for p in b.parts)
+    if units_a != units_b:
+        return units_a < units_b
+    return "twice a day" in a.how and "twice a day" not in b.how
+
+
+def _by_amount(products: Iterable[Product], ingredient: str, scale: float) -> dict[float, Product]:
+    """Strength (mg per unit, or micrograms/hour with scale 1000) → a real product."""
+    out: dict[float, Product] = {}
+    for p in products:
+        strength = next((i.strength for i in p.ingredients if i.name == ingredient), None)
+        if strength is not None and len(p.ingredients) == 1:
+            amount = round(strength.mg_per_one * scale, 3)
+            out.setdefault(amount, p)
+    return out
+
+
+def _units(combo: tuple[float, ...], real: dict[float, Product]) -> str:
+    counts: dict[float, int] = {}
+    for amount in combo:
+        counts[amount] = counts.get(amount, 0) + 1
+    word = next(iter(real.values())).unit_of_presentation or "tablet"
+    return " + ".join(
+        f"{_WORDS.get(n, str(n))} {_num(a)}mg {word}{'s' if n > 1 else ''}"
+        for a, n in sorted(counts.items(), reverse=True)
+    )
+
+
+def _patch_words(combo: tuple[float, ...], real: dict[float, Product]) -> str:
+    names = [real[r].name for r in combo]
+    joined = " and ".join(f"one {n}" for n in names)
+    return f"{joined} at a time, changed as now"
+
+
+def _combo_parts(combo: tuple[float, ...], real: dict[float, Product]) -> tuple[Part, ...]:
+    counts: dict[float, int] = {}
+    for r in combo:
+        counts[r] = counts.get(r, 0) + 1
+    return tuple(
+        Part(real[r].code, real[r].name, n) for r, n in sorted(counts.items(), reverse=True)
+    )
+
+
+def _parts(product: Product, units: float) -> tuple[Part, ...]:
+    return (Part(product.code, product.name, units),) if units else ()
+
+
+def _descending(options: Iterable[Option]) -> tuple[Option, ...]:
+    return tuple(sorted(options, key=lambda o: -o.amount))
+
+
+def _count(n: int, word: str) -> str:
+    return f"{_WORDS.get(n, str(n))} {word}{'s' if n != 1 and not word.endswith('s') else ''}"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

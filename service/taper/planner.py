@@ -1,0 +1,179 @@
+"""The tapering planner: a schedule of real doses, never increasing, at an agreed pace.
+
+Pace: by default 10% of the *starting* total daily OME every 2 weeks (Faculty of Pain
+Medicine, via the national review; ``rules/taper.yaml``), or a patient-set percentage and
+interval. When the smallest real reduction is larger than the pace allows (a 12
+micrograms/hour patch is 30 mg OME/day), the interval before that step is lengthened so the
+average pace still holds: no step is ever larger than the pace over its interval.
+
+Several opioids are tapered one at a time, in the order ``rules/taper.yaml`` gives (when
+required, immediate-release, modified-release, patches; smaller contributors first). Each
+step lists every medicine, so a step is a complete regimen. The plan ends at zero or at the
+agreed floor: the last step keeps the total at or above the floor.
+
+Pure: no I/O and no clock; the start date is an input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from service.taper.options import Family, Option
+from service.taper.settings import Pace
+
+_EPSILON = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class MedicineToTaper:
+    label: str
+    ingredient: str
+    factor: float  # mg OME/day per unit of Family.unit
+    family: Family
+    start_amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class StepMedicine:
+    label: str
+    ingredient: str
+    amount: float
+    unit: str
+    ome_mg_per_day: float
+    how: str
+    option: Option
+
+
+@dataclass(frozen=True, slots=True)
+class TaperStep:
+    number: int  # 0 is the starting regimen
+    start: date
+    medicines: tuple[StepMedicine, ...]
+    total_ome_mg_per_day: float
+    reduction_mg_per_day: float
+    changed: str  # the medicine changed at this step, "" for step 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaperPlan:
+    pace: Pace
+    floor_mg_per_day: float
+    steps: tuple[TaperStep, ...]
+    order: tuple[str, ...]  # labels, in the order tapered
+    not_planned: tuple[tuple[str, str], ...]  # (label, why)
+
+    @property
+    def final_total(self) -> float:
+        return self.steps[-1].total_ome_mg_per_day
+
+    @property
+    def end_date(self) -> date:
+        return self.steps[-1].start
+
+
+def plan_taper(
+    medicines: Sequence[MedicineToTaper],
+    pace: Pace,
+    start: date,
+    order: Sequence[str],
+    *,
+    floor_mg_per_day: float = 0.0,
+    fixed_ome_mg_per_day: float = 0.0,
+    not_planned: Sequence[tuple[str, str]] = (),
+) -> TaperPlan:
+    """``fixed_ome_mg_per_day``: opioids that cannot be planned stay in the totals unchanged.
+    Labels must be unique: they key each medicine's current dose."""
+    labels = [m.label for m in medicines]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"medicines to taper need unique labels: {labels}")
+    kinds = {kind: i for i, kind in enumerate(order)}
+    ordered = sorted(
+        medicines, key=lambda m: (kinds[m.family.kind], _ome(m, m.start_amount), m.label)
+    )
+    current = {m.label: _starting_option(m) for m in ordered}
+    start_total = sum(_ome(m, current[m.label].amount) for m in ordered) + fixed_ome_mg_per_day
+    pace_ome = pace.reduction_percent / 100 * start_total
+    steps = [_step(0, start, ordered, current, fixed_ome_mg_per_day, 0.0, "")]
+    day = start
+    for medicine in ordered:
+        while True:
+            now = current[medicine.label]
+            total = steps[-1].total_ome_mg_per_day
+            allowed = pace_ome
+            if pace.slower_below_percent is not None and total <= (
+                pace.slower_below_percent / 100 * start_total + _EPSILON
+            ):
+                allowed *= pace.slower_fraction
+            lower = [
+                o
+                for o in medicine.family.options
+                if o.amount < now.amount - _EPSILON
+                and total - _ome(medicine, now.amount - o.amount) >= floor_mg_per_day - _EPSILON
+            ]
+            if not lower or allowed <= 0:
+                break
+            drops = {id(o): _ome(medicine, now.amount - o.amount) for o in lower}
+            within = [o for o in lower if drops[id(o)] <= allowed + _EPSILON]
+            if within:
+                chosen, intervals = min(within, key=lambda o: o.amount), 1
+            else:
+                chosen = max(lower, key=lambda o: o.amount)
+                intervals = math.ceil(drops[id(chosen)] / allowed - _EPSILON)
+            # The first reduction starts on the start date unless it must wait longer.
+            wait = intervals if len(steps) > 1 else intervals - 1
+            day = day + timedelta(days=pace.interval_days * wait)
+            current[medicine.label] = chosen
+            steps.append(
+                _step(
+                    len(steps),
+                    day,
+                    ordered,
+                    current,
+                    fixed_ome_mg_per_day,
+                    drops[id(chosen)],
+                    medicine.label,
+                )
+            )
+    return TaperPlan(
+        pace=pace,
+        floor_mg_per_day=floor_mg_per_day,
+        steps=tuple(steps),
+        order=tuple(m.label for m in ordered),
+        not_planned=tuple(not_planned),
+    )
+
+
+def _starting_option(m: MedicineToTaper) -> Option:
+    return min(m.family.options, key=lambda o: abs(o.amount - m.start_amount))
+
+
+def _ome(m: MedicineToTaper, amount: float) -> float:
+    return amount * m.factor
+
+
+def _step(
+    number: int,
+    day: date,
+    ordered: Sequence[MedicineToTaper],
+    current: dict[str, Option],
+    fixed: float,
+    reduction: float,
+    changed: str,
+) -> TaperStep:
+    medicines = tuple(
+        StepMedicine(
+            label=m.label,
+            ingredient=m.ingredient,
+            amount=current[m.label].amount,
+            unit=m.family.unit,
+            ome_mg_per_day=round(_ome(m, current[m.label].amount), 1),
+            how=current[m.label].how,
+            option=current[m.label],
+        )
+        for m in ordered
+    )
+    total = round(sum(_ome(m, current[m.label].amount) for m in ordered) + fixed, 1)
+    return TaperStep(number, day, medicines, total, round(reduction, 1), changed)
