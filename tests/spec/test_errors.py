@@ -169,3 +169,15 @@ def test_feedback_is_recorded_without_the_comment_text(client: TestClient) -> No
         True,
     )
     assert "hospice" not in repr(entries)
+
+
+def test_a_body_over_the_size_limit_is_413() -> None:
+    from service.config import Settings
+    from service.main import create_app
+
+    with TestClient(create_app(Settings(max_request_bytes=1000))) as small:
+        body = example("order-sign-morphine")
+        response = small.post("/cds-services/opioid-safety", json=body)
+        assert response.status_code == 413
+        assert "larger than 1000 bytes" in issue(response)["diagnostics"]
+        assert small.get("/cds-services").status_code == 200
