@@ -18,10 +18,14 @@ When-required doses count at the maximum the prescription allows and are labelle
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.dosing.sig_text import SigDose, parse_sig
 from service.dosing.units import dose_unit, hours, to_base
 from service.fhir.medication_record import Dosage, MedicationRecord, Quantity
+
+#: parse_sig is pure and GP sigs repeat endlessly ("one twice a day"): parse each text once.
+_parse_sig = lru_cache(maxsize=100_000)(parse_sig)
 
 HOURS_PER_DAY = 24.0
 
@@ -108,7 +112,7 @@ def _one_line(dosage: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
             return one
         reasons.append(one.reason)
     for text in _texts(dosage):
-        sig = parse_sig(text)
+        sig = _parse_sig(text)
         if isinstance(sig, SigDose):
             return _from_sig(sig, use_cap)
         reasons.append(f"dosage text: {sig.reason}")
