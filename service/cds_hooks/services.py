@@ -70,30 +70,23 @@ _USAGE = (
     "RxNorm, or named in text."
 )
 
+_PRESCRIBING_HOOKS = (
+    ("order-select", "Opioid safety: prescribing"),
+    ("order-sign", "Opioid safety: signing and re-authorisation"),
+    ("medication-refill", "Opioid safety: repeat re-authorisation"),
+)
+
 SERVICES: tuple[CdsService, ...] = (
-    CdsService(
-        hook="order-select",
-        id="opioid-safety",
-        title="Opioid safety: prescribing",
-        description=_PRESCRIBING_DESCRIPTION,
-        prefetch=dict(_MEDICATION_PREFETCH),
-        usage_requirements=_USAGE,
-    ),
-    CdsService(
-        hook="order-sign",
-        id="opioid-safety",
-        title="Opioid safety: signing and re-authorisation",
-        description=_PRESCRIBING_DESCRIPTION,
-        prefetch=dict(_MEDICATION_PREFETCH),
-        usage_requirements=_USAGE,
-    ),
-    CdsService(
-        hook="medication-refill",
-        id="opioid-safety",
-        title="Opioid safety: repeat re-authorisation",
-        description=_PRESCRIBING_DESCRIPTION,
-        prefetch=dict(_MEDICATION_PREFETCH),
-        usage_requirements=_USAGE,
+    *(
+        CdsService(
+            hook=hook,
+            id="opioid-safety",
+            title=title,
+            description=_PRESCRIBING_DESCRIPTION,
+            prefetch=dict(_MEDICATION_PREFETCH),
+            usage_requirements=_USAGE,
+        )
+        for hook, title in _PRESCRIBING_HOOKS
     ),
     CdsService(
         hook="encounter-discharge",

@@ -217,29 +217,28 @@ def _from_rate(rate: Quantity, per: Quantity | None) -> DailyAmount | NotDosed:
         per_hours = hours(per.value, per.code or per.unit)
         if unit is None or per_hours is None or per_hours <= 0:
             return NotDosed("unrecognised infusion rate")
-        value, unit = to_base(rate.value, unit)
-        return DailyAmount(
-            amount=value * HOURS_PER_DAY / per_hours,
-            unit=unit,
-            as_needed=False,
-            basis="structured dosage",
-            description=f"{_num(value)} {unit} over {_num(per_hours)} hours",
-        )
+        return _continuous(rate.value, unit, per_hours, f"over {_num(per_hours)} hours")
     text = (rate.code or rate.unit or "").lower().replace(" ", "")
     if "/" in text:
         num, _, den = text.partition("/")
         unit = dose_unit(Quantity(value=rate.value, code=num))
         per_hours = hours(1.0, den) if den else None
         if unit is not None and per_hours:
-            value, unit = to_base(rate.value, unit)
-            return DailyAmount(
-                amount=value * HOURS_PER_DAY / per_hours,
-                unit=unit,
-                as_needed=False,
-                basis="structured dosage",
-                description=f"{_num(value)} {unit}/{den} continuously",
-            )
+            return _continuous(rate.value, unit, per_hours, f"/{den} continuously")
     return NotDosed(f"unrecognised rate unit {rate.code or rate.unit!r}")
+
+
+def _continuous(value: float, unit: str, per_hours: float, how: str) -> DailyAmount:
+    """``value`` ``unit`` every ``per_hours`` hours, continuously, as a daily amount."""
+    amount, unit = to_base(value, unit)
+    separator = "" if how.startswith("/") else " "
+    return DailyAmount(
+        amount=amount * HOURS_PER_DAY / per_hours,
+        unit=unit,
+        as_needed=False,
+        basis="structured dosage",
+        description=f"{_num(amount)} {unit}{separator}{how}",
+    )
 
 
 def _describe(d: Dosage, dose: float, unit: str, per_day: float | None, cap: float | None) -> str:
