@@ -130,7 +130,9 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
                 }
             )
         else:
-            resource.pop("id", None)
+            # A new order continues nothing: it carries no id and no continuation links.
+            for key in ("id", "priorPrescription", "basedOn", "groupIdentifier", "identifier"):
+                resource.pop(key, None)
             actions.append(
                 {
                     "type": "create",

@@ -11,8 +11,9 @@
 - Immediate-release, when-required and combination products: whole units of the same
   product per day. Liquids: whole millilitres of the same product per day (a dose that is
   not a whole number of units or millilitres starts "as now", never rounded up).
-Anything else (injections, unknown strengths, modified-release combination products, 24-hour
-products with no other strength listed) cannot be planned and says why.
+Anything else (injections, unknown strengths, products not in dm+d, modified-release
+combination products, modified-release products with no dm+d strengths of the same form and
+release time, such as 24-hour brands) cannot be planned and says why.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def family_for(
     strength = next((i.strength for i in product.opioids if i.name == ingredient), None)
     if strength is None:
         return "the product's strength is not known"
+    if product.system != "dmd":
+        # Steps are coded as dm+d: a name read from text or an RxNorm code is no dm+d product.
+        return "it is not a dm+d product; the plan is made only from dm+d products"
     if product.is_patch:
         return _patches(ingredient, current_amount, dictionary, settings)
     if product.route is not Route.ORAL:
@@ -116,7 +120,7 @@ def family_for(
         how = (
             f"up to {_count(k, word)} a day when required"
             if as_needed
-            else f"{_count(k, word)} a day in divided doses"
+            else f"{_count(k, word)} a day" + (" in divided doses" if k > 1 else "")
         )
         options.append(
             Option(k * strength.mg_per_one, f"{product.name}: {how}", _parts(product, k))
@@ -173,11 +177,13 @@ def _modified_release(
         for p in dictionary.products_with(ingredient, Route.ORAL, modified_release=True)
         if p.dose_form == product.dose_form and p.release_hours == product.release_hours
     ]
-    if not same and (product.release_hours or 12) >= 24:
-        # 24-hour strengths are branded products the dictionary does not list by ingredient:
-        # with only this strength known, the plan would stop the whole of it at once.
-        return "the medicines dictionary lists no other strengths of this 24-hour product"
-    same = same or [product]
+    if not same:
+        # With this strength alone the plan would stop it from one whole unit, or give a
+        # 12-hour product at night only at a high dose. 24-hour strengths are branded
+        # products (AMPs) that the dictionary does not list by ingredient.
+        if (product.release_hours or 12) >= 24:
+            return "the medicines dictionary lists no other strengths of this 24-hour product"
+        return "the medicines dictionary lists no strengths of this form and release time"
     real = _by_amount(same, ingredient, 1)
     doses: dict[float, tuple[float, ...]] = {0.0: ()}
     for n in range(1, settings.max_units_per_administration + 1):

@@ -1,0 +1,187 @@
+"""``POST /support-tier`` over HTTP, and the support tier on the high-dose card."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.deps import now_dependency
+from service.main import create_app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
+TIER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "support-tier.json").read_text("utf-8"))
+HOOK_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "hook-requests.json").read_text("utf-8"))
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+DMD = "https://dmd.nhs.uk"
+OXYCODONE_MR_40 = "36130911000001104"
+
+MALE = "Male"
+OLDER = "Older age"
+BENZODIAZEPINE = "Prescribed a benzodiazepine or Z-drug"
+UNEMPLOYED = "Unemployed"
+EMERGENCY = "A&E attendance in the last 12 months"
+DEPENDENCE = "Personal or family history of drug, alcohol or prescribed-medicine dependence"
+PSYCHOLOGICAL = "Depression or other psychological disease"
+SEXUAL_ABUSE = "Woman with a history of pre-adolescent sexual abuse"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    app = create_app()
+    app.dependency_overrides[now_dependency] = lambda: NOW
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def example() -> dict[str, Any]:
+    return copy.deepcopy(TIER_EXAMPLES["complex-needs"]["value"])
+
+
+def without(bundle: dict[str, Any], *resource_types: str) -> dict[str, Any]:
+    bundle["entry"] = [
+        e for e in bundle["entry"] if e["resource"]["resourceType"] not in resource_types
+    ]
+    return bundle
+
+
+def post(client: TestClient, body: Any) -> dict[str, Any]:
+    response = client.post("/support-tier", json=body)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_the_example_is_tier_4_with_its_factors(client: TestClient) -> None:
+    data = post(client, example())
+    assert data == {
+        "tier": 4,
+        "name": "Specialist multidisciplinary team",
+        "support": "Referral to a place-based multidisciplinary team with specialist knowledge "
+        "of managing both dependence and chronic pain.",
+        "risk_factors": [MALE, OLDER, BENZODIAZEPINE, EMERGENCY, DEPENDENCE, PSYCHOLOGICAL],
+        "not_checked": [],
+        "total_ome_mg_per_day": 120.0,
+    }
+
+
+def test_the_example_without_its_a_and_e_visit_is_tier_3(client: TestClient) -> None:
+    bundle = example()
+    encounter = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
+    encounter["resource"]["class"] = {"code": "AMB"}  # an outpatient visit: encounters sent
+    data = post(client, bundle)
+    assert (data["tier"], data["not_checked"]) == (3, [])
+    assert EMERGENCY not in data["risk_factors"] and len(data["risk_factors"]) == 5
+
+
+def test_kinds_of_data_not_sent_are_reported_as_not_checked(client: TestClient) -> None:
+    data = post(client, without(example(), "Patient", "Condition", "Encounter"))
+    assert data["tier"] == 1 and data["risk_factors"] == [BENZODIAZEPINE]
+    assert data["not_checked"] == [
+        MALE,
+        OLDER,
+        UNEMPLOYED,
+        EMERGENCY,
+        DEPENDENCE,
+        PSYCHOLOGICAL,
+        SEXUAL_ABUSE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(without(example(), "MedicationRequest"), id="bundle-without-medicines"),
+        pytest.param({"resourceType": "Bundle", "type": "collection"}, id="empty-bundle"),
+        pytest.param(
+            {"resourceType": "Patient", "id": "p", "gender": "male"}, id="a-patient-alone"
+        ),
+    ],
+)
+def test_no_medication_is_a_400(client: TestClient, body: dict[str, Any]) -> None:
+    response = client.post("/support-tier", json=body)
+    assert response.status_code == 400, response.text
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "no MedicationRequest or MedicationStatement" in outcome["issue"][0]["diagnostics"]
+
+
+def test_no_opioid_is_no_tier(client: TestClient) -> None:
+    bundle = example()  # without the oxycodone: diazepam and five other risk factors
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"].get("id") != "oxy"]
+    data = post(client, bundle)
+    assert data == {
+        "tier": None,
+        "name": None,
+        "support": None,
+        "risk_factors": [],
+        "not_checked": [],
+        "total_ome_mg_per_day": 0.0,
+    }
+
+
+def test_the_high_dose_card_shows_the_support_tier(client: TestClient) -> None:
+    body = copy.deepcopy(HOOK_EXAMPLES["order-sign-morphine"]["value"])
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["medicationCodeableConcept"] = {
+        "coding": [
+            {
+                "system": DMD,
+                "code": OXYCODONE_MR_40,
+                "display": "Oxycodone 40mg modified-release tablets",
+            }
+        ]
+    }
+    draft["dosageInstruction"] = [{"text": "one twice a day"}]
+    body["prefetch"]["conditions"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "dep",
+                    "clinicalStatus": {"coding": [{"code": "resolved"}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "66590003"}]},
+                }
+            }
+        ],
+    }
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    (card,) = [c for c in cards if "complete an opioid risk assessment" in c["summary"]]
+    detail = card["detail"]
+    # A man of 65 with a past alcohol dependence; 120 mg OME/day is not more than 120.
+    assert "**Support tier 2: Brief GP intervention.**" in detail
+    assert f"Risk factors: {MALE}; {OLDER}; {DEPENDENCE}." in detail
+    assert f"Not checked (no data): {EMERGENCY}." in detail
+
+
+def test_above_120_with_a_dependence_history_the_high_dose_card_says_tier_4(
+    client: TestClient,
+) -> None:
+    body = copy.deepcopy(HOOK_EXAMPLES["order-sign-morphine"]["value"])
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["dosageInstruction"] = [{"text": "three twice a day"}]  # morphine MR 30: 180 mg/day
+    body["prefetch"]["conditions"] = [
+        {
+            "resourceType": "Condition",
+            "id": "dep",
+            "clinicalStatus": {"coding": [{"code": "resolved"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "26416006"}]},
+        }
+    ]
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 200, response.text
+    (card,) = [
+        c for c in response.json()["cards"] if "complete an opioid risk assessment" in c["summary"]
+    ]
+    assert "**Support tier 4: Specialist multidisciplinary team.**" in card["detail"]
+    assert "Prescribed more than 120 mg OME/day" in card["detail"]

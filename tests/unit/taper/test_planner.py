@@ -1,0 +1,531 @@
+"""Tapering vignettes: real regimens, assessed as ``POST /taper`` assesses them, through
+``service.taper.from_regimen.plan_for`` with the engine's settings (``rules/taper.yaml``).
+
+Each vignette names what a prescriber would check: the dates, each medicine's daily dose and
+how to take it from real dm+d products, the total OME at each step, and where it stops.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from service.config import Settings
+from service.fhir.medication_record import read_medication_record
+from service.fhir.patient_record import PatientRecord
+from service.knowledge import Engine
+from service.medicines.model import Product
+from service.ome.calculate import MedicationOme
+from service.taper.from_regimen import first_step_actions, plan_for, plan_markdown
+from service.taper.options import Family, family_for
+from service.taper.planner import MedicineToTaper, TaperPlan, TaperStep, plan_taper
+from service.taper.settings import Pace
+
+ENGINE = Engine(Settings())
+DMD = "https://dmd.nhs.uk"
+TODAY = date(2026, 11, 22)
+START = date(2026, 12, 1)
+DEFAULT = Pace(10.0, 14)
+
+
+def request(name: str, sig: str, index: int = 0, **extra: Any) -> dict[str, Any]:
+    product = ENGINE.dictionary.by_name(name)
+    assert product is not None and product.system == "dmd", name
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"med-{index}",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": DMD, "code": product.code, "display": product.name}]
+        },
+        "dosageInstruction": [{"text": sig}],
+        **extra,
+    }
+
+
+def assessed(*medicines: tuple[str, str]) -> tuple[MedicationOme, ...]:
+    records = tuple(
+        read_medication_record(request(name, sig, i), f"medications[{i}]", {})
+        for i, (name, sig) in enumerate(medicines)
+    )
+    return ENGINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
+
+
+def plan(*medicines: tuple[str, str], pace: Pace | None = None, floor: float = 0.0) -> TaperPlan:
+    return plan_for(
+        assessed(*medicines),
+        pace or ENGINE.default_pace(),
+        START,
+        ENGINE.dictionary,
+        ENGINE.taper_settings,
+        floor_mg_per_day=floor,
+    )
+
+
+def product(code: str) -> Product:
+    found = ENGINE.dictionary.by_code(DMD, code)
+    assert found is not None, code
+    return found
+
+
+def mg_per_unit(code: str) -> float:
+    strength = product(code).opioids[0].strength
+    assert strength is not None
+    return strength.mg_per_one
+
+
+def dose(step: TaperStep, label: str) -> tuple[float, str]:
+    medicine = next(m for m in step.medicines if m.label == label)
+    return medicine.amount, medicine.how
+
+
+def totals(p: TaperPlan) -> list[float]:
+    return [s.total_ome_mg_per_day for s in p.steps]
+
+
+def dates(p: TaperPlan) -> list[date]:
+    return [s.start for s in p.steps]
+
+
+def assert_sound(p: TaperPlan) -> None:
+    """What every vignette must hold: never increasing, each step within the pace over its
+    days, and each dose made of real products adding up to it."""
+    pace_ome = p.pace.reduction_percent / 100 * p.steps[0].total_ome_mg_per_day
+    for before, step in pairwise(p.steps):
+        for old, new in zip(before.medicines, step.medicines, strict=True):
+            assert new.amount <= old.amount
+        days = (step.start - before.start).days + (p.pace.interval_days if step.number == 1 else 0)
+        allowed = pace_ome * days / p.pace.interval_days
+        reduction = before.total_ome_mg_per_day - step.total_ome_mg_per_day
+        assert 0 < reduction <= allowed + 0.1, (step.number, reduction, allowed)
+        for medicine in step.medicines:
+            made = 0.0
+            for part in medicine.option.parts:
+                real = product(part.code)
+                strength = next(
+                    i.strength for i in real.ingredients if i.name == medicine.ingredient
+                )
+                assert strength is not None
+                made += strength.mg_per_one * (1000 if real.is_patch else 1) * part.units
+            if medicine.option.how != "as now":
+                assert made == pytest.approx(medicine.amount)
+
+
+MORPHINE_MR_60 = "Morphine 60mg modified-release tablets"
+OXY_MR_40 = "Oxycodone 40mg modified-release tablets"
+OXY_IR_5 = "Oxycodone 5mg capsules"
+FENTANYL_50 = "Fentanyl 50micrograms/hour transdermal patches"
+CO_CODAMOL = "Co-codamol 30mg/500mg tablets"
+PRN_OXY = "one or two every 4-6 hours when required, max 8 in 24 hours"
+
+
+# --- Morphine 60mg MR twice daily ------------------------------------------------------------
+
+
+def test_morphine_60mg_mr_twice_daily_steps_down_10mg_every_two_weeks_to_zero() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    assert_sound(p)
+    assert totals(p) == [120.0, 110.0, 100.0, 90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0,
+                         10.0, 0.0]  # fmt: skip
+    # The first reduction on the start date, then one every 14 days: stopped in 22 weeks.
+    assert dates(p) == [START] + [START + timedelta(days=14 * i) for i in range(12)]
+    assert p.end_date == date(2027, 5, 4)
+    assert dose(p.steps[0], MORPHINE_MR_60) == (120.0, "one 60mg tablet twice a day")
+    assert dose(p.steps[6], MORPHINE_MR_60) == (60.0, "one 30mg tablet twice a day")
+    assert dose(p.steps[11], MORPHINE_MR_60) == (10.0, "one 5mg tablet twice a day")
+    assert dose(p.steps[12], MORPHINE_MR_60) == (0.0, f"stop {MORPHINE_MR_60}")
+
+
+def test_morphine_mr_stays_twice_daily_on_12_hour_morphine_tablets_moving_to_lower_strengths() -> (
+    None
+):
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    strengths = []
+    for step in p.steps[:-1]:
+        (medicine,) = step.medicines
+        assert medicine.how.endswith("twice a day"), medicine.how
+        for part in medicine.option.parts:
+            real = product(part.code)
+            assert real.modified_release and real.release_hours == 12
+            assert real.dose_form == "tablet" and real.opioids[0].name == "morphine"
+            assert part.units == 2  # one in the morning, one at night
+        strengths.append(max(mg_per_unit(x.code) for x in medicine.option.parts))
+        assert medicine.how.count("+") <= 2  # at most three tablets a dose (rules/taper.yaml)
+    assert strengths == sorted(strengths, reverse=True)  # moving to lower strengths
+    assert strengths[-1] == 5
+
+
+def test_a_12_hour_product_is_taken_at_night_only_once_at_the_lowest_strength_before_stopping() -> (
+    None
+):
+    p = plan(("Tapentadol 150mg modified-release tablets", "one twice a day"))
+    assert_sound(p)
+    hows = [s.medicines[0].how for s in p.steps]
+    night_only = [h for h in hows if "at night only" in h]
+    assert night_only == ["one 25mg tablet at night only"]
+    assert hows[-2:] == [*night_only, "stop Tapentadol 150mg modified-release tablets"]
+    # The morning dose is reduced first, never above the evening dose.
+    assert (
+        hows[1] == "one 100mg tablet + one 25mg tablet in the morning and one 150mg tablet at night"
+    )
+    assert "once a day" not in " ".join(hows)
+
+
+def test_an_unbalanced_twice_daily_dose_is_made_from_real_strengths() -> None:
+    p = plan(("Morphine 30mg modified-release tablets", "one in the morning and two at night"))
+    assert_sound(p)
+    assert totals(p)[:4] == [90.0, 85.0, 80.0, 75.0]  # 10% of 90 = 9: one 5mg tablet a step
+    assert p.final_total == 0.0
+
+
+# --- Oxycodone MR plus immediate-release when required ----------------------------------------
+
+
+def test_oxycodone_mr_with_immediate_release_when_required_tapers_the_when_required_first() -> None:
+    p = plan((OXY_MR_40, "one twice a day"), (OXY_IR_5, PRN_OXY))
+    assert_sound(p)
+    assert p.order == (OXY_IR_5, OXY_MR_40)  # documented order: when required first
+    assert totals(p)[0] == 180.0  # 120 + 8 × 5mg × 1.5
+    # 10% of 180 = 18 mg OME per 14 days: two 5mg capsules (15 mg OME) at a time.
+    assert [dose(s, OXY_IR_5)[1] for s in p.steps[:5]] == [
+        f"{OXY_IR_5}: up to eight capsules a day when required",
+        f"{OXY_IR_5}: up to six capsules a day when required",
+        f"{OXY_IR_5}: up to four capsules a day when required",
+        f"{OXY_IR_5}: up to two capsules a day when required",
+        f"stop {OXY_IR_5}",
+    ]
+    # The regular MR stays steady while the when-required doses go.
+    assert all(dose(s, OXY_MR_40) == (80.0, "one 40mg tablet twice a day") for s in p.steps[:5])
+    assert {s.changed for s in p.steps[5:]} == {OXY_MR_40}
+    assert dose(p.steps[5], OXY_MR_40)[0] == 70.0
+    assert p.final_total == 0.0
+    assert p.end_date == date(2027, 5, 4)
+
+
+def test_oxycodone_mr_steps_use_only_12_hour_oxycodone_tablets() -> None:
+    p = plan((OXY_MR_40, "one twice a day"), (OXY_IR_5, PRN_OXY))
+    for step in p.steps:
+        for part in next(m for m in step.medicines if m.label == OXY_MR_40).option.parts:
+            real = product(part.code)
+            assert real.opioids[0].name == "oxycodone" and real.release_hours == 12
+            assert real.dose_form == "tablet"
+
+
+# --- Fentanyl 50 micrograms/hour patch --------------------------------------------------------
+
+
+def test_fentanyl_50_patch_steps_down_through_real_patch_strengths() -> None:
+    p = plan((FENTANYL_50, "apply one patch every 72 hours"))
+    assert_sound(p)
+    (label,) = p.order
+    assert [dose(s, label)[0] for s in p.steps] == [50.0, 37.5, 25.0, 12.5, 0.0]
+    assert totals(p) == [120.0, 90.0, 60.0, 30.0, 0.0]
+    for step in p.steps[1:-1]:
+        (medicine,) = step.medicines
+        (part,) = medicine.option.parts
+        real = product(part.code)
+        assert real.is_patch and real.opioids[0].name == "fentanyl" and part.units == 1
+        assert medicine.how.endswith("at a time, changed as now")
+    assert dose(p.steps[-1], label)[1] == "stop the patches"
+
+
+def test_a_patch_step_larger_than_the_pace_waits_long_enough_to_keep_the_average_pace() -> None:
+    # Each patch step is 30 mg OME/day; 10% of 120 is 12 per 14 days: three intervals each.
+    p = plan((FENTANYL_50, "apply one patch every 72 hours"))
+    assert dates(p) == [START, date(2026, 12, 29), date(2027, 2, 9), date(2027, 3, 23),
+                        date(2027, 5, 4)]  # fmt: skip
+    assert [s.reduction_mg_per_day for s in p.steps[1:]] == [30.0] * 4
+
+
+# --- Co-codamol 30/500 two four times a day ---------------------------------------------------
+
+
+def test_co_codamol_30_500_two_four_times_a_day_drops_one_tablet_every_four_weeks() -> None:
+    p = plan((CO_CODAMOL, "two four times a day"))
+    assert_sound(p)
+    assert totals(p) == [24.0, 21.0, 18.0, 15.0, 12.0, 9.0, 6.0, 3.0, 0.0]
+    # One tablet is 3 mg OME; the pace is 2.4 per 14 days, so each tablet waits two intervals
+    # (the first counts the interval before the start date).
+    assert dates(p) == [START] + [START + timedelta(days=14 + 28 * i) for i in range(8)]
+    assert dose(p.steps[1], CO_CODAMOL) == (
+        210.0,
+        f"{CO_CODAMOL}: seven tablets a day in divided doses",
+    )
+    codes = {part.code for s in p.steps for m in s.medicines for part in m.option.parts}
+    co_codamol = ENGINE.dictionary.by_name(CO_CODAMOL)
+    assert co_codamol is not None and codes == {co_codamol.code}
+    assert dose(p.steps[-1], CO_CODAMOL) == (0.0, f"stop {CO_CODAMOL}")
+
+
+# --- A patient-set slower pace ----------------------------------------------------------------
+
+
+def test_a_patient_set_slower_pace_takes_longer_and_slows_again_near_the_end() -> None:
+    slower = Pace(5.0, 28, 30.0, 0.5)  # as openapi/examples/taper.json "patient-set-pace"
+    p = plan((OXY_MR_40, "one twice a day"), (OXY_IR_5, PRN_OXY), pace=slower)
+    default = plan((OXY_MR_40, "one twice a day"), (OXY_IR_5, PRN_OXY), pace=DEFAULT)
+    assert_sound(p)
+    assert p.final_total == 0.0 and p.end_date > default.end_date
+    # 5% of 180 = 9 mg OME per 28 days: one 5mg capsule (7.5 mg OME) every four weeks.
+    assert [s.reduction_mg_per_day for s in p.steps[1:9]] == [7.5] * 8
+    assert dates(p)[1:4] == [START, date(2026, 12, 29), date(2027, 1, 26)]
+    # At or below 30% of the start (54 mg OME/day) the pace halves: 7.5 now waits 8 weeks.
+    for before, step in pairwise(p.steps):
+        gap = (step.start - before.start).days
+        if before.total_ome_mg_per_day <= 54.0 and step.number > 1:
+            assert gap == 56, step.number
+        elif step.number > 1:
+            assert gap == 28, step.number
+    assert p.pace.describe() == (
+        "5% of the starting dose every 28 days, slowing to 50% of that pace below 30% of "
+        "the starting dose"
+    )
+
+
+def test_a_patient_set_pace_without_the_slower_end_keeps_its_interval_to_the_end() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"), pace=Pace(20.0, 21))
+    assert_sound(p)
+    assert totals(p) == [120.0, 100.0, 80.0, 60.0, 40.0, 20.0, 0.0]
+    assert {(b.start - a.start).days for a, b in pairwise(p.steps[1:])} == {21}
+
+
+# --- Floors, several opioids, what is not planned ---------------------------------------------
+
+
+def test_an_agreed_floor_ends_the_plan_at_the_floor() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"), floor=50.0)
+    assert_sound(p)
+    assert totals(p)[-1] == 50.0 and p.floor_mg_per_day == 50.0
+    assert dose(p.steps[-1], MORPHINE_MR_60) == (
+        50.0,
+        "one 15mg tablet + one 10mg tablet twice a day",
+    )
+    # The last step keeps the total at or above the floor: 55 is the nearest real dose above 52.
+    assert plan((MORPHINE_MR_60, "one twice a day"), floor=52.0).final_total == 55.0
+
+
+def test_several_opioids_are_tapered_one_at_a_time_in_the_documented_order() -> None:
+    p = plan(
+        ("Fentanyl 12micrograms/hour transdermal patches", "apply one patch every 72 hours"),
+        ("Morphine 30mg modified-release tablets", "one twice a day"),
+        ("Morphine 10mg tablets", "one four times a day"),
+        (OXY_IR_5, "one every 4 hours when required, max 4 in 24 hours"),
+        ("Codeine 30mg tablets", "one four times a day"),
+    )
+    assert_sound(p)
+    # when required, immediate-release (smaller contributor first), modified-release, patches
+    assert p.order == (
+        OXY_IR_5,
+        "Codeine 30mg tablets",
+        "Morphine 10mg tablets",
+        "Morphine 30mg modified-release tablets",
+        "Fentanyl 12micrograms/hour transdermal patches",
+    )
+    changed = [s.changed for s in p.steps[1:]]
+    assert changed == sorted(changed, key=p.order.index)  # one medicine finished before the next
+    assert ENGINE.taper_settings.order == (
+        "when_required",
+        "immediate_release",
+        "modified_release",
+        "transdermal",
+    )
+    assert p.final_total == 0.0
+
+
+def test_each_step_lists_every_medicine_so_a_step_is_a_complete_regimen() -> None:
+    p = plan((OXY_MR_40, "one twice a day"), (OXY_IR_5, PRN_OXY))
+    for step in p.steps:
+        assert {m.label for m in step.medicines} == {OXY_MR_40, OXY_IR_5}
+        assert step.total_ome_mg_per_day == pytest.approx(
+            sum(m.ome_mg_per_day for m in step.medicines)
+        )
+
+
+def test_an_injection_is_not_planned_and_stays_in_the_totals() -> None:
+    p = plan(
+        ("Morphine sulfate 20mg/1ml solution for injection ampoules", "10mg twice a day"),
+        (MORPHINE_MR_60, "one twice a day"),
+    )
+    ((label, why),) = p.not_planned
+    assert label == "Morphine sulfate 20mg/1ml solution for injection ampoules"
+    assert "specialist" in why
+    fixed = p.steps[0].total_ome_mg_per_day - 120.0
+    assert fixed > 0 and p.final_total == pytest.approx(fixed)
+    assert p.order == (MORPHINE_MR_60,)
+
+
+# --- Vignettes for bugs found while writing these tests --------------------------------------
+
+
+def test_a_liquid_dose_that_is_not_whole_millilitres_starts_as_now_never_rounded_up() -> None:
+    # 2.5 ml three times a day of 10mg/5ml = 7.5 ml = 15 mg morphine; never "8 ml".
+    name = "Morphine sulfate 10mg/5ml oral solution"
+    p = plan((name, "2.5ml three times a day"))
+    assert_sound(p)
+    assert dose(p.steps[0], name) == (15.0, "as now")
+    assert totals(p)[:3] == [15.0, 14.0, 12.0]
+    assert dose(p.steps[1], name) == (14.0, f"7 ml a day of {name} in divided doses")
+    assert dose(p.steps[-1], name) == (0.0, f"stop {name}")
+
+
+def test_the_same_product_regular_and_when_required_is_two_medicines_with_their_own_doses() -> None:
+    p = plan(
+        (OXY_IR_5, "one twice a day"),
+        (OXY_IR_5, "one or two every 4-6 hours when required, max 4 in 24 hours"),
+    )
+    assert_sound(p)
+    assert totals(p)[0] == 45.0  # 15 regular + 30 when required, both counted
+    regular = f"{OXY_IR_5} (1 twice a day)"
+    when_required = f"{OXY_IR_5} (1-2 every 4-6 hours when required, max 4 in 24 hours)"
+    assert p.order == (when_required, regular)
+    assert dose(p.steps[0], regular)[0] == 10.0 and dose(p.steps[0], when_required)[0] == 20.0
+    assert p.final_total == 0.0
+
+
+def test_the_planner_refuses_two_medicines_with_one_label() -> None:
+    (item,) = assessed((OXY_IR_5, "one twice a day"))
+    assert item.product is not None
+    family = family_for(
+        item.product, "oxycodone", 10.0, 2.0, False, ENGINE.dictionary, ENGINE.taper_settings
+    )
+    assert isinstance(family, Family)
+    medicine = MedicineToTaper(OXY_IR_5, "oxycodone", 1.5, family, 10.0)
+    with pytest.raises(ValueError, match="unique labels"):
+        plan_taper([medicine, medicine], DEFAULT, START, ENGINE.taper_settings.order)
+
+
+@pytest.mark.parametrize(
+    ("name", "sig", "why"),
+    [
+        pytest.param(
+            "Oxycodone 20mg / Naloxone 10mg modified-release tablets",
+            "one twice a day",
+            "modified-release combination products are tapered by hand",
+            id="oxycodone-naloxone-not-switched-to-plain-oxycodone",
+        ),
+        pytest.param(
+            "Ibuprofen 300mg modified-release / Codeine 20mg tablets",
+            "two twice a day",
+            "modified-release combination products are tapered by hand",
+            id="ibuprofen-codeine-mr-no-crash",
+        ),
+        pytest.param(
+            "MXL 60mg capsules",
+            "one once a day",
+            "the medicines dictionary lists no other strengths of this 24-hour product",
+            id="24-hour-morphine-not-stopped-at-once",
+        ),
+    ],
+)
+def test_modified_release_products_the_dictionary_cannot_step_down_are_not_planned(
+    name: str, sig: str, why: str
+) -> None:
+    p = plan((name, sig), (MORPHINE_MR_60, "one twice a day"))
+    assert p.not_planned == ((name, why),)
+    assert p.order == (MORPHINE_MR_60,)
+    fixed = p.steps[0].total_ome_mg_per_day - 120.0
+    assert fixed > 0 and p.final_total == pytest.approx(fixed)  # still counted, unchanged
+
+
+def test_a_medicine_named_only_in_text_is_not_planned_so_no_step_has_a_made_up_code() -> None:
+    # Read from the name alone as a 12-hour product of a form dm+d does not have: planned, it
+    # was "one 40mg capsule at night only" (60 mg OME/day once daily) coded with its name.
+    name = "Oxycodone 40mg modified-release capsules"
+    resource = request(MORPHINE_MR_60, "one twice a day", 1)
+    text_only = {
+        **resource,
+        "id": "text-only",
+        "medicationCodeableConcept": {"text": name},
+    }
+    records = tuple(
+        read_medication_record(r, f"medications[{i}]", {})
+        for i, r in enumerate((text_only, resource))
+    )
+    items = ENGINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
+    p = plan_for(items, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    assert p.not_planned == (
+        (name, "it is not a dm+d product; the plan is made only from dm+d products"),
+    )
+    assert p.steps[0].total_ome_mg_per_day == 240.0 and p.final_total == 120.0
+
+
+# --- The card's view of a plan ----------------------------------------------------------------
+
+
+def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    text = plan_markdown(p)
+    assert "**Proposed taper** (10% of the starting dose every 14 days):" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows == [
+        "| Step | From | Total OME mg/day | Change |",
+        f"| 1 | 2026-12-01 | 110 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
+        "10mg tablet twice a day |",
+        f"| 2 | 2026-12-15 | 100 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
+        "5mg tablet twice a day |",
+        f"| 3 | 2026-12-29 | 90 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet "
+        "twice a day |",
+        "| … | 2027-05-04 | 0 | 9 more steps |",
+    ]
+
+
+def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> None:
+    p = plan(
+        ("Oxycodone 10mg modified-release tablets", "one twice a day"),
+        ("Morphine 10mg modified-release tablets", "one twice a day"),
+    )
+    assert_sound(p)
+    text = plan_markdown(p, first=len(p.steps))
+    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day |" in text
+    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day |" in text
+    not_named = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| ") and line[2].isdigit() and "modified-release tablets" not in line
+    ]
+    assert not_named == []
+
+
+def test_the_first_step_becomes_an_update_of_the_draft_and_creates_for_other_strengths() -> None:
+    record = read_medication_record(
+        request(MORPHINE_MR_60, "one twice a day", status="draft"), "draft", {}
+    )
+    regimen = ENGINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(regimen.with_proposal, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    actions = first_step_actions(p, regimen.proposed)
+    assert [a["type"] for a in actions] == ["update", "create", "create"]
+    assert actions[0]["resource"]["id"] == "med-0" and "id" not in actions[1]["resource"]
+    codes = [a["resource"]["medicationCodeableConcept"]["coding"][0]["code"] for a in actions]
+    assert [product(c).name for c in codes] == [
+        "Morphine 30mg modified-release tablets",
+        "Morphine 15mg modified-release tablets",
+        "Morphine 10mg modified-release tablets",
+    ]
+    for action in actions:
+        resource = action["resource"]
+        assert resource["dosageInstruction"] == [
+            {
+                "text": "2 a day, as part of: one 30mg tablet + one 15mg tablet + one 10mg tablet "
+                "twice a day"
+            }
+        ]
+        assert resource["dispenseRequest"]["quantity"] == {"value": 28}  # 2 a day for 14 days
+        assert resource["dispenseRequest"]["expectedSupplyDuration"]["value"] == 14
+
+
+def test_created_orders_for_other_strengths_continue_nothing() -> None:
+    """The draft keeps its priorPrescription (it is the re-authorisation); the orders created
+    for the other strengths are new and must not claim to continue the old prescription."""
+    draft = request(MORPHINE_MR_60, "one twice a day", status="draft")
+    draft["priorPrescription"] = {"reference": "MedicationRequest/old-mst"}
+    record = read_medication_record(draft, "draft", {})
+    regimen = ENGINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(regimen.with_proposal, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    actions = first_step_actions(p, regimen.proposed)
+    assert actions[0]["resource"]["priorPrescription"] == {"reference": "MedicationRequest/old-mst"}
+    assert all("priorPrescription" not in a["resource"] for a in actions[1:])
+    assert len(actions) > 1
