@@ -15,7 +15,7 @@ from uuid import UUID
 
 from service.cds_hooks.models import Card
 from service.config import Settings
-from service.engine.evaluate import FactValue, evaluate
+from service.engine.evaluate import FactValue, Finding, evaluate
 from service.engine.loader import load_rules
 from service.engine.render import RenderContext, render
 from service.engine.sources import load_override_reasons, load_sources
@@ -114,22 +114,7 @@ class Engine:
         facts = compute_facts(situation)
         facts.update(self.stratifier.facts(record, today))
         findings = evaluate(self.rules, facts, record.hook)
-        extra: dict[str, str] = {}
-        showing_tier = [f.rule.id for f in findings if f.rule.card.show_support_tier]
-        tier = self.stratifier.tier(facts) if showing_tier else None
-        if tier is not None:
-            extra.update(dict.fromkeys(showing_tier, tier.markdown()))
-        taper_actions: list[dict[str, Any]] = []
-        tapering = [f.rule.id for f in findings if "taper-first-step" in f.rule.card.suggestions]
-        if tapering:
-            plan = self.taper(regimen, today)
-            if len(plan.steps) > 1:
-                query = plan_query(regimen.with_proposal, today)
-                link = f"{self.settings.public_base_url}/taper/plan?{query}"
-                markdown = plan_markdown(plan) + f"\n\n[The full plan]({link})"
-                for rule_id in tapering:
-                    extra[rule_id] = "\n\n".join(x for x in (extra.get(rule_id), markdown) if x)
-                taper_actions = first_step_actions(plan, regimen.proposed)
+        extra, taper_actions = self._card_extras(findings, regimen, facts, today)
         ctx = RenderContext(
             hook_instance=hook_instance,
             regimen=regimen,
@@ -146,6 +131,34 @@ class Engine:
         return Evaluation(
             regimen, facts, [f.rule.id for f in findings], [render(f, ctx) for f in findings]
         )
+
+    def _card_extras(
+        self,
+        findings: list[Finding],
+        regimen: Regimen,
+        facts: dict[str, FactValue],
+        today: date,
+    ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        """Extra detail by rule id (support tier, first taper steps with a link to the full
+        plan) and the first taper step as actions — computed only for cards that show them."""
+        extra: dict[str, str] = {}
+        showing_tier = [f.rule.id for f in findings if f.rule.card.show_support_tier]
+        tier = self.stratifier.tier(facts) if showing_tier else None
+        if tier is not None:
+            extra.update(dict.fromkeys(showing_tier, tier.markdown()))
+        tapering = [f.rule.id for f in findings if "taper-first-step" in f.rule.card.suggestions]
+        if not tapering:
+            return extra, []
+        plan = self.taper(regimen, today)
+        if len(plan.steps) <= 1:
+            return extra, []
+        link = (
+            f"{self.settings.public_base_url}/taper/plan?{plan_query(regimen.with_proposal, today)}"
+        )
+        markdown = plan_markdown(plan) + f"\n\n[The full plan]({link})"
+        for rule_id in tapering:
+            extra[rule_id] = "\n\n".join(x for x in (extra.get(rule_id), markdown) if x)
+        return extra, first_step_actions(plan, regimen.proposed)
 
     def taper(
         self,

@@ -3,7 +3,9 @@
 Codes are tried in the order the client sent them (dm+d under ``https://dmd.nhs.uk`` with or
 without a trailing slash, or under ``http://snomed.info/sct``; RxNorm). A concept with no
 known code is identified from ``coding.display`` or ``text`` only if the name parses as a
-dm+d-style product name. Anything else is unidentified — reported as unresolved, never 0.
+dm+d-style product name. An unidentified medicine whose name mentions no in-scope ingredient
+or brand (nor a near-misspelling of one) is out of scope; anything else unidentified is
+unresolved, never 0 (ADR 0001).
 """
 
 from __future__ import annotations

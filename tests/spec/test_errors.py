@@ -181,3 +181,64 @@ def test_a_body_over_the_size_limit_is_413() -> None:
         assert response.status_code == 413
         assert "larger than 1000 bytes" in issue(response)["diagnostics"]
         assert small.get("/cds-services").status_code == 200
+
+
+def _without_history(body: dict[str, Any]) -> dict[str, Any]:
+    for key in ("medicationRequests", "medicationStatements"):
+        body["prefetch"].pop(key, None)
+    return body
+
+
+def test_an_opioid_with_the_medicines_unobtainable_is_412_naming_the_prefetch(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/cds-services/opioid-safety", json=_without_history(example("order-sign-morphine"))
+    )
+    assert response.status_code == 412
+    diagnostics = issue(response)["diagnostics"]
+    assert "prefetch.medicationRequests" in diagnostics
+    assert "prefetch.medicationStatements" in diagnostics
+
+
+def test_a_medicine_out_of_scope_needs_no_history_and_gets_no_cards(client: TestClient) -> None:
+    body = _without_history(example("order-sign-morphine"))
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["medicationCodeableConcept"] = {"text": "Amoxicillin 500mg capsules"}
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 200
+    assert response.json() == {"cards": []}
+
+
+def test_an_operation_outcome_in_the_medicines_prefetch_is_412(client: TestClient) -> None:
+    body = _without_history(example("order-sign-morphine"))
+    body["prefetch"]["medicationRequests"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
+    assert client.post("/cds-services/opioid-safety", json=body).status_code == 412
+
+
+def test_a_null_medicines_prefetch_means_none_and_is_evaluated(client: TestClient) -> None:
+    """null: "satisfied, no data" — the patient takes nothing else (CDS Hooks 2.0.1)."""
+    body = _without_history(example("order-sign-morphine"))
+    body["prefetch"]["medicationRequests"] = None
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 200
+
+
+def test_fhir_access_without_prefetch_is_412_and_says_fetching_is_not_supported_yet(
+    client: TestClient,
+) -> None:
+    body = _without_history(example("order-sign-morphine"))
+    body["fhirAuthorization"] = {
+        "access_token": "secret-abc",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds",
+    }
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 412
+    assert "does not yet fetch from fhirServer" in issue(response)["diagnostics"]
+    assert "secret-abc" not in response.text
