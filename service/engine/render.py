@@ -67,8 +67,10 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
     reasons = ctx.override_reasons
     indicator = rule.card.indicator
     info_when = rule.card.info_when
-    if info_when is not None and holds(info_when, finding.facts, finding.parameters, []):
+    because: list[str] = []
+    if info_when is not None and holds(info_when, finding.facts, finding.parameters, because):
         indicator = "info"
+        detail.insert(-1, _downgraded(because, finding.facts))
     return Card(
         uuid=card_id,
         summary=fill(rule.card.summary, values, truncate=True),
@@ -85,6 +87,16 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
         links=[Link(label=link.label, url=link.url, type="absolute") for link in rule.card.links]
         or None,
     )
+
+
+def _downgraded(because: list[str], facts: Mapping[str, FactValue]) -> str:
+    """Why a card shows as information: the facts that held, and the records behind them."""
+    reasons = [FACTS[name].definition.rstrip(".") if name in FACTS else name for name in because]
+    text = "*Shown as information rather than a warning: " + "; ".join(reasons)
+    records = facts.get("cancer_or_palliative_records")
+    if "cancer_or_palliative_care" in because and isinstance(records, str):
+        text += f" ({records})"
+    return text + ".*"
 
 
 def fill(template: str, values: Mapping[str, FactValue], *, truncate: bool = False) -> str:

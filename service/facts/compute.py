@@ -46,7 +46,7 @@ def compute_facts(s: Situation) -> dict[str, FactValue]:
     current_total = regimen.current_total
     with_total = regimen.total_with_proposal
     proposed_opioids = [m for m in proposed if _has(m, IngredientClass.OPIOID)]
-    cancer = [r for r in s.record.conditions if r.active and s.cancer_palliative.matches(r)]
+    cancer = [m for r in s.record.conditions if r.active and (m := s.cancer_palliative.matches(r))]
     unresolved = regimen.unresolved
     return {
         "proposed_opioid": bool(proposed_opioids),
@@ -68,6 +68,7 @@ def compute_facts(s: Situation) -> dict[str, FactValue]:
         ),
         "opioid_use_days": _opioid_use_days(opioids, regimen, s.today),
         "cancer_or_palliative_care": bool(cancer),
+        "cancer_or_palliative_records": "; ".join(dict.fromkeys(cancer)) or None,
         "conditions_available": not any("conditions" in n for n in s.record.not_checked),
         "is_discharge": _is_discharge(s.record),
         "discharge_opioid_supply_days": _longest_supply(proposed_opioids)
@@ -90,11 +91,6 @@ def compute_facts(s: Situation) -> dict[str, FactValue]:
         "sedative_names": _names(sedatives),
         "gabapentinoid_names": _names(gabapentinoids),
     }
-
-
-def cancer_matches(s: Situation) -> list[str]:
-    """What made ``cancer_or_palliative_care`` true, for the card."""
-    return [m for r in s.record.conditions if r.active and (m := s.cancer_palliative.matches(r))]
 
 
 def _has(item: MedicationOme, ingredient_class: IngredientClass) -> bool:

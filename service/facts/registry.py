@@ -114,6 +114,13 @@ FACTS: dict[str, FactDefinition] = {
             None,
             "An active Condition in the cancer or palliative-care code sets (rules/codesets/).",
         ),
+        _f(
+            "cancer_or_palliative_records",
+            "text",
+            None,
+            "The records that made cancer_or_palliative_care true, as sent.",
+            60,
+        ),
         _f("conditions_available", "bool", None, "The patient's conditions were sent."),
         _f(
             "is_discharge",
