@@ -242,3 +242,26 @@ def test_fhir_access_without_prefetch_is_412_and_says_fetching_is_not_supported_
     assert response.status_code == 412
     assert "does not yet fetch from fhirServer" in issue(response)["diagnostics"]
     assert "secret-abc" not in response.text
+
+
+def test_cors_preflight_is_answered_for_configured_origins_only() -> None:
+    """Browser CDS clients (the sandbox) preflight with Authorization and Content-Type."""
+    from service.config import Settings
+    from service.main import create_app
+
+    origin = "https://sandbox.cds-hooks.org"
+    preflight = {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    with TestClient(create_app(Settings(cors_allow_origins=[origin]))) as browser:
+        response = browser.options("/cds-services/opioid-safety", headers=preflight)
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == origin
+        allowed = response.headers["access-control-allow-headers"].lower()
+        assert "authorization" in allowed and "content-type" in allowed
+        other = browser.options(
+            "/cds-services/opioid-safety", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
