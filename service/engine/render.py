@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlparse
 
 from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
@@ -26,7 +27,7 @@ from service.ome.regimen import Regimen
 _NAMESPACE = uuid.UUID("6f1c6f52-4a7e-4b8e-9b7d-0c2f4f1f6a31")  # this service's uuid5 namespace
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RenderContext:
     hook_instance: uuid.UUID
     regimen: Regimen
@@ -39,6 +40,11 @@ class RenderContext:
     #: Extra markdown sections by rule id (e.g. the taper plan, the support tier).
     extra_detail: Mapping[str, str]
 
+    @cached_property
+    def table(self) -> str:
+        """The medicines table, built once however many cards show it."""
+        return medicines_table(self.regimen, self.profile_id)
+
 
 def render(finding: Finding, ctx: RenderContext) -> Card:
     rule = finding.rule
@@ -49,7 +55,7 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
     if rule.id in ctx.extra_detail:
         detail.append(ctx.extra_detail[rule.id])
     if rule.card.medicines_table:
-        detail.append(medicines_table(ctx.regimen, ctx.profile_id))
+        detail.append(ctx.table)
     if ctx.not_checked:
         detail.append("**Not checked:** " + "; ".join(ctx.not_checked) + ".")
     detail.append(f"*Rule {rule.id} v{rule.version}. {rule.guideline.statement.strip()}*")
