@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api.deps import now_dependency
 from service.main import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The fixed "now" of every clinical test: no test reads the clock.
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
 
@@ -41,3 +45,12 @@ def app_client() -> Iterator[TestClient]:
 @pytest.fixture
 def client(app_client: TestClient) -> TestClient:
     return app_client
+
+
+@pytest.fixture(scope="module")
+def fixed_client() -> Iterator[TestClient]:
+    """The app with its clock fixed at ``NOW``."""
+    app = create_app()
+    app.dependency_overrides[now_dependency] = lambda: NOW
+    with TestClient(app) as test_client:
+        yield test_client

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -24,9 +23,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from service.api.deps import now_dependency
 from service.knowledge import Engine
-from service.main import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 TAPER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "taper.json").read_text("utf-8"))
@@ -38,11 +35,8 @@ OXYCODONE_MR_40 = "36130911000001104"
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as test_client:
-        yield test_client
+def client(fixed_client: TestClient) -> TestClient:
+    return fixed_client
 
 
 def medication(code: str, sig: str, rid: str = "m") -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import now_dependency
-from service.main import create_app
+from tests.unit.test_stratify import (
+    BENZODIAZEPINE,
+    DEPENDENCE,
+    EMERGENCY,
+    MALE,
+    OLDER,
+    PSYCHOLOGICAL,
+    SEXUAL_ABUSE,
+    UNEMPLOYED,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 TIER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "support-tier.json").read_text("utf-8"))
@@ -22,22 +29,10 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 DMD = "https://dmd.nhs.uk"
 OXYCODONE_MR_40 = "36130911000001104"
 
-MALE = "Male"
-OLDER = "Older age"
-BENZODIAZEPINE = "Prescribed a benzodiazepine or Z-drug"
-UNEMPLOYED = "Unemployed"
-EMERGENCY = "A&E attendance in the last 12 months"
-DEPENDENCE = "Personal or family history of drug, alcohol or prescribed-medicine dependence"
-PSYCHOLOGICAL = "Depression or other psychological disease"
-SEXUAL_ABUSE = "Woman with a history of pre-adolescent sexual abuse"
-
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as test_client:
-        yield test_client
+def client(fixed_client: TestClient) -> TestClient:
+    return fixed_client
 
 
 def example() -> dict[str, Any]:

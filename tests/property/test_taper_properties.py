@@ -25,18 +25,17 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from service.config import Settings
 from service.fhir.medication_record import read_medication_record
 from service.fhir.patient_record import PatientRecord
-from service.knowledge import Engine
 from service.medicines.model import Product, Route
 from service.ome.calculate import MedicationOme, Status
 from service.taper.from_regimen import plan_for
 from service.taper.options import Family, family_for
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace
+from tests.unit.taper.test_planner import ENGINE, request
 
-ENGINE = Engine(Settings())
+# One engine for the taper tests (built once at start-up, as the service does).
 DMD = "https://dmd.nhs.uk"
 TODAY = date(2026, 11, 22)
 EPSILON = 1e-6
@@ -99,19 +98,7 @@ FLOORS = (0.0, 0.0, 0.0, 10.0, 30.0, 45.5, 60.0, 90.0, 120.0)
 
 
 def _record(name: str, sig: str, index: int) -> Any:
-    product = ENGINE.dictionary.by_name(name)
-    assert product is not None and product.system == "dmd", name
-    resource = {
-        "resourceType": "MedicationRequest",
-        "id": f"med-{index}",
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": DMD, "code": product.code, "display": product.name}]
-        },
-        "dosageInstruction": [{"text": sig}],
-    }
-    return read_medication_record(resource, f"medications[{index}]", {})
+    return read_medication_record(request(name, sig, index), f"medications[{index}]", {})
 
 
 def _items(regimen: list[tuple[str, str]]) -> tuple[MedicationOme, ...]:
