@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Path
 
 from service.api.deps import EngineDep, FeedbackLogDep, NowDep
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
-from service.cds_hooks.hook_input import check_service_and_hook, read_hook_input
+from service.cds_hooks.hook_input import check_service, read_hook_input
 from service.cds_hooks.models import (
     CdsServiceResponse,
     Discovery,
@@ -55,10 +55,6 @@ def feedback(
 ) -> dict[str, Any]:
     """Receive what the user did with the cards (accepted a suggestion, or overrode the card
     with a reason). The same card may get feedback several times."""
-    check_service_and_hook(service_id, next(iter(_hooks_of(service_id))))
+    check_service(service_id)
     feedback_log.record(service_id, body.feedback)
     return {}
-
-
-def _hooks_of(service_id: str) -> set[str]:
-    return {s.hook for s in SERVICES if s.id == service_id} or {"unknown"}

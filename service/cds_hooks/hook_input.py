@@ -45,10 +45,16 @@ _OPTIONAL_DATA = {
 }
 
 
-def check_service_and_hook(service_id: str, hook: str) -> None:
+def check_service(service_id: str) -> frozenset[str]:
+    """The hooks the service serves; 404 for an unknown id."""
     hooks = SERVICE_HOOKS.get(service_id)
     if hooks is None:
         raise UnknownServiceError(f"no CDS Service with id {service_id!r}", "path")
+    return hooks
+
+
+def check_service_and_hook(service_id: str, hook: str) -> None:
+    hooks = check_service(service_id)
     if hook not in hooks:
         raise HookRequestError(
             f"service {service_id!r} does not serve hook {hook!r}; it serves "
