@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from fhir.resources.R4B import get_fhir_model_class
 
 from service.api.deps import now_dependency
 from service.cds_hooks.hook_input import read_hook_input
@@ -80,6 +81,7 @@ def test_scenario_through_the_engine(engine: Engine, rule: str, scenario: dict[s
         assert evaluation.facts[name] == value, (name, evaluation.facts[name])
     cards = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in evaluation.cards]
     _check(rule, scenario, evaluation.rule_ids, cards)
+    _actions_are_valid_fhir(cards)
 
 
 HTTP = [(r, s) for r, s in SCENARIOS if s.get("http")]
@@ -113,3 +115,17 @@ def _rule_of(card: dict[str, Any]) -> str | None:
     detail = card.get("detail", "")
     marker = detail.rfind("*Rule ")
     return detail[marker + 6 :].split(" ", 1)[0] if marker >= 0 else None
+
+
+def _actions_are_valid_fhir(cards: list[dict[str, Any]]) -> None:
+    """Every created or updated resource a card suggests is valid FHIR R4 (checked with the
+    fhir.resources R4B models, identical to R4 for these resources)."""
+    for card in cards:
+        for suggestion in card.get("suggestions", []):
+            for action in suggestion.get("actions", []):
+                if action["type"] == "delete":
+                    assert "/" in action["resourceId"]
+                    continue
+                resource = action["resource"]
+                model = get_fhir_model_class(resource["resourceType"])
+                model.model_validate(resource)
