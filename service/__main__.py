@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from service.config import Settings
     from service.errors import ServiceError
     from service.knowledge import Engine
-    from service.ome.report import ome_report
+    from service.ome_report import ome_report
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
     try:

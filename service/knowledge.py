@@ -15,7 +15,7 @@ from uuid import UUID
 
 from service.cds_hooks.models import Card
 from service.config import Settings
-from service.engine.evaluate import FactValue, Finding, evaluate
+from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules
 from service.engine.render import RenderContext, render
 from service.engine.sources import load_override_reasons, load_sources
@@ -23,6 +23,7 @@ from service.engine.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts.codesets import load_codeset
 from service.facts.compute import Situation, compute_facts
+from service.facts.registry import FactValue
 from service.fhir.medication_record import MedicationConcept, MedicationRecord
 from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import MedicinesDictionary

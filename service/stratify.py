@@ -17,11 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from service.engine.definitions import Condition, Parameter
-from service.engine.evaluate import FactValue, holds
+from service.engine.evaluate import holds
 from service.engine.loader import check_condition
 from service.engine.sources import SourceEntry
 from service.errors import RuleDefinitionError
 from service.facts.codesets import CodeSet, load_codeset
+from service.facts.registry import FactValue
 from service.fhir.patient_record import PatientRecord
 
 _EMERGENCY_CLASSES = frozenset({"emer", "emergency", "er"})

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from service.api.deps import EngineDep, NowDep
 from service.api.examples import OME_EXAMPLES
-from service.ome.report import OmeReport, ome_report
+from service.ome_report import OmeReport, ome_report
 
 router = APIRouter(tags=["Oral morphine equivalent"])
 

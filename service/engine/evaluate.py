@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from service.engine.definitions import Condition, RuleDefinition
-
-FactValue = bool | float | int | str | None
+from service.facts.registry import FactValue
 
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 

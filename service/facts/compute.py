@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from service.engine.evaluate import FactValue
 from service.facts.codesets import CodeSet
+from service.facts.registry import FactValue
 from service.fhir.patient_record import PatientRecord
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status

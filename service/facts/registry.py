@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 FactKind = Literal["bool", "number", "text"]
+#: A fact's value; None means unknown (the data to decide it was not available).
+FactValue = bool | float | int | str | None
 
 
 @dataclass(frozen=True, slots=True)
