@@ -11,7 +11,7 @@ from service.api.deps import EngineDep, NowDep
 from service.api.examples import TIER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.bundle import resources
-from service.fhir.clinical_records import read_coded, read_encounter, read_patient
+from service.fhir.clinical_records import read_clinical
 from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
 from service.fhir.patient_record import PatientRecord
 
@@ -37,7 +37,6 @@ def support_tier(
     Observations, Encounters and medication resources. Kinds of data that are absent are
     reported as not checked, never as absent risk."""
     found, _ = resources(body, "body")
-    kinds = {x.resource["resourceType"] for x in found}
     meds = tuple(
         read_medication_record(x.resource, x.path, {})
         for x in found
@@ -47,45 +46,17 @@ def support_tier(
         raise HookRequestError(
             "the Bundle holds no MedicationRequest or MedicationStatement", "body"
         )
-    available = {
-        key
-        for key, kind in (
-            ("patient", "Patient"),
-            ("conditions", "Condition"),
-            ("observations", "Observation"),
-            ("encounters", "Encounter"),
-        )
-        if kind in kinds
-    }
+    clinical = read_clinical(found)
     record = PatientRecord(
         hook="support-tier",
         patient_id=None,
         proposed=(),
         history=meds,
-        patient=next(
-            (
-                read_patient(x.resource, x.path)
-                for x in found
-                if x.resource["resourceType"] == "Patient"
-            ),
-            None,
-        ),
-        conditions=tuple(
-            read_coded(x.resource, x.path)
-            for x in found
-            if x.resource["resourceType"] == "Condition"
-        ),
-        observations=tuple(
-            read_coded(x.resource, x.path)
-            for x in found
-            if x.resource["resourceType"] == "Observation"
-        ),
-        encounters=tuple(
-            read_encounter(x.resource, x.path)
-            for x in found
-            if x.resource["resourceType"] == "Encounter"
-        ),
-        available=frozenset(available),
+        patient=clinical.patient,
+        conditions=clinical.conditions,
+        observations=clinical.observations,
+        encounters=clinical.encounters,
+        available=clinical.present,
     )
     tier, regimen = engine.support_tier(record, now.date())
     return SupportTierOut(

@@ -29,7 +29,7 @@ from service.cds_hooks.services import (
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
 from service.fhir.bundle import Located, resources
-from service.fhir.clinical_records import read_coded, read_encounter, read_patient
+from service.fhir.clinical_records import read_clinical, read_encounter
 from service.fhir.medication_record import (
     MEDICATION_RESOURCE_TYPES,
     MedicationRecord,
@@ -130,15 +130,8 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
                 seen.add(ref)
             history_records.append(record)
     history = tuple(history_records)
-    patient = next(
-        (
-            read_patient(x.resource, x.path)
-            for x in prefetched.get("patient", [])
-            if x.resource.get("resourceType") == "Patient"
-        ),
-        None,
-    )
-    encounter = next(
+    clinical = read_clinical(x for found in prefetched.values() for x in found)
+    encounter = clinical.encounter(context.get("encounterId")) or next(
         (
             read_encounter(x.resource, x.path)
             for x in prefetched.get("encounter", [])
@@ -146,26 +139,12 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         ),
         None,
     )
-    conditions = tuple(
-        read_coded(x.resource, x.path)
-        for x in prefetched.get("conditions", [])
-        if x.resource.get("resourceType") == "Condition"
-    )
-    observations = tuple(
-        read_coded(x.resource, x.path)
-        for x in prefetched.get("observations", [])
-        if x.resource.get("resourceType") == "Observation"
-    )
-    encounters = tuple(
-        read_encounter(x.resource, x.path)
-        for x in prefetched.get("encounters", [])
-        if x.resource.get("resourceType") == "Encounter"
-    )
+    available = frozenset(k for k in prefetch if obtainable(k)) | clinical.present
     not_checked = [
-        text
-        for key, text in _OPTIONAL_DATA.items()
-        if not obtainable(key) and (key != "encounter" or request.hook == "encounter-discharge")
+        text for key, text in _OPTIONAL_DATA.items() if key != "encounter" and key not in available
     ]
+    if request.hook == "encounter-discharge" and encounter is None:
+        not_checked.append(_OPTIONAL_DATA["encounter"])
     if any(_has_next_page(prefetch[k]) for k in history_keys):
         not_checked.append("the medicines list was paginated and only its first page was read")
     return PatientRecord(
@@ -173,14 +152,14 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         patient_id=context.get("patientId"),
         proposed=proposed,
         history=history,
-        patient=patient,
-        conditions=conditions,
-        observations=observations,
+        patient=clinical.patient,
+        conditions=clinical.conditions,
+        observations=clinical.observations,
         encounter=encounter,
-        encounters=encounters,
+        encounters=clinical.encounters,
         selections=selections,
         not_checked=tuple(not_checked),
-        available=frozenset(k for k in prefetch if obtainable(k)),
+        available=available,
         history_unavailable=None
         if history_available
         else _unavailable_message(request, MEDICATION_HISTORY_KEYS),

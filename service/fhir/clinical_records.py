@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from service.fhir.bundle import Located
 from service.fhir.medication_record import CodingRef, parse_fhir_date
 from service.fhir.read import JsonObject, obj, opt_list, opt_obj, opt_str
 
@@ -138,3 +140,52 @@ def _first_code(concept: object) -> str | None:
     if isinstance(concept, str):  # STU3 clinicalStatus is a plain code
         return concept.lower()
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicalData:
+    """The non-medication resources the rules read, found by resource type."""
+
+    patient: PatientInfo | None
+    conditions: tuple[CodedRecord, ...]
+    observations: tuple[CodedRecord, ...]
+    encounters: tuple[EncounterInfo, ...]
+    #: Which kinds were present: "patient", "conditions", "observations", "encounters".
+    present: frozenset[str]
+
+    def encounter(self, encounter_id: str | None) -> EncounterInfo | None:
+        return next((e for e in self.encounters if encounter_id and e.id == encounter_id), None)
+
+
+_KINDS = {
+    "Patient": "patient",
+    "Condition": "conditions",
+    "Observation": "observations",
+    "Encounter": "encounters",
+}
+
+
+def read_clinical(located: Iterable[Located]) -> ClinicalData:
+    """Patient, Conditions, Observations and Encounters among ``located``, by resource type
+    (clients name prefetch keys their own way, so the type decides, not the key)."""
+    patient: PatientInfo | None = None
+    conditions: list[CodedRecord] = []
+    observations: list[CodedRecord] = []
+    encounters: list[EncounterInfo] = []
+    present: set[str] = set()
+    for x in located:
+        kind = x.resource.get("resourceType")
+        if kind == "Patient" and patient is None:
+            patient = read_patient(x.resource, x.path)
+        elif kind == "Condition":
+            conditions.append(read_coded(x.resource, x.path))
+        elif kind == "Observation":
+            observations.append(read_coded(x.resource, x.path))
+        elif kind == "Encounter":
+            encounters.append(read_encounter(x.resource, x.path))
+        else:
+            continue
+        present.add(_KINDS[str(kind)])
+    return ClinicalData(
+        patient, tuple(conditions), tuple(observations), tuple(encounters), frozenset(present)
+    )

@@ -265,3 +265,31 @@ def test_cors_preflight_is_answered_for_configured_origins_only() -> None:
             "/cds-services/opioid-safety", headers={**preflight, "Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_conditions_under_the_clients_own_prefetch_key_are_read(client: TestClient) -> None:
+    """Clients name prefetch keys their own way (the sandbox sends 'meds'): a cancer record
+    under 'problems' still suppresses the high-dose card, and is not reported unchecked."""
+    body = example("order-sign-morphine")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["dosageInstruction"] = [{"text": "two twice a day"}]  # 120 mg OME/day
+    summaries = [
+        c["summary"] for c in client.post("/cds-services/opioid-safety", json=body).json()["cards"]
+    ]
+    assert any("complete an opioid risk assessment" in s for s in summaries)
+    del body["prefetch"]["conditions"]
+    body["prefetch"]["problems"] = {
+        "resourceType": "Bundle",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "clinicalStatus": {"coding": [{"code": "active"}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "363346000"}]},
+                }
+            }
+        ],
+    }
+    cards = client.post("/cds-services/opioid-safety", json=body).json()["cards"]
+    assert not any("complete an opioid risk assessment" in c["summary"] for c in cards)
+    assert all("conditions (cancer, palliative care) were not" not in c["detail"] for c in cards)
