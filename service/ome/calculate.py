@@ -70,7 +70,6 @@ class Flag(StrEnum):
     TOPICAL = "topical"
     NOT_CURRENT = "not_current"
     COUNTED_ONCE = "counted_once"  # the same medicine recorded more than once
-    REPLACED_BY_PROPOSAL = "replaced_by_proposal"
 
 
 @dataclass(frozen=True, slots=True)
