@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from service.config import Settings
     from service.errors import ServiceError
-    from service.knowledge import Engine
     from service.ome_report import ome_report
+    from service.pipeline import Pipeline
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
     try:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             args.profile = args.profile or value.get("profile")
             value = value.get("medications")
         today = args.date or datetime.now(UTC).date()
-        report = ome_report(Engine(Settings()), value, args.profile, today)
+        report = ome_report(Pipeline(Settings()), value, args.profile, today)
     except json.JSONDecodeError as exc:
         print(f"error: {args.file} is not valid JSON: {exc}", file=sys.stderr)
         return 2

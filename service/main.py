@@ -16,7 +16,7 @@ from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
 from service.feedback_log import FeedbackLog
-from service.knowledge import Engine
+from service.pipeline import Pipeline
 
 DESCRIPTION = """
 Clinical decision support for opioid prescribing safety, as a
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
-    app.state.engine = Engine(settings)
+    app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
     errors.install(app)
     if settings.cors_allow_origins:

@@ -17,8 +17,8 @@ from service.errors import HookRequestError
 from service.fhir.bundle import resources
 from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
 from service.fhir.patient_record import PatientRecord
-from service.knowledge import Engine
 from service.ome.calculate import Flag, MedicationOme, Status
+from service.pipeline import Pipeline
 
 
 class DailyDoseOut(BaseModel):
@@ -61,13 +61,13 @@ class OmeReport(BaseModel):
     medications: list[MedicationOut]
 
 
-def ome_report(engine: Engine, value: Any, profile_id: str | None, today: date) -> OmeReport:
-    if profile_id is not None and profile_id not in engine.factors.profiles():
+def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: date) -> OmeReport:
+    if profile_id is not None and profile_id not in pipeline.factors.profiles():
         raise HookRequestError(
-            f"unknown profile {profile_id!r}; known: {', '.join(engine.factors.profiles())}",
+            f"unknown profile {profile_id!r}; known: {', '.join(pipeline.factors.profiles())}",
             "profile",
         )
-    profile = engine.profile(profile_id)
+    profile = pipeline.profile(profile_id)
     if value is None:
         # A wrapper without "medications" (or a typo in the key) must not read as "no
         # medicines, total 0": an empty list or Bundle says that explicitly.
@@ -94,7 +94,7 @@ def ome_report(engine: Engine, value: Any, profile_id: str | None, today: date) 
             "no MedicationRequest or MedicationStatement resources in the input", "medications"
         )
     record = PatientRecord(hook="ome", patient_id=None, proposed=(), history=records)
-    regimen = engine.regimen(record, today, profile)
+    regimen = pipeline.regimen(record, today, profile)
     counted = {id(m) for m in regimen.current}
     duplicates = {id(m) for m in regimen.duplicates}
     position = {id(r): i for i, r in enumerate(records)}

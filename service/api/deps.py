@@ -1,4 +1,4 @@
-"""FastAPI dependencies as ``Annotated`` aliases. The engine and indexes are built once at
+"""FastAPI dependencies as ``Annotated`` aliases. The pipeline and indexes are built once at
 startup (``service.main.create_app``) and read from ``app.state``: nothing is loaded per
 request."""
 
@@ -10,12 +10,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.feedback_log import FeedbackLog
-from service.knowledge import Engine
+from service.pipeline import Pipeline
 
 
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def _pipeline(request: Request) -> Pipeline:
+    pipeline: Pipeline = request.app.state.pipeline
+    return pipeline
 
 
 def _feedback_log(request: Request) -> FeedbackLog:
@@ -24,10 +24,10 @@ def _feedback_log(request: Request) -> FeedbackLog:
 
 
 def now_dependency() -> datetime:
-    """The only clock read for a request; the engine is given this time, never reads one."""
+    """The only clock read for a request; the pipeline is given this time, never reads one."""
     return datetime.now(UTC)
 
 
-EngineDep = Annotated[Engine, Depends(_engine)]
+PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
 FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
 NowDep = Annotated[datetime, Depends(now_dependency)]

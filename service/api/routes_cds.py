@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 
-from service.api.deps import EngineDep, FeedbackLogDep, NowDep
+from service.api.deps import FeedbackLogDep, NowDep, PipelineDep
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
 from service.cds_hooks.hook_input import check_service, read_hook_input
 from service.cds_hooks.models import (
@@ -36,12 +36,12 @@ def discovery() -> Discovery:
 def call_service(
     service_id: ServiceId,
     request: Annotated[HookRequest, Body(openapi_examples=HOOK_EXAMPLES)],
-    engine: EngineDep,
+    pipeline: PipelineDep,
     now: NowDep,
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards."""
     record = read_hook_input(service_id, request)
-    cards = engine.cards(record, now, request.hook_instance)
+    cards = pipeline.cards(record, now, request.hook_instance)
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
     return CdsServiceResponse(cards=cards)

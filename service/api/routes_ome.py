@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from service.api.deps import EngineDep, NowDep
+from service.api.deps import NowDep, PipelineDep
 from service.api.examples import OME_EXAMPLES
 from service.ome_report import OmeReport, ome_report
 
@@ -24,7 +24,7 @@ ProfileQuery = Annotated[
 @router.post("/ome")
 def calculate_ome(
     body: Annotated[dict[str, Any] | list[Any], Body(openapi_examples=OME_EXAMPLES)],
-    engine: EngineDep,
+    pipeline: PipelineDep,
     now: NowDep,
     profile: ProfileQuery = None,
 ) -> OmeReport:
@@ -38,4 +38,4 @@ def calculate_ome(
     if isinstance(body, dict) and "resourceType" not in body:
         value = body.get("medications")
         profile = profile or body.get("profile")
-    return ome_report(engine, value, profile, now.date())
+    return ome_report(pipeline, value, profile, now.date())

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
-from service.api.deps import EngineDep, NowDep
+from service.api.deps import NowDep, PipelineDep
 from service.api.examples import TAPER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.bundle import resources
 from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
 from service.fhir.patient_record import PatientRecord
-from service.knowledge import Engine
+from service.pipeline import Pipeline
 from service.taper.fhir import care_plan
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace
@@ -94,7 +94,7 @@ class TaperResponse(BaseModel):
 @router.post("/taper", response_model_by_alias=True)
 def taper(
     body: Annotated[TaperRequest, Body(openapi_examples=TAPER_EXAMPLES)],
-    engine: EngineDep,
+    pipeline: PipelineDep,
     now: NowDep,
 ) -> TaperResponse:
     """A tapering schedule for the patient's current opioids: each step's date, each
@@ -106,7 +106,7 @@ def taper(
         if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
     )
     return _respond(
-        engine,
+        pipeline,
         records,
         body.pace,
         body.start or now.date(),
@@ -118,7 +118,7 @@ def taper(
 
 @router.get("/taper/plan", response_model_by_alias=True)
 def taper_plan(
-    engine: EngineDep,
+    pipeline: PipelineDep,
     now: NowDep,
     item: Annotated[
         list[str],
@@ -133,11 +133,11 @@ def taper_plan(
     """The full plan behind a re-authorisation card's link."""
     records = tuple(_item_record(text, i) for i, text in enumerate(item))
     pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)
-    return _respond(engine, records, pace, start or now.date(), 0.0, None, now.date())
+    return _respond(pipeline, records, pace, start or now.date(), 0.0, None, now.date())
 
 
 def _respond(
-    engine: Engine,
+    pipeline: Pipeline,
     records: tuple[Any, ...],
     pace_in: PaceIn,
     start: date,
@@ -149,18 +149,18 @@ def _respond(
         raise HookRequestError(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
-    pace = _pace(engine, pace_in)
-    regimen = engine.regimen(PatientRecord("taper", None, (), records), today)
-    plan = engine.taper(regimen, start, pace, floor)
+    pace = _pace(pipeline, pace_in)
+    regimen = pipeline.regimen(PatientRecord("taper", None, (), records), today)
+    plan = pipeline.taper(regimen, start, pace, floor)
     if not plan.steps[0].medicines and not plan.not_planned:
         # (An opioid already at or below the agreed floor is a plan with no step, not this.)
         raise HookRequestError("no current opioid to taper in the medications", "medications")
     return TaperResponse(plan=_plan_out(plan), carePlan=care_plan(plan, patient))
 
 
-def _pace(engine: Engine, p: PaceIn) -> Pace:
-    settings = engine.taper_settings
-    default = engine.default_pace()
+def _pace(pipeline: Pipeline, p: PaceIn) -> Pace:
+    settings = pipeline.taper_settings
+    default = pipeline.default_pace()
     percent = p.reduction_percent or default.reduction_percent
     if percent > settings.max_reduction_percent:
         raise HookRequestError(

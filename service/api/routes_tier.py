@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from service.api.deps import EngineDep, NowDep
+from service.api.deps import NowDep, PipelineDep
 from service.api.examples import TIER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.bundle import resources
@@ -30,7 +30,7 @@ class SupportTierOut(BaseModel):
 @router.post("/support-tier")
 def support_tier(
     body: Annotated[dict[str, Any], Body(openapi_examples=TIER_EXAMPLES)],
-    engine: EngineDep,
+    pipeline: PipelineDep,
     now: NowDep,
 ) -> SupportTierOut:
     """Send a FHIR Bundle with the patient's Patient, Conditions, social-history
@@ -58,7 +58,7 @@ def support_tier(
         encounters=clinical.encounters,
         available=clinical.present,
     )
-    tier, regimen = engine.support_tier(record, now.date())
+    tier, regimen = pipeline.support_tier(record, now.date())
     return SupportTierOut(
         tier=tier.tier if tier else None,
         name=tier.name if tier else None,

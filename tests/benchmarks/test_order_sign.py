@@ -21,8 +21,8 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from service.cds_hooks.hook_input import read_hook_input
 from service.cds_hooks.models import HookRequest
 from service.config import Settings
-from service.knowledge import Engine
 from service.main import create_app
+from service.pipeline import Pipeline
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
@@ -132,8 +132,8 @@ RAW = json.dumps(BODY).encode()
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(Settings())
+def engine() -> Pipeline:
+    return Pipeline(Settings())
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_bench_json_parse(benchmark: BenchmarkFixture) -> None:
     assert result["hook"] == "order-sign"
 
 
-def test_bench_evaluate(benchmark: BenchmarkFixture, engine: Engine) -> None:
+def test_bench_evaluate(benchmark: BenchmarkFixture, engine: Pipeline) -> None:
     def run() -> int:
         request = HookRequest.model_validate(json.loads(RAW))
         record = read_hook_input("opioid-safety", request)

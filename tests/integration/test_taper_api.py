@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from service.knowledge import Engine
+from service.pipeline import Pipeline
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 TAPER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "taper.json").read_text("utf-8"))
@@ -50,15 +50,15 @@ def medication(code: str, sig: str, rid: str = "m") -> dict[str, Any]:
     }
 
 
-def engine_of(client: TestClient) -> Engine:
+def pipeline_of(client: TestClient) -> Pipeline:
     app: Any = client.app
-    engine: Engine = app.state.engine
-    return engine
+    pipeline: Pipeline = app.state.pipeline
+    return pipeline
 
 
 def code_of(client: TestClient, name: str) -> str:
-    engine = engine_of(client)
-    product = engine.dictionary.by_name(name)
+    pipeline = pipeline_of(client)
+    product = pipeline.dictionary.by_name(name)
     assert product is not None and product.system == "dmd", name
     return str(product.code)
 
@@ -310,8 +310,8 @@ def _error(response: Any, location: str) -> str:
 
 
 def test_a_pace_above_the_maximum_in_rules_taper_yaml_is_refused(client: TestClient) -> None:
-    engine = engine_of(client)
-    maximum = engine.taper_settings.max_reduction_percent
+    pipeline = pipeline_of(client)
+    maximum = pipeline.taper_settings.max_reduction_percent
     assert maximum == 25
     body = {
         "medications": [medication(MORPHINE_MR_60, "one twice a day")],
@@ -453,7 +453,7 @@ def test_the_card_offers_the_first_step_as_whole_medication_requests(
     draft = HOOK_EXAMPLES["medication-refill-oxycodone"]["value"]["context"]["medications"]
     draft = draft["entry"][0]["resource"]
     assert actions[0]["resource"]["id"] == draft["id"]
-    engine = engine_of(client)
+    pipeline = pipeline_of(client)
     made = 0.0
     for action in actions:
         resource = action["resource"]
@@ -461,7 +461,7 @@ def test_the_card_offers_the_first_step_as_whole_medication_requests(
         assert resource["resourceType"] == "MedicationRequest"
         assert resource["subject"] == draft["subject"] and resource["intent"] == "order"
         (coding,) = resource["medicationCodeableConcept"]["coding"]
-        product = engine.dictionary.by_code(coding["system"], coding["code"])
+        product = pipeline.dictionary.by_code(coding["system"], coding["code"])
         assert product is not None and product.name == coding["display"]
         assert product.modified_release and product.opioids[0].name == "oxycodone"
         per_day = resource["dispenseRequest"]["quantity"]["value"] / 14

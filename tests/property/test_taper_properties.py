@@ -33,7 +33,7 @@ from service.taper.from_regimen import plan_for
 from service.taper.options import Family, family_for
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace
-from tests.unit.taper.test_planner import ENGINE, request
+from tests.unit.taper.test_planner import PIPELINE, request
 
 # One engine for the taper tests (built once at start-up, as the service does).
 DMD = "https://dmd.nhs.uk"
@@ -103,7 +103,7 @@ def _record(name: str, sig: str, index: int) -> Any:
 
 def _items(regimen: list[tuple[str, str]]) -> tuple[MedicationOme, ...]:
     records = tuple(_record(name, sig, i) for i, (name, sig) in enumerate(regimen))
-    return ENGINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
+    return PIPELINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
 
 
 def regimens() -> st.SearchStrategy[list[tuple[str, str]]]:
@@ -119,7 +119,7 @@ def regimens() -> st.SearchStrategy[list[tuple[str, str]]]:
 def paces(draw: st.DrawFn) -> Pace:
     percent = draw(st.integers(5, 25))
     interval = draw(st.integers(7, 28))
-    taper_settings = ENGINE.taper_settings
+    taper_settings = PIPELINE.taper_settings
     if draw(st.booleans()):
         return Pace(
             float(percent),
@@ -132,7 +132,7 @@ def paces(draw: st.DrawFn) -> Pace:
 
 def _plan(items: tuple[MedicationOme, ...], pace: Pace, start: date, floor: float) -> TaperPlan:
     return plan_for(
-        items, pace, start, ENGINE.dictionary, ENGINE.taper_settings, floor_mg_per_day=floor
+        items, pace, start, PIPELINE.dictionary, PIPELINE.taper_settings, floor_mg_per_day=floor
     )
 
 
@@ -163,8 +163,8 @@ def _families(items: tuple[MedicationOme, ...]) -> dict[str, tuple[Family, float
             part.amount,
             units,
             item.daily.as_needed,
-            ENGINE.dictionary,
-            ENGINE.taper_settings,
+            PIPELINE.dictionary,
+            PIPELINE.taper_settings,
         )
         assert isinstance(family, Family), (label, family)
         out[label] = (family, part.factor)
@@ -273,7 +273,7 @@ def _assert_constructible(plan: TaperPlan, items: tuple[MedicationOme, ...]) -> 
             assert bool(parts) == (medicine.amount > 0), (step.number, medicine.how)
             made = 0.0
             for part in parts:
-                product = ENGINE.dictionary.by_code(DMD, part.code)
+                product = PIPELINE.dictionary.by_code(DMD, part.code)
                 assert product is not None, part.code
                 assert product.name == part.name
                 assert part.units == int(part.units) and part.units > 0
@@ -312,12 +312,12 @@ def _assert_twice_daily(how: str, parts: tuple[Any, ...], original: Product) -> 
     if "at night only" in how:
         (part,) = parts
         assert part.units == 1
-        product = ENGINE.dictionary.by_code(DMD, part.code)
+        product = PIPELINE.dictionary.by_code(DMD, part.code)
         assert product is not None
         ingredient = original.opioids[0].name
         lowest = min(
             _strength(p, ingredient)
-            for p in ENGINE.dictionary.products_with(ingredient, Route.ORAL, True)
+            for p in PIPELINE.dictionary.products_with(ingredient, Route.ORAL, True)
             if p.dose_form == original.dose_form and p.release_hours == original.release_hours
         )
         assert _strength(product, ingredient) == lowest
@@ -352,8 +352,8 @@ def test_a_slower_pace_never_ends_sooner(
         Pace(
             float(percent),
             interval,
-            ENGINE.taper_settings.slower_below_percent,
-            ENGINE.taper_settings.slower_fraction,
+            PIPELINE.taper_settings.slower_below_percent,
+            PIPELINE.taper_settings.slower_fraction,
         ),
         start,
         0.0,

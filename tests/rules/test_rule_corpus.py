@@ -23,7 +23,7 @@ from service.cds_hooks.models import HookRequest
 from service.config import Settings
 from service.engine.evaluate import SEVERITY
 from service.errors import ConfigurationError, RuleDefinitionError
-from service.knowledge import Engine, Evaluation
+from service.pipeline import Evaluation, Pipeline
 from tests.scenarios.builder import hook_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,8 +292,8 @@ def test_the_copied_rule_set_with_a_good_extra_rule_loads(rules_copy: Path) -> N
     """The template the bad cases start from is itself valid."""
     path = rules_copy / "recommendations" / "test-extra-rule.yaml"
     path.write_text(yaml.safe_dump(_good_rule("test-extra-rule")), "utf-8")
-    engine = Engine(Settings(rules_dir=rules_copy))
-    assert "test-extra-rule" in [r.id for r in engine.rules]
+    pipeline = Pipeline(Settings(rules_dir=rules_copy))
+    assert "test-extra-rule" in [r.id for r in pipeline.rules]
 
 
 @pytest.mark.parametrize(
@@ -309,7 +309,7 @@ def test_the_service_refuses_to_start_on_a_bad_rule_file(
     path = rules_copy / "recommendations" / "test-bad-rule.yaml"
     path.write_text(yaml.safe_dump(rule, sort_keys=False), "utf-8")
     with pytest.raises(RuleDefinitionError) as caught:
-        Engine(Settings(rules_dir=rules_copy))
+        Pipeline(Settings(rules_dir=rules_copy))
     error = caught.value
     assert error.file == str(path)
     assert error.field.startswith(field), error.field
@@ -321,7 +321,7 @@ def test_a_rule_file_that_is_not_yaml_is_refused(rules_copy: Path) -> None:
     path = rules_copy / "recommendations" / "broken.yaml"
     path.write_text("id: broken\ninclusion: [unclosed\n", "utf-8")
     with pytest.raises(RuleDefinitionError) as caught:
-        Engine(Settings(rules_dir=rules_copy))
+        Pipeline(Settings(rules_dir=rules_copy))
     assert caught.value.file == str(path)
 
 
@@ -329,12 +329,12 @@ def test_a_rule_file_that_is_not_yaml_is_refused(rules_copy: Path) -> None:
 # Deployment switches, without code
 
 
-def _evaluate(engine: Engine, scenario: dict[str, Any]) -> Evaluation:
-    service, body = hook_request(scenario, engine.dictionary)
+def _evaluate(pipeline: Pipeline, scenario: dict[str, Any]) -> Evaluation:
+    service, body = hook_request(scenario, pipeline.dictionary)
     request = HookRequest.model_validate(body)
     record = read_hook_input(service, request)
     now = datetime.combine(scenario.get("today", date(2026, 11, 22)), time(12, 0), tzinfo=UTC)
-    return engine.evaluate(record, now, request.hook_instance)
+    return pipeline.evaluate(record, now, request.hook_instance)
 
 
 def _hundred_mg_vignette() -> dict[str, Any]:
@@ -351,17 +351,17 @@ def _hundred_mg_vignette() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def default_engine() -> Engine:
-    return Engine(Settings())
+def default_pipeline() -> Pipeline:
+    return Pipeline(Settings())
 
 
-def test_a_deployment_can_lower_the_high_dose_threshold(default_engine: Engine) -> None:
+def test_a_deployment_can_lower_the_high_dose_threshold(default_pipeline: Pipeline) -> None:
     vignette = _hundred_mg_vignette()
-    before = _evaluate(default_engine, vignette)
+    before = _evaluate(default_pipeline, vignette)
     assert before.facts["total_ome_with_proposal_mg_per_day"] == 100.0
     assert "high-dose-risk-assessment" not in before.rule_ids
 
-    lowered = Engine(
+    lowered = Pipeline(
         Settings(
             rule_parameter_overrides={"high-dose-risk-assessment": {"threshold_mg_per_day": 90}}
         )
@@ -375,26 +375,26 @@ def test_a_deployment_can_lower_the_high_dose_threshold(default_engine: Engine) 
     assert rule.parameters["threshold_mg_per_day"].value == 120
 
 
-def test_the_boundary_moves_with_the_parameter(default_engine: Engine) -> None:
+def test_the_boundary_moves_with_the_parameter(default_pipeline: Pipeline) -> None:
     """At 100 mg OME/day: fires with the threshold at 100, silent at 100.1."""
     vignette = _hundred_mg_vignette()
     for threshold, fires in ((100, True), (100.1, False)):
-        engine = Engine(
+        pipeline = Pipeline(
             Settings(
                 rule_parameter_overrides={
                     "high-dose-risk-assessment": {"threshold_mg_per_day": threshold}
                 }
             )
         )
-        assert ("high-dose-risk-assessment" in _evaluate(engine, vignette).rule_ids) is fires
+        assert ("high-dose-risk-assessment" in _evaluate(pipeline, vignette).rule_ids) is fires
 
 
-def test_a_deployment_can_switch_a_rule_off(default_engine: Engine) -> None:
+def test_a_deployment_can_switch_a_rule_off(default_pipeline: Pipeline) -> None:
     vignette = _scenarios("high-dose-risk-assessment")[0]
-    assert "high-dose-risk-assessment" in _evaluate(default_engine, vignette).rule_ids
-    engine = Engine(Settings(disabled_rules=frozenset({"high-dose-risk-assessment"})))
-    assert "high-dose-risk-assessment" not in [r.id for r in engine.rules]
-    evaluation = _evaluate(engine, vignette)
+    assert "high-dose-risk-assessment" in _evaluate(default_pipeline, vignette).rule_ids
+    pipeline = Pipeline(Settings(disabled_rules=frozenset({"high-dose-risk-assessment"})))
+    assert "high-dose-risk-assessment" not in [r.id for r in pipeline.rules]
+    evaluation = _evaluate(pipeline, vignette)
     assert "high-dose-risk-assessment" not in evaluation.rule_ids
     assert "escalation" in evaluation.rule_ids  # the others still run
 
@@ -404,10 +404,10 @@ def test_switches_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv(
         "OPIOID_CDS_RULE_PARAMETER_OVERRIDES", '{"discharge-supply-limit": {"max_supply_days": 5}}'
     )
-    engine = Engine(Settings())
-    ids = [r.id for r in engine.rules]
+    pipeline = Pipeline(Settings())
+    ids = [r.id for r in pipeline.rules]
     assert "long-term-use" not in ids
-    rule = next(r for r in engine.rules if r.id == "discharge-supply-limit")
+    rule = next(r for r in pipeline.rules if r.id == "discharge-supply-limit")
     assert rule.parameters["max_supply_days"].value == 5
 
 
@@ -422,14 +422,14 @@ def test_switches_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 )
 def test_settings_naming_unknown_rules_or_parameters_are_refused(settings: Settings) -> None:
     with pytest.raises(ConfigurationError):
-        Engine(settings)
+        Pipeline(settings)
 
 
 # ---------------------------------------------------------------------------------------
 # Cards: one per concern, most severe first
 
 
-def test_cards_are_one_per_concern_most_severe_first(default_engine: Engine) -> None:
+def test_cards_are_one_per_concern_most_severe_first(default_pipeline: Pipeline) -> None:
     vignette = {
         "name": "many concerns at once",
         "hook": "order-sign",
@@ -443,7 +443,7 @@ def test_cards_are_one_per_concern_most_severe_first(default_engine: Engine) -> 
             {"product": "Oxycodone 20mg modified-release tablets", "sig": "one twice a day"}
         ],
     }
-    evaluation = _evaluate(default_engine, vignette)
+    evaluation = _evaluate(default_pipeline, vignette)
     assert set(evaluation.rule_ids) >= {
         "high-dose-risk-assessment",
         "escalation",
@@ -457,7 +457,7 @@ def test_cards_are_one_per_concern_most_severe_first(default_engine: Engine) -> 
     severities = [SEVERITY[c.indicator] for c in evaluation.cards]
     assert severities == sorted(severities)
     assert evaluation.cards[-1].indicator == "info"
-    priorities = {r.id: r.priority for r in default_engine.rules}
+    priorities = {r.id: r.priority for r in default_pipeline.rules}
     warnings = [
         r
         for r, c in zip(evaluation.rule_ids, evaluation.cards, strict=True)
@@ -475,7 +475,7 @@ def test_cards_shown_as_info_sort_after_warnings(rules_copy: Path) -> None:
     rule["card"]["summary"] = "A late warning"
     path = rules_copy / "recommendations" / "test-late-warning.yaml"
     path.write_text(yaml.safe_dump(rule, sort_keys=False), "utf-8")
-    engine = Engine(Settings(rules_dir=rules_copy))
+    pipeline = Pipeline(Settings(rules_dir=rules_copy))
     vignette = {
         "name": "cancer patient on pregabalin prescribed codeine",
         "hook": "order-sign",
@@ -483,7 +483,7 @@ def test_cards_shown_as_info_sort_after_warnings(rules_copy: Path) -> None:
         "proposed": [{"product": "Codeine 30mg tablets", "sig": "one four times a day"}],
         "conditions": [{"snomed": 254637007, "text": "Non-small cell lung cancer"}],
     }
-    evaluation = _evaluate(engine, vignette)
+    evaluation = _evaluate(pipeline, vignette)
     assert evaluation.rule_ids == ["test-late-warning", "opioid-gabapentinoid"]
     assert [c.indicator for c in evaluation.cards] == ["warning", "info"]
 
@@ -493,12 +493,12 @@ ALL_SCENARIOS = [
 ]
 
 
-def test_no_card_shows_an_unfilled_or_unknown_value(default_engine: Engine) -> None:
+def test_no_card_shows_an_unfilled_or_unknown_value(default_pipeline: Pipeline) -> None:
     """A fact that is unknown (None) must never reach a card as the word "None" (the
     escalation card once said "a rise of None%" for a first opioid), nor a placeholder stay
     unfilled."""
     for rule_id, scenario in ALL_SCENARIOS:
-        for card in _evaluate(default_engine, scenario).cards:
+        for card in _evaluate(default_pipeline, scenario).cards:
             for text in (card.summary, card.detail or ""):
                 assert "None" not in text, (rule_id, scenario["name"], text)
                 assert not re.search(r"\{\w+\}", text), (rule_id, scenario["name"], text)

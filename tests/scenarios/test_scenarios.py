@@ -1,5 +1,5 @@
 """Clinical vignettes, one file per rule (``tests/scenarios/<rule-id>.yaml``), run through the
-real engine, and those marked ``http: true`` through the HTTP API as well.
+real pipeline, and those marked ``http: true`` through the HTTP API as well.
 
 Each scenario says ``expect: fires`` or ``expect: silent`` for its file's rule; scenarios that
 sit either side of a parameter name it in ``boundary`` (boundary pairs).
@@ -21,8 +21,8 @@ from service.api.deps import now_dependency
 from service.cds_hooks.hook_input import read_hook_input
 from service.cds_hooks.models import HookRequest
 from service.config import Settings
-from service.knowledge import Engine
 from service.main import create_app
+from service.pipeline import Pipeline
 from tests.scenarios.builder import hook_request
 
 HERE = Path(__file__).parent
@@ -43,8 +43,8 @@ IDS = [f"{rule}: {s['name']}" for rule, s in SCENARIOS]
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine(Settings())
+def pipeline() -> Pipeline:
+    return Pipeline(Settings())
 
 
 def _now(scenario: dict[str, Any]) -> datetime:
@@ -72,11 +72,13 @@ def _check(
 
 
 @pytest.mark.parametrize(("rule", "scenario"), SCENARIOS, ids=IDS)
-def test_scenario_through_the_engine(engine: Engine, rule: str, scenario: dict[str, Any]) -> None:
-    service, body = hook_request(scenario, engine.dictionary)
+def test_scenario_through_the_engine(
+    pipeline: Pipeline, rule: str, scenario: dict[str, Any]
+) -> None:
+    service, body = hook_request(scenario, pipeline.dictionary)
     request = HookRequest.model_validate(body)
     record = read_hook_input(service, request)
-    evaluation = engine.evaluate(record, _now(scenario), request.hook_instance)
+    evaluation = pipeline.evaluate(record, _now(scenario), request.hook_instance)
     for name, value in scenario.get("facts", {}).items():
         assert evaluation.facts[name] == value, (name, evaluation.facts[name])
     cards = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in evaluation.cards]
@@ -98,8 +100,8 @@ def http_client() -> Iterator[TestClient]:
 def test_scenario_through_http(
     http_client: TestClient, rule: str, scenario: dict[str, Any]
 ) -> None:
-    engine: Engine = http_client.app.state.engine  # type: ignore[attr-defined]
-    service, body = hook_request(scenario, engine.dictionary)
+    pipeline: Pipeline = http_client.app.state.pipeline  # type: ignore[attr-defined]
+    service, body = hook_request(scenario, pipeline.dictionary)
     http_client.app.dependency_overrides[now_dependency] = lambda: _now(scenario)  # type: ignore[attr-defined]
     try:
         response = http_client.post(f"/cds-services/{service}", json=body)

@@ -2,7 +2,7 @@
 tier, and boundary pairs around every parameter.
 
 Records are built from FHIR resources as ``POST /support-tier`` reads them and go through
-``Engine.support_tier`` (the regimen, the facts, the tier). The baseline is a woman of 40 on
+``Pipeline.support_tier`` (the regimen, the facts, the tier). The baseline is a woman of 40 on
 morphine MR 30mg twice daily (60 mg OME/day) with every kind of data sent and nothing in it:
 no risk factor, tier 1. Each vignette adds the factors it names.
 """
@@ -19,11 +19,11 @@ from service.config import Settings
 from service.fhir.clinical_records import read_coded, read_encounter, read_patient
 from service.fhir.medication_record import read_medication_record
 from service.fhir.patient_record import PatientRecord
-from service.knowledge import Engine
+from service.pipeline import Pipeline
 from service.stratify import SupportTier
 
-ENGINE = Engine(Settings())
-PARAMETERS = ENGINE.stratifier.parameters
+PIPELINE = Pipeline(Settings())
+PARAMETERS = PIPELINE.stratifier.parameters
 TODAY = date(2026, 11, 22)
 DMD = "https://dmd.nhs.uk"
 SNOMED = "http://snomed.info/sct"
@@ -64,7 +64,7 @@ def _medication(code: str, index: int, dosage: dict[str, Any]) -> Any:
 
 
 def _code(name: str) -> str:
-    product = ENGINE.dictionary.by_name(name)
+    product = PIPELINE.dictionary.by_name(name)
     assert product is not None and product.system == "dmd", name
     return product.code
 
@@ -179,7 +179,7 @@ class Patient:
         )
 
     def tier(self) -> SupportTier | None:
-        tier, _ = ENGINE.support_tier(self.record(), TODAY)
+        tier, _ = PIPELINE.support_tier(self.record(), TODAY)
         return tier
 
     def with_factors(self, *labels: str) -> Patient:
@@ -236,7 +236,7 @@ def test_the_parameters_the_boundaries_are_built_around() -> None:
         "tier3_min_factors": 4,
         "tier4_min_factors": 6,
     }
-    assert tuple(f.label for f in ENGINE.stratifier.model.risk_factors) == ALL_FACTORS
+    assert tuple(f.label for f in PIPELINE.stratifier.model.risk_factors) == ALL_FACTORS
 
 
 # --- A vignette for each tier ------------------------------------------------------------------
@@ -335,7 +335,7 @@ def test_more_than_120mg_ome_a_day_is_the_high_dose_factor_and_tier_3(
     mg: float, high: bool
 ) -> None:
     p = replace(BASELINE, medicines=[morphine_mg_a_day(mg)])
-    tier, regimen = ENGINE.support_tier(p.record(), TODAY)
+    tier, regimen = PIPELINE.support_tier(p.record(), TODAY)
     assert regimen.current_total == mg
     assert tier is not None
     assert (tier.tier, tier.factors) == ((3, (HIGH_DOSE,)) if high else (1, ()))
@@ -468,7 +468,7 @@ def test_no_opioid_no_tier() -> None:
         BASELINE.with_factors(MALE, OLDER, DEPENDENCE),
         medicines=[_medication(DIAZEPAM, 0, {"text": "one at night"})],
     )
-    tier, regimen = ENGINE.support_tier(p.record(), TODAY)
+    tier, regimen = PIPELINE.support_tier(p.record(), TODAY)
     assert tier is None and regimen.current_total == 0
 
 

@@ -1,5 +1,5 @@
 """Tapering vignettes: real regimens, assessed as ``POST /taper`` assesses them, through
-``service.taper.from_regimen.plan_for`` with the engine's settings (``rules/taper.yaml``).
+``service.taper.from_regimen.plan_for`` with the pipeline's settings (``rules/taper.yaml``).
 
 Each vignette names what a prescriber would check: the dates, each medicine's daily dose and
 how to take it from real dm+d products, the total OME at each step, and where it stops.
@@ -16,15 +16,15 @@ import pytest
 from service.config import Settings
 from service.fhir.medication_record import read_medication_record
 from service.fhir.patient_record import PatientRecord
-from service.knowledge import Engine
 from service.medicines.model import Product
 from service.ome.calculate import MedicationOme
+from service.pipeline import Pipeline
 from service.taper.from_regimen import first_step_actions, plan_for, plan_markdown
 from service.taper.options import Family, family_for
 from service.taper.planner import MedicineToTaper, TaperPlan, TaperStep, plan_taper
 from service.taper.settings import Pace
 
-ENGINE = Engine(Settings())
+PIPELINE = Pipeline(Settings())
 DMD = "https://dmd.nhs.uk"
 TODAY = date(2026, 11, 22)
 START = date(2026, 12, 1)
@@ -32,7 +32,7 @@ DEFAULT = Pace(10.0, 14)
 
 
 def request(name: str, sig: str, index: int = 0, **extra: Any) -> dict[str, Any]:
-    product = ENGINE.dictionary.by_name(name)
+    product = PIPELINE.dictionary.by_name(name)
     assert product is not None and product.system == "dmd", name
     return {
         "resourceType": "MedicationRequest",
@@ -52,22 +52,22 @@ def assessed(*medicines: tuple[str, str]) -> tuple[MedicationOme, ...]:
         read_medication_record(request(name, sig, i), f"medications[{i}]", {})
         for i, (name, sig) in enumerate(medicines)
     )
-    return ENGINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
+    return PIPELINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
 
 
 def plan(*medicines: tuple[str, str], pace: Pace | None = None, floor: float = 0.0) -> TaperPlan:
     return plan_for(
         assessed(*medicines),
-        pace or ENGINE.default_pace(),
+        pace or PIPELINE.default_pace(),
         START,
-        ENGINE.dictionary,
-        ENGINE.taper_settings,
+        PIPELINE.dictionary,
+        PIPELINE.taper_settings,
         floor_mg_per_day=floor,
     )
 
 
 def product(code: str) -> Product:
-    found = ENGINE.dictionary.by_code(DMD, code)
+    found = PIPELINE.dictionary.by_code(DMD, code)
     assert found is not None, code
     return found
 
@@ -256,7 +256,7 @@ def test_co_codamol_30_500_two_four_times_a_day_drops_one_tablet_every_four_week
         f"{CO_CODAMOL}: seven tablets a day in divided doses",
     )
     codes = {part.code for s in p.steps for m in s.medicines for part in m.option.parts}
-    co_codamol = ENGINE.dictionary.by_name(CO_CODAMOL)
+    co_codamol = PIPELINE.dictionary.by_name(CO_CODAMOL)
     assert co_codamol is not None and codes == {co_codamol.code}
     assert dose(p.steps[-1], CO_CODAMOL) == (0.0, f"stop {CO_CODAMOL}")
 
@@ -327,7 +327,7 @@ def test_several_opioids_are_tapered_one_at_a_time_in_the_documented_order() -> 
     )
     changed = [s.changed for s in p.steps[1:]]
     assert changed == sorted(changed, key=p.order.index)  # one medicine finished before the next
-    assert ENGINE.taper_settings.order == (
+    assert PIPELINE.taper_settings.order == (
         "when_required",
         "immediate_release",
         "modified_release",
@@ -390,12 +390,12 @@ def test_the_planner_refuses_two_medicines_with_one_label() -> None:
     (item,) = assessed((OXY_IR_5, "one twice a day"))
     assert item.product is not None
     family = family_for(
-        item.product, "oxycodone", 10.0, 2.0, False, ENGINE.dictionary, ENGINE.taper_settings
+        item.product, "oxycodone", 10.0, 2.0, False, PIPELINE.dictionary, PIPELINE.taper_settings
     )
     assert isinstance(family, Family)
     medicine = MedicineToTaper(OXY_IR_5, "oxycodone", 1.5, family, 10.0)
     with pytest.raises(ValueError, match="unique labels"):
-        plan_taper([medicine, medicine], DEFAULT, START, ENGINE.taper_settings.order)
+        plan_taper([medicine, medicine], DEFAULT, START, PIPELINE.taper_settings.order)
 
 
 @pytest.mark.parametrize(
@@ -445,8 +445,8 @@ def test_a_medicine_named_only_in_text_is_not_planned_so_no_step_has_a_made_up_c
         read_medication_record(r, f"medications[{i}]", {})
         for i, r in enumerate((text_only, resource))
     )
-    items = ENGINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
-    p = plan_for(items, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    items = PIPELINE.regimen(PatientRecord("taper", None, (), records), TODAY).with_proposal
+    p = plan_for(items, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings)
     assert p.not_planned == (
         (name, "it is not a dm+d product; the plan is made only from dm+d products"),
     )
@@ -494,8 +494,10 @@ def test_the_first_step_becomes_an_update_of_the_draft_and_creates_for_other_str
     record = read_medication_record(
         request(MORPHINE_MR_60, "one twice a day", status="draft"), "draft", {}
     )
-    regimen = ENGINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
-    p = plan_for(regimen.with_proposal, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(
+        regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
+    )
     actions = first_step_actions(p, regimen.proposed)
     assert [a["type"] for a in actions] == ["update", "create", "create"]
     assert actions[0]["resource"]["id"] == "med-0" and "id" not in actions[1]["resource"]
@@ -523,8 +525,10 @@ def test_created_orders_for_other_strengths_continue_nothing() -> None:
     draft = request(MORPHINE_MR_60, "one twice a day", status="draft")
     draft["priorPrescription"] = {"reference": "MedicationRequest/old-mst"}
     record = read_medication_record(draft, "draft", {})
-    regimen = ENGINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
-    p = plan_for(regimen.with_proposal, DEFAULT, START, ENGINE.dictionary, ENGINE.taper_settings)
+    regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(
+        regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
+    )
     actions = first_step_actions(p, regimen.proposed)
     assert actions[0]["resource"]["priorPrescription"] == {"reference": "MedicationRequest/old-mst"}
     assert all("priorPrescription" not in a["resource"] for a in actions[1:])

@@ -1,4 +1,4 @@
-"""The engine as the HTTP layer sees it: built once at start-up from ``rules/``.
+"""The pipeline (the composition root): built once at start-up from ``rules/``.
 
 Holds every index (medicines dictionary, conversion factors, code sets, rules) so that no
 file is read per request, and runs the pipeline: identify and dose each medicine → regimen →
@@ -13,13 +13,13 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from service.cards.render import RenderContext, render
+from service.cards.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.cds_hooks.models import Card
 from service.config import Settings
 from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules
-from service.engine.render import RenderContext, render
 from service.engine.sources import load_override_reasons, load_sources
-from service.engine.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts.codesets import load_codeset
 from service.facts.compute import Situation, compute_facts
@@ -50,7 +50,7 @@ class Evaluation:
     cards: list[Card]
 
 
-class Engine:
+class Pipeline:
     def __init__(self, settings: Settings) -> None:
         rules_dir = settings.rules_dir
         self.settings = settings

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlparse
 
+from service.cards.suggestions import BUILDERS, SuggestionInput
 from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
 from service.engine.evaluate import Finding, holds
 from service.engine.loader import PLACEHOLDER, format_value
 from service.engine.sources import OverrideReasons, SourceEntry
-from service.engine.suggestions import BUILDERS, SuggestionInput
 from service.facts.registry import FACTS, FactValue
 from service.ome.calculate import MedicationOme, Status
 from service.ome.regimen import Regimen

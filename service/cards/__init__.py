@@ -1,0 +1,1 @@
+"""Card presentation: a finding rendered as a CDS Hooks card, its suggestions and tables."""
