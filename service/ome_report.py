@@ -1,8 +1,9 @@
 """The OME report: every medication with its daily dose, factor, OME/day and explanation,
 and the total. Served by ``POST /ome`` and printed by ``python -m service ome FILE``.
 
-Input is FHIR: a Bundle, a list of resources, or one resource. All medication resources are
-treated as the patient's record (none is a proposal); history semantics apply, so stopped
+Input is FHIR: a Bundle, a list of resources, or one resource, read by the one record builder
+(``service.fhir.patient_record``). All medication resources are the patient's record (none
+is a proposal); history semantics apply, so stopped
 items and duplicates are listed as excluded with the reason rather than dropped.
 """
 
@@ -14,9 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from service.errors import HookRequestError
-from service.fhir.bundle import resources
-from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
-from service.fhir.patient_record import PatientRecord
+from service.fhir.patient_record import read_resources
 from service.ome.calculate import Flag, MedicationOme, Status
 from service.pipeline import Pipeline
 
@@ -58,6 +57,10 @@ class OmeReport(BaseModel):
     total_ome_mg_per_day: float
     complete: bool = Field(description="False when an opioid may be missing from the total.")
     unresolved_count: int
+    not_checked: list[str] = Field(
+        description="Parts of the input that could not be read (an OperationOutcome, a "
+        "paginated list): the total may be understated."
+    )
     medications: list[MedicationOut]
 
 
@@ -76,24 +79,12 @@ def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: da
             '{"medications": ..., "profile": ...}',
             "medications",
         )
-    found, outcomes = resources(value, "medications")
-    if outcomes:
-        raise HookRequestError("the input holds an OperationOutcome", outcomes[0].path)
-    index = {
-        f"Medication/{x.resource['id']}": x.resource
-        for x in found
-        if x.resource.get("resourceType") == "Medication" and isinstance(x.resource.get("id"), str)
-    }
-    records = tuple(
-        read_medication_record(x.resource, x.path, index)
-        for x in found
-        if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
-    )
-    if not records and found:
+    record, sent = read_resources("ome", value, "medications")
+    records = record.history
+    if not records and sent:
         raise HookRequestError(
             "no MedicationRequest or MedicationStatement resources in the input", "medications"
         )
-    record = PatientRecord(hook="ome", patient_id=None, proposed=(), history=records)
     regimen = pipeline.regimen(record, today, profile)
     counted = {id(m) for m in regimen.current}
     duplicates = {id(m) for m in regimen.duplicates}
@@ -106,8 +97,9 @@ def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: da
     return OmeReport(
         profile=profile.profile_id,
         total_ome_mg_per_day=regimen.current_total,
-        complete=not regimen.unresolved,
+        complete=not regimen.unresolved and not record.not_checked,
         unresolved_count=len(regimen.unresolved),
+        not_checked=list(record.not_checked),
         medications=rows_sorted,
     )
 

@@ -12,9 +12,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import NowDep, PipelineDep
 from service.api.examples import TAPER_EXAMPLES
 from service.errors import HookRequestError
-from service.fhir.bundle import resources
-from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
-from service.fhir.patient_record import PatientRecord
+from service.fhir.patient_record import PatientRecord, read_resources
 from service.pipeline import Pipeline
 from service.taper.fhir import care_plan
 from service.taper.planner import TaperPlan
@@ -88,6 +86,10 @@ class PlanOut(BaseModel):
 
 class TaperResponse(BaseModel):
     plan: PlanOut
+    not_checked: list[str] = Field(
+        description="Parts of the input that could not be read (an OperationOutcome, a "
+        "paginated list): a medicine may be missing from the plan."
+    )
     care_plan: dict[str, Any] = Field(alias="carePlan", serialization_alias="carePlan")
 
 
@@ -99,15 +101,10 @@ def taper(
 ) -> TaperResponse:
     """A tapering schedule for the patient's current opioids: each step's date, each
     medicine's daily dose and how to take it from real products, and the total OME."""
-    found, _ = resources(body.medications, "medications")
-    records = tuple(
-        read_medication_record(x.resource, x.path, {})
-        for x in found
-        if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
-    )
+    record, _ = read_resources("taper", body.medications, "medications")
     return _respond(
         pipeline,
-        records,
+        record,
         body.pace,
         body.start or now.date(),
         body.floor_mg_per_day,
@@ -131,31 +128,42 @@ def taper_plan(
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
     """The full plan behind a re-authorisation card's link."""
-    records = tuple(_item_record(text, i) for i, text in enumerate(item))
+    items = [_item_resource(text, i) for i, text in enumerate(item)]
+    record, _ = read_resources("taper", items, "item")
     pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)
-    return _respond(pipeline, records, pace, start or now.date(), 0.0, None, now.date())
+    return _respond(pipeline, record, pace, start or now.date(), 0.0, None, now.date())
 
 
 def _respond(
     pipeline: Pipeline,
-    records: tuple[Any, ...],
+    record: PatientRecord,
     pace_in: PaceIn,
     start: date,
     floor: float,
     patient: str | None,
     today: date,
 ) -> TaperResponse:
-    if not records:
+    if not record.history:
         raise HookRequestError(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
     pace = _pace(pipeline, pace_in)
-    regimen = pipeline.regimen(PatientRecord("taper", None, (), records), today)
+    regimen = pipeline.regimen(record, today)
     plan = pipeline.taper(regimen, start, pace, floor)
-    if not plan.steps[0].medicines and not plan.not_planned:
-        # (An opioid already at or below the agreed floor is a plan with no step, not this.)
-        raise HookRequestError("no current opioid to taper in the medications", "medications")
-    return TaperResponse(plan=_plan_out(plan), carePlan=care_plan(plan, patient))
+    unidentified = {m.label for m in regimen.with_proposal if m.product is None}
+    if not plan.steps[0].medicines and all(label in unidentified for label, _ in plan.not_planned):
+        # Nothing identified to plan (an opioid already at or below the agreed floor is a
+        # plan with no step, not this): name what could not be identified, if anything.
+        why = "; ".join(f"{label}: {reason}" for label, reason in plan.not_planned)
+        raise HookRequestError(
+            "no current opioid to taper in the medications" + (f" ({why})" if why else ""),
+            "medications",
+        )
+    return TaperResponse(
+        plan=_plan_out(plan),
+        not_checked=list(record.not_checked),
+        carePlan=care_plan(plan, patient),
+    )
 
 
 def _pace(pipeline: Pipeline, p: PaceIn) -> Pace:
@@ -179,7 +187,7 @@ def _pace(pipeline: Pipeline, p: PaceIn) -> Pace:
     )
 
 
-def _item_record(text: str, index: int) -> Any:
+def _item_resource(text: str, index: int) -> dict[str, Any]:
     parts = text.split("|")
     if len(parts) not in (4, 5) or parts[0] not in SYSTEMS:
         raise HookRequestError("expected system|code|amount|unit[|prn]", f"item[{index}]")
@@ -205,7 +213,7 @@ def _item_record(text: str, index: int) -> Any:
         "medicationCodeableConcept": {"coding": [{"system": SYSTEMS[system], "code": code}]},
         "dosageInstruction": [dosage],
     }
-    return read_medication_record(resource, f"item[{index}]", {})
+    return resource
 
 
 def _plan_out(plan: TaperPlan) -> PlanOut:

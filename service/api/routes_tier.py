@@ -10,10 +10,7 @@ from pydantic import BaseModel, Field
 from service.api.deps import NowDep, PipelineDep
 from service.api.examples import TIER_EXAMPLES
 from service.errors import HookRequestError
-from service.fhir.bundle import resources
-from service.fhir.clinical_records import read_clinical
-from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES, read_medication_record
-from service.fhir.patient_record import PatientRecord
+from service.fhir.patient_record import read_resources
 
 router = APIRouter(tags=["Risk stratification"])
 
@@ -23,8 +20,18 @@ class SupportTierOut(BaseModel):
     name: str | None
     support: str | None
     risk_factors: list[str]
-    not_checked: list[str] = Field(description="Risk factors whose data was not in the input.")
+    not_checked: list[str] = Field(
+        description="Risk factors whose data was not in the input, and parts of the input "
+        "that could not be read."
+    )
     total_ome_mg_per_day: float
+    complete: bool = Field(
+        description="False when an opioid may be missing from the total (see `unresolved`)."
+    )
+    unresolved: list[str] = Field(
+        description="Medicines that could not be identified or dosed, with the reason: not "
+        "counted in the total, never counted as 0."
+    )
 
 
 @router.post("/support-tier")
@@ -36,34 +43,19 @@ def support_tier(
     """Send a FHIR Bundle with the patient's Patient, Conditions, social-history
     Observations, Encounters and medication resources. Kinds of data that are absent are
     reported as not checked, never as absent risk."""
-    found, _ = resources(body, "body")
-    meds = tuple(
-        read_medication_record(x.resource, x.path, {})
-        for x in found
-        if x.resource["resourceType"] in MEDICATION_RESOURCE_TYPES
-    )
-    if not meds:
+    record, _ = read_resources("support-tier", body, "body")
+    if not record.history:
         raise HookRequestError(
             "the Bundle holds no MedicationRequest or MedicationStatement", "body"
         )
-    clinical = read_clinical(found)
-    record = PatientRecord(
-        hook="support-tier",
-        patient_id=None,
-        proposed=(),
-        history=meds,
-        patient=clinical.patient,
-        conditions=clinical.conditions,
-        observations=clinical.observations,
-        encounters=clinical.encounters,
-        available=clinical.present,
-    )
     tier, regimen = pipeline.support_tier(record, now.date())
     return SupportTierOut(
         tier=tier.tier if tier else None,
         name=tier.name if tier else None,
         support=tier.support if tier else None,
         risk_factors=list(tier.factors) if tier else [],
-        not_checked=list(tier.not_checked) if tier else [],
+        not_checked=[*(tier.not_checked if tier else ()), *record.not_checked],
         total_ome_mg_per_day=regimen.current_total,
+        complete=not regimen.unresolved and not record.not_checked,
+        unresolved=[f"{m.label}: {m.reason}" for m in regimen.unresolved],
     )

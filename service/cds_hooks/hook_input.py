@@ -1,4 +1,6 @@
-"""From a validated ``HookRequest`` to the engine's ``PatientRecord``.
+"""From a validated ``HookRequest`` to the ``PatientRecord``: the hook's contract (which
+context fields it needs, where its orders are), then the one record builder
+(``service.fhir.patient_record.read_patient_record``).
 
 Prefetch semantics ([SPEC2] Prefetch): a key that is **missing** was not satisfied; a key
 that is **null** was satisfied and there is no data; a key holding an **OperationOutcome**
@@ -13,11 +15,12 @@ and fail here. Optional data that is missing is recorded in ``not_checked`` so t
 can say what they could not check.
 
 Prefetch key names are the service's own, but clients reuse their own names (the sandbox
-sends ``meds``), so medication resources are read by resource type from every key.
+sends ``meds``), so resources are read by resource type from every key.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from service.cds_hooks.models import HookRequest
@@ -28,21 +31,7 @@ from service.cds_hooks.services import (
     SERVICE_HOOKS,
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
-from service.fhir.bundle import Located, resources
-from service.fhir.clinical_records import read_clinical, read_encounter
-from service.fhir.medication_record import (
-    MEDICATION_RESOURCE_TYPES,
-    MedicationRecord,
-    read_medication_record,
-)
-from service.fhir.patient_record import PatientRecord
-from service.fhir.read import JsonObject, obj
-
-_OPTIONAL_DATA = {
-    "conditions": "conditions (cancer, palliative care) were not available",
-    "patient": "the patient's age and sex were not available",
-    "encounter": "the encounter was not available",
-}
+from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
 
 
 def check_service(service_id: str) -> frozenset[str]:
@@ -75,102 +64,32 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
     for name in contract.string_fields:
         if name in context and not isinstance(context[name], str):
             raise HookRequestError("expected a string", f"context.{name}")
-    selections = _selections(context)
     prefetch = request.prefetch or {}
-
-    # Every Medication resource sent anywhere, for resolving medicationReference.
-    located_orders: list[Located] = []
+    sent = [Sent(key, value, f"prefetch.{key}") for key, value in prefetch.items()]
+    orders = None
     if contract.orders_field is not None:
-        located_orders, outcomes = resources(
-            context[contract.orders_field], f"context.{contract.orders_field}"
-        )
-        if outcomes:
-            raise HookRequestError("orders contain an OperationOutcome", outcomes[0].path)
-    prefetched: dict[str, list[Located]] = {}
-    in_error: set[str] = set()
-    for key, value in prefetch.items():
-        found, outcomes = resources(value, f"prefetch.{key}")
-        prefetched[key] = found
-        if outcomes and not found:
-            in_error.add(key)
-    medications = _medication_index(located_orders, prefetched)
-
-    def obtainable(key: str) -> bool:
-        return key in prefetch and key not in in_error
-
-    history_keys = [k for k in prefetched if k != DISCHARGE_ORDERS_KEY]
-    history_available = any(obtainable(k) for k in MEDICATION_HISTORY_KEYS) or any(
-        x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
-        for k in history_keys
-        for x in prefetched[k]
-    )
-
-    if contract.orders_field is not None:
-        # order-select fires on every change, first with no medicine chosen: an order that
-        # names no medicine yet is incomplete, not unresolved, and is not assessed.
-        proposed = tuple(
-            r for r in _medication_records(located_orders, medications) if r.medication is not None
-        )
-    else:
-        if not obtainable(DISCHARGE_ORDERS_KEY):
-            raise PrefetchUnavailable(
-                _unavailable_message(request, (DISCHARGE_ORDERS_KEY,)), "prefetch"
-            )
-        proposed = _medication_records(prefetched[DISCHARGE_ORDERS_KEY], medications)
-    seen: set[str] = set()
-    history_records = []
-    for key in history_keys:
-        for record in _medication_records(prefetched[key], medications):
-            ref = record.reference
-            # A re-signed order is also in the history: keep that copy as the current item
-            # (the regimen replaces it by reference), so the "before" total is right.
-            if ref is not None and ref in seen:
-                continue  # the same resource sent under two keys is one medicine
-            if ref is not None:
-                seen.add(ref)
-            history_records.append(record)
-    history = tuple(history_records)
-    clinical = read_clinical(x for found in prefetched.values() for x in found)
-    encounter = clinical.encounter(context.get("encounterId")) or next(
-        (
-            read_encounter(x.resource, x.path)
-            for x in prefetched.get("encounter", [])
-            if x.resource.get("resourceType") == "Encounter"
-        ),
-        None,
-    )
-    available = frozenset(k for k in prefetch if obtainable(k)) | clinical.present
-    not_checked = [
-        text for key, text in _OPTIONAL_DATA.items() if key != "encounter" and key not in available
-    ]
-    if request.hook == "encounter-discharge" and encounter is None:
-        not_checked.append(_OPTIONAL_DATA["encounter"])
-    if any(_has_next_page(prefetch[k]) for k in history_keys):
-        not_checked.append("the medicines list was paginated and only its first page was read")
-    return PatientRecord(
-        hook=request.hook,
+        field = contract.orders_field
+        orders = Sent(field, context[field], f"context.{field}")
+    record = read_patient_record(
+        request.hook,
+        sent,
+        orders=orders,
+        proposed_key=None if orders is not None else DISCHARGE_ORDERS_KEY,
+        history_keys=MEDICATION_HISTORY_KEYS,
+        expect=(*OPTIONAL_DATA, *(("encounter",) if request.hook == "encounter-discharge" else ())),
         patient_id=context.get("patientId"),
-        proposed=proposed,
-        history=history,
-        patient=clinical.patient,
-        conditions=clinical.conditions,
-        observations=clinical.observations,
-        encounter=encounter,
-        encounters=clinical.encounters,
-        selections=selections,
-        not_checked=tuple(not_checked),
-        available=available,
-        history_unavailable=None
-        if history_available
-        else _unavailable_message(request, MEDICATION_HISTORY_KEYS),
+        encounter_id=context.get("encounterId"),
+        selections=_selections(context),
     )
-
-
-def _has_next_page(value: Any) -> bool:
-    return isinstance(value, dict) and any(
-        isinstance(link, dict) and link.get("relation") == "next"
-        for link in value.get("link") or ()
-    )
+    if orders is None and DISCHARGE_ORDERS_KEY not in record.available:
+        raise PrefetchUnavailable(
+            _unavailable_message(request, (DISCHARGE_ORDERS_KEY,)), "prefetch"
+        )
+    if record.history_unavailable is not None:
+        return replace(
+            record, history_unavailable=_unavailable_message(request, MEDICATION_HISTORY_KEYS)
+        )
+    return record
 
 
 def _selections(context: dict[str, Any]) -> tuple[str, ...]:
@@ -180,27 +99,6 @@ def _selections(context: dict[str, Any]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
         raise HookRequestError("expected an array of 'Type/id' strings", "context.selections")
     return tuple(value)
-
-
-def _medication_index(
-    orders: list[Located], prefetched: dict[str, list[Located]]
-) -> dict[str, JsonObject]:
-    index: dict[str, JsonObject] = {}
-    for located in [*orders, *(x for found in prefetched.values() for x in found)]:
-        r = located.resource
-        if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str):
-            index[f"Medication/{r['id']}"] = r
-    return index
-
-
-def _medication_records(
-    located: list[Located], medications: dict[str, JsonObject]
-) -> tuple[MedicationRecord, ...]:
-    return tuple(
-        read_medication_record(obj(x.resource, x.path), x.path, medications)
-        for x in located
-        if x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
-    )
 
 
 def _unavailable_message(request: HookRequest, keys: tuple[str, ...]) -> str:

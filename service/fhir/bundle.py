@@ -16,6 +16,8 @@ class Located:
 
     resource: JsonObject
     path: str
+    #: ``Bundle.entry.fullUrl``: what in-bundle references (often ``urn:uuid:...``) point at.
+    full_url: str | None = None
 
 
 def resources(value: Any, path: str) -> tuple[list[Located], list[Located]]:
@@ -24,8 +26,9 @@ def resources(value: Any, path: str) -> tuple[list[Located], list[Located]]:
     outcomes: list[Located] = []
     if value is None:
         return found, outcomes
+    items: list[tuple[Any, str, str | None]]  # (resource, its path, Bundle.entry.fullUrl)
     if isinstance(value, list):
-        items = [(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        items = [(v, f"{path}[{i}]", None) for i, v in enumerate(value)]
     else:
         container = obj(value, path)
         if "resourceType" not in container:
@@ -34,15 +37,18 @@ def resources(value: Any, path: str) -> tuple[list[Located], list[Located]]:
             items = []
             for i, entry in enumerate(opt_list(container, "entry")):
                 epath = f"{path}.entry[{i}]"
-                resource = obj(entry, epath).get("resource")
+                entry_obj = obj(entry, epath)
+                resource = entry_obj.get("resource")
                 if resource is not None:
-                    items.append((resource, f"{epath}.resource"))
+                    full_url = entry_obj.get("fullUrl")
+                    url = full_url if isinstance(full_url, str) else None
+                    items.append((resource, f"{epath}.resource", url))
         else:
-            items = [(container, path)]
-    for item, ipath in items:
+            items = [(container, path, None)]
+    for item, ipath, url in items:
         resource = obj(item, ipath)
         rtype = resource.get("resourceType")
         if not isinstance(rtype, str):
             raise HookRequestError("resource has no resourceType", ipath)
-        (outcomes if rtype == "OperationOutcome" else found).append(Located(resource, ipath))
+        (outcomes if rtype == "OperationOutcome" else found).append(Located(resource, ipath, url))
     return found, outcomes

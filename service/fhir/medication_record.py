@@ -38,6 +38,9 @@ class CodingRef:
 class MedicationConcept:
     codings: tuple[CodingRef, ...]
     text: str | None
+    #: A ``medicationReference`` that could not be resolved (not contained, not in the Bundle
+    #: or prefetch): the medicine is then unresolved with this as the reason, never dropped.
+    unresolved_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ def read_medication_record(
     resource: JsonObject, path: str, medications: dict[str, JsonObject]
 ) -> MedicationRecord:
     """Read one medication resource. ``medications`` resolves ``medicationReference``s
-    (keys ``Medication/id``; contained resources are looked up first)."""
+    (keys ``Medication/id`` and Bundle fullUrls; contained resources are looked up first)."""
     rtype = resource.get("resourceType")
     if rtype not in MEDICATION_RESOURCE_TYPES:
         raise HookRequestError(f"expected a medication resource, got {rtype!r}", path)
@@ -172,13 +175,20 @@ def _medication(
                 if isinstance(contained, dict) and contained.get("id") == target[1:]:
                     medication = contained
         else:
-            medication = medications.get(_relative(target))
+            # In-bundle references may be the entry's fullUrl (urn:uuid:...) or relative.
+            medication = medications.get(target) or medications.get(_relative(target))
     if medication is not None:
         code = opt_obj(medication, "code", f"{path}.medicationReference")
         if code is not None:
             return _concept(code, f"{path}.medicationReference(resolved).code")
     display = opt_str(ref, "display", f"{path}.medicationReference")
-    return MedicationConcept(codings=(), text=display) if display else None
+    if display:
+        return MedicationConcept(codings=(), text=display)
+    return MedicationConcept(
+        codings=(),
+        text=None,
+        unresolved_reference=target or "a medicationReference with no reference",
+    )
 
 
 def _concept(concept: JsonObject, path: str) -> MedicationConcept:

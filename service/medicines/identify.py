@@ -103,6 +103,13 @@ def _typos(a: str, b: str) -> int:
 def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary) -> Identification:
     if concept is None:
         return Identification(None, "the prescription names no medicine", "(no medicine)")
+    if concept.unresolved_reference is not None and not concept.codings and not concept.text:
+        return Identification(
+            None,
+            f"its medicationReference {concept.unresolved_reference!r} could not be resolved "
+            "(not contained, not in the Bundle or prefetch)",
+            "(unresolvable medicationReference)",
+        )
     for coding in concept.codings:
         if coding.system and coding.code:
             product = dictionary.by_code(coding.system, coding.code)

@@ -34,6 +34,10 @@ def plan_for(
     labels = _labels(items)
     for item in items:
         product = item.product
+        if product is None and item.status is Status.UNRESOLVED:
+            # Unidentified but possibly an opioid: say so rather than plan around it.
+            not_planned.append((item.label, item.reason or "it could not be identified"))
+            continue
         if product is None or not product.has_class(IngredientClass.OPIOID):
             continue
         if item.status is not Status.CALCULATED or item.daily is None:

@@ -197,9 +197,21 @@ def test_a_wrapper_without_medications_is_refused_not_read_as_none(http: TestCli
     assert "no medications given" in refused(http, {"profile": "us-cdc-2022"})
 
 
-def test_an_operation_outcome_is_refused(http: TestClient) -> None:
+def test_an_operation_outcome_beside_medicines_is_reported_not_checked(http: TestClient) -> None:
+    """The client could not get everything: the report counts what came and says that the
+    total may be understated, rather than refusing or reading the error as "no medicine"."""
     outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
-    assert "OperationOutcome" in refused(http, bundle(MST, outcome))
+    report = ome(http, bundle(MST, outcome))
+    assert report["total_ome_mg_per_day"] == 60.0
+    assert report["complete"] is False
+    assert report["not_checked"] == [
+        "medications.entry[1].resource is an OperationOutcome: some data may be missing"
+    ]
+
+
+def test_an_input_that_is_only_an_operation_outcome_is_refused(http: TestClient) -> None:
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    assert "only an OperationOutcome" in refused(http, bundle(outcome))
 
 
 def test_an_explicitly_empty_list_or_bundle_is_no_medicines(http: TestClient) -> None:

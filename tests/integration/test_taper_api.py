@@ -67,7 +67,8 @@ def post_taper(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
     response = client.post("/taper", json=body)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
-    assert set(data) == {"plan", "carePlan"}
+    assert set(data) == {"plan", "not_checked", "carePlan"}
+    assert data["not_checked"] == []
     assert_plan_shape(data["plan"])
     assert_care_plan(data)
     return data

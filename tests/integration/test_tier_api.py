@@ -63,6 +63,8 @@ def test_the_example_is_tier_4_with_its_factors(client: TestClient) -> None:
         "risk_factors": [MALE, OLDER, BENZODIAZEPINE, EMERGENCY, DEPENDENCE, PSYCHOLOGICAL],
         "not_checked": [],
         "total_ome_mg_per_day": 120.0,
+        "complete": True,
+        "unresolved": [],
     }
 
 
@@ -118,6 +120,8 @@ def test_no_opioid_is_no_tier(client: TestClient) -> None:
         "risk_factors": [],
         "not_checked": [],
         "total_ome_mg_per_day": 0.0,
+        "complete": True,
+        "unresolved": [],
     }
 
 
