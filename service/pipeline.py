@@ -21,9 +21,10 @@ from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules
 from service.engine.sources import load_override_reasons, load_sources
 from service.errors import ConfigurationError, PrefetchUnavailable
+from service.facts.catalogue import RECORD_FACTS
 from service.facts.codesets import load_codeset
-from service.facts.compute import Situation, compute_facts
-from service.facts.registry import FactValue
+from service.facts.registry import FactCatalogue, FactValue, check_values
+from service.facts.situation import Situation
 from service.fhir.medication_record import MedicationConcept, MedicationRecord
 from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import MedicinesDictionary
@@ -73,13 +74,24 @@ class Pipeline:
         self.cancer_palliative = load_codeset(
             rules_dir / "codesets" / "cancer_palliative.csv", frozenset(self.sources)
         )
+        self.codesets = {"cancer_palliative": self.cancer_palliative, **self.stratifier.codesets}
+        # Facts are declared beside the code that computes them (service/facts/): the
+        # record's facts first, then those the support-tier file defines over them.
+        self.facts_catalogue = FactCatalogue(*RECORD_FACTS, self.stratifier.facts)
+        self.stratifier.check(self.facts_catalogue)
         self.rules = load_rules(
             rules_dir,
             self.sources,
             self.override_reasons,
             SUGGESTION_KINDS,
+            self.facts_catalogue,
             disabled=settings.disabled_rules,
             overrides=settings.rule_parameter_overrides,
+        )
+        # Every declared fact is computed, and of its declared kind, on an empty record.
+        empty = PatientRecord("start-up", None, (), ())
+        check_values(
+            self.facts(empty, build_regimen((), (), date.min), date.min), self.facts_catalogue
         )
 
     def _identify_uncached(self, concept: MedicationConcept | None) -> Identification:
@@ -103,6 +115,15 @@ class Pipeline:
             today,
         )
 
+    def facts(self, record: PatientRecord, regimen: Regimen, today: date) -> dict[str, FactValue]:
+        """Every fact, computed in order: each fact set may read the facts before it."""
+        situation = Situation(record, regimen, today, self.codesets, self.stratifier.parameters)
+        facts: dict[str, FactValue] = {}
+        for fact_set in RECORD_FACTS:
+            facts.update(fact_set.compute(situation))
+        facts.update(self.stratifier.facts.compute(facts))
+        return facts
+
     def evaluate(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> Evaluation:
         today = now.date()
         regimen = self.regimen(record, today)
@@ -111,13 +132,12 @@ class Pipeline:
             for m in regimen.proposed
         ):
             raise PrefetchUnavailable(record.history_unavailable, "prefetch")
-        situation = Situation(record, regimen, today, self.cancer_palliative)
-        facts = compute_facts(situation)
-        facts.update(self.stratifier.facts(record, today))
+        facts = self.facts(record, regimen, today)
         findings = evaluate(self.rules, facts, record.hook)
         extra, taper_actions = self._card_extras(findings, regimen, facts, today)
         ctx = RenderContext(
             hook_instance=hook_instance,
+            facts_catalogue=self.facts_catalogue,
             regimen=regimen,
             facts=facts,
             sources=self.sources,
@@ -192,9 +212,7 @@ class Pipeline:
         self, record: PatientRecord, today: date
     ) -> tuple[SupportTier | None, Regimen]:
         regimen = self.regimen(record, today)
-        facts = compute_facts(Situation(record, regimen, today, self.cancer_palliative))
-        facts.update(self.stratifier.facts(record, today))
-        return self.stratifier.tier(facts), regimen
+        return self.stratifier.tier(self.facts(record, regimen, today)), regimen
 
     def cards(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> list[Card]:
         return self.evaluate(record, now, hook_instance).cards

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import yaml
@@ -22,11 +21,7 @@ from service.engine.loader import check_condition
 from service.engine.sources import SourceEntry
 from service.errors import RuleDefinitionError
 from service.facts.codesets import CodeSet, load_codeset
-from service.facts.registry import FactValue
-from service.fhir.patient_record import PatientRecord
-
-_EMERGENCY_CLASSES = frozenset({"emer", "emergency", "er"})
-_EMERGENCY_WORDS = ("emergency", "a&e", "accident and emergency")
+from service.facts.registry import FactDefinition, FactSet, FactValue
 
 
 class _Strict(BaseModel):
@@ -75,10 +70,43 @@ class SupportTier:
 
 
 class Stratifier:
-    def __init__(self, model: StratificationModel, codesets: Mapping[str, CodeSet]) -> None:
+    def __init__(
+        self, model: StratificationModel, codesets: Mapping[str, CodeSet], path: Path
+    ) -> None:
         self.model = model
         self.codesets = codesets
+        self.path = path
         self.parameters = {n: p.value for n, p in model.parameters.items()}
+        #: The facts this file defines, computed after the record's facts so that rules may
+        #: use them too.
+        self.facts = FactSet[Mapping[str, FactValue]]("support tier")
+        self.facts.add(
+            FactDefinition(
+                "risk_factor_count",
+                "number",
+                "count",
+                "How many of the risk factors in rules/stratification.yaml hold.",
+                2,
+            ),
+            lambda facts: float(len(self.assess(facts)[0])),
+        )
+
+    def assess(
+        self, facts: Mapping[str, FactValue]
+    ) -> tuple[list[str], list[str], dict[str, FactValue]]:
+        """The labels of the risk factors that hold, of those whose data was not available,
+        and the facts with each ``risk_<id>`` added."""
+        values = dict(facts)
+        held: list[str] = []
+        unknown: list[str] = []
+        for factor in self.model.risk_factors:
+            result = holds(factor.when, values, self.parameters, [])
+            values[f"risk_{factor.id}"] = result
+            if result:
+                held.append(factor.label)
+            elif _undecided(factor.when, values, self.parameters):
+                unknown.append(factor.label)
+        return held, unknown, values
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Mapping[str, SourceEntry]) -> Stratifier:
@@ -97,65 +125,24 @@ class Stratifier:
                     raise RuleDefinitionError(
                         file, f"parameters.{name}.source", f"unknown source {s!r}"
                     )
-        extra = {f"risk_{f.id}" for f in model.risk_factors}
-        for i, f in enumerate(model.risk_factors):
-            check_condition(f.when, f"risk_factors[{i}].when", model.parameters, file)
-        for i, t in enumerate(model.tiers):
-            check_condition(
-                t.when, f"tiers[{i}].when", model.parameters, file, extra_bool_facts=extra
-            )
         names = ("unemployment", "dependence_history", "psychological", "sexual_abuse_history")
         codesets = {
             n: load_codeset(rules_dir / "codesets" / f"{n}.csv", frozenset(sources)) for n in names
         }
-        return cls(model, codesets)
+        return cls(model, codesets, path)
 
-    def facts(self, record: PatientRecord, today: date) -> dict[str, FactValue]:
-        """The stratification facts from the record (None where the data was not sent)."""
-        patient = record.patient
-        gender = patient.gender if patient else None
-        birth = patient.birth_date if patient else None
-        age = None
-        if birth is not None:
-            age = float(
-                today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    def check(self, facts: Mapping[str, FactDefinition]) -> None:
+        """Every condition names a computed fact (or a risk factor of this file) and
+        compares it with a parameter in its unit. Run at start-up, once the catalogue of
+        facts exists."""
+        model, file = self.model, str(self.path)
+        extra = {f"risk_{f.id}" for f in model.risk_factors}
+        for i, f in enumerate(model.risk_factors):
+            check_condition(f.when, f"risk_factors[{i}].when", model.parameters, file, facts)
+        for i, t in enumerate(model.tiers):
+            check_condition(
+                t.when, f"tiers[{i}].when", model.parameters, file, facts, extra_bool_facts=extra
             )
-        conditions_known = "conditions" in record.available
-        social_known = conditions_known or "observations" in record.available
-        coded = [*record.conditions, *record.observations]
-
-        def recorded(name: str, known: bool, active_only: bool = True) -> bool | None:
-            if not known:
-                return None
-            return any(
-                (r.active or not active_only) and self.codesets[name].matches(r) for r in coded
-            )
-
-        lookback = self.parameters["emergency_lookback_days"]
-        emergencies = None
-        if "encounters" in record.available:
-            emergencies = float(
-                sum(
-                    1
-                    for e in record.encounters
-                    if _is_emergency(e.classes, e.types)
-                    and e.start is not None
-                    and 0 <= (today - e.start).days <= lookback
-                )
-            )
-        return {
-            "sex_male": None if gender is None else gender == "male",
-            "sex_female": None if gender is None else gender == "female",
-            "patient_age_years": age,
-            "unemployed_recorded": recorded("unemployment", social_known),
-            "emergency_attendances_past_year": emergencies,
-            # History counts even when resolved: "PMH" and "family history" in the review.
-            "dependence_history_recorded": recorded("dependence_history", conditions_known, False),
-            "psychological_condition_recorded": recorded("psychological", conditions_known),
-            "sexual_abuse_history_recorded": recorded(
-                "sexual_abuse_history", conditions_known, False
-            ),
-        }
 
     def tier(self, facts: Mapping[str, FactValue]) -> SupportTier | None:
         """None when no tier applies (no opioid)."""
@@ -163,16 +150,7 @@ class Stratifier:
             # The tiers are support for people prescribed opioids; only tier 1 in the rules
             # names the opioid, so without this a benzodiazepine and risk factors made tier 3.
             return None
-        values = dict(facts)
-        held: list[str] = []
-        unknown: list[str] = []
-        for factor in self.model.risk_factors:
-            result = holds(factor.when, values, self.parameters, [])
-            values[f"risk_{factor.id}"] = result
-            if result:
-                held.append(factor.label)
-            elif _undecided(factor.when, values, self.parameters):
-                unknown.append(factor.label)
+        held, unknown, values = self.assess(facts)
         values["risk_factor_count"] = float(len(held))
         for tier in self.model.tiers:
             if holds(tier.when, values, self.parameters, []):
@@ -199,9 +177,3 @@ def _undecided(
     if c.not_ is not None:
         return _undecided(c.not_, values, parameters)
     return c.fact is not None and values.get(c.fact) is None
-
-
-def _is_emergency(classes: tuple[str, ...], types: tuple[str, ...]) -> bool:
-    return bool(_EMERGENCY_CLASSES & set(classes)) or any(
-        word in t for t in types for word in _EMERGENCY_WORDS
-    )

@@ -17,10 +17,10 @@ from urllib.parse import urlparse
 
 from service.cards.suggestions import BUILDERS, SuggestionInput
 from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
-from service.engine.evaluate import Finding, holds
+from service.engine.evaluate import Finding
 from service.engine.loader import PLACEHOLDER, format_value
 from service.engine.sources import OverrideReasons, SourceEntry
-from service.facts.registry import FACTS, FactValue
+from service.facts.registry import FactDefinition, FactValue
 from service.ome.calculate import MedicationOme, Status
 from service.ome.regimen import Regimen
 
@@ -30,6 +30,7 @@ _NAMESPACE = uuid.UUID("6f1c6f52-4a7e-4b8e-9b7d-0c2f4f1f6a31")  # this service's
 @dataclass(frozen=True)
 class RenderContext:
     hook_instance: uuid.UUID
+    facts_catalogue: Mapping[str, FactDefinition]
     regimen: Regimen
     facts: Mapping[str, FactValue]
     sources: Mapping[str, SourceEntry]
@@ -51,7 +52,7 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
     values: dict[str, FactValue] = {**finding.facts, **finding.parameters}
     card_id = uuid.uuid5(_NAMESPACE, f"{ctx.hook_instance}/{rule.id}")
     source = ctx.sources[rule.card.source.split(";")[0].strip()]
-    detail = [fill(rule.card.detail, values).strip()]
+    detail = [fill(rule.card.detail, values, ctx.facts_catalogue).strip()]
     if rule.id in ctx.extra_detail:
         detail.append(ctx.extra_detail[rule.id])
     if rule.card.medicines_table:
@@ -71,17 +72,15 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
                 )
             )
     reasons = ctx.override_reasons
-    indicator = rule.card.indicator
-    info_when = rule.card.info_when
-    because: list[str] = []
-    if info_when is not None and holds(info_when, finding.facts, finding.parameters, because):
-        indicator = "info"
-        detail.insert(-1, _downgraded(because, finding.facts))
+    if finding.shown_as_info_because:
+        detail.insert(
+            -1, _downgraded(finding.shown_as_info_because, finding.facts, ctx.facts_catalogue)
+        )
     return Card(
         uuid=card_id,
-        summary=fill(rule.card.summary, values, truncate=True),
+        summary=fill(rule.card.summary, values, ctx.facts_catalogue, truncate=True),
         detail="\n\n".join(d for d in detail if d),
-        indicator=indicator,
+        indicator=finding.indicator,
         source=Source(label=source.label or source.title, url=_absolute(source.url)),
         suggestions=suggestions or None,
         selection_behavior="at-most-one" if suggestions else None,
@@ -95,17 +94,34 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
     )
 
 
-def _downgraded(because: list[str], facts: Mapping[str, FactValue]) -> str:
-    """Why a card shows as information: the facts that held, and the records behind them."""
-    reasons = [FACTS[name].definition.rstrip(".") if name in FACTS else name for name in because]
-    text = "*Shown as information rather than a warning: " + "; ".join(reasons)
-    records = facts.get("cancer_or_palliative_records")
-    if "cancer_or_palliative_care" in because and isinstance(records, str):
-        text += f" ({records})"
-    return text + ".*"
+def _downgraded(
+    because: Sequence[str],
+    facts: Mapping[str, FactValue],
+    catalogue: Mapping[str, FactDefinition],
+) -> str:
+    """Why a card shows as information: the facts that held, each with the records behind
+    it where its definition names an evidence fact."""
+    reasons = []
+    for name in because:
+        definition = catalogue.get(name)
+        if definition is None:
+            reasons.append(name)
+            continue
+        reason = definition.definition.rstrip(".")
+        evidence = facts.get(definition.evidence) if definition.evidence else None
+        if isinstance(evidence, str):
+            reason += f" ({evidence})"
+        reasons.append(reason)
+    return "*Shown as information rather than a warning: " + "; ".join(reasons) + ".*"
 
 
-def fill(template: str, values: Mapping[str, FactValue], *, truncate: bool = False) -> str:
+def fill(
+    template: str,
+    values: Mapping[str, FactValue],
+    catalogue: Mapping[str, FactDefinition],
+    *,
+    truncate: bool = False,
+) -> str:
     """Placeholders filled; with ``truncate``, text facts are cut to the width the loader
     checked the summary against, so a summary can never exceed 139 characters."""
 
@@ -113,7 +129,7 @@ def fill(template: str, values: Mapping[str, FactValue], *, truncate: bool = Fal
         name = match.group(1)
         raw = values.get(name)
         text = "unknown" if raw is None else format_value(raw)
-        fact = FACTS.get(name)
+        fact = catalogue.get(name)
         if truncate and fact is not None and len(text) > fact.max_chars:
             return text[: fact.max_chars - 1].rstrip(" ,") + "…"
         return text

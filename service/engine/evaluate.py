@@ -25,6 +25,10 @@ class Finding:
     facts: Mapping[str, FactValue]
     parameters: Mapping[str, float]
     criteria: tuple[str, ...]  # each criterion that held, in words, for the card and the audit
+    #: The severity to show: the rule's, or ``info`` when its ``info_when`` holds.
+    indicator: str
+    #: The facts that made ``info_when`` hold (e.g. cancer or palliative care), if it did.
+    shown_as_info_because: tuple[str, ...] = ()
 
 
 def evaluate(
@@ -40,18 +44,15 @@ def evaluate(
             continue
         if rule.exclusion is not None and holds(rule.exclusion, facts, parameters, []):
             continue
-        findings.append(Finding(rule, facts, parameters, tuple(reasons)))
-    findings.sort(key=lambda f: (SEVERITY[indicator(f)], f.rule.priority, f.rule.id))
+        indicator: str = rule.card.indicator
+        because: list[str] = []
+        info_when = rule.card.info_when
+        if info_when is not None and holds(info_when, facts, parameters, because):
+            indicator = "info"
+        findings.append(Finding(rule, facts, parameters, tuple(reasons), indicator, tuple(because)))
+    # Cards sort by the severity they are shown with.
+    findings.sort(key=lambda f: (SEVERITY[f.indicator], f.rule.priority, f.rule.id))
     return findings
-
-
-def indicator(finding: Finding) -> str:
-    """The card's indicator: the rule's, or ``info`` when its ``info_when`` holds (e.g. cancer
-    or palliative care), so that cards sort by the severity they are shown with."""
-    card = finding.rule.card
-    if card.info_when is not None and holds(card.info_when, finding.facts, finding.parameters, []):
-        return "info"
-    return card.indicator
 
 
 def holds(

@@ -21,7 +21,7 @@ from service.cds_hooks.models import SUMMARY_MAX_CHARS
 from service.engine.definitions import Condition, Parameter, RuleDefinition
 from service.engine.sources import OverrideReasons, SourceEntry
 from service.errors import ConfigurationError, RuleDefinitionError
-from service.facts.registry import FACTS
+from service.facts.registry import FactDefinition
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RULES_FOLDER = "recommendations"
@@ -32,6 +32,7 @@ def load_rules(
     sources: Mapping[str, SourceEntry],
     override_reasons: OverrideReasons,
     suggestion_kinds: frozenset[str],
+    facts: Mapping[str, FactDefinition],
     *,
     disabled: frozenset[str] = frozenset(),
     overrides: Mapping[str, Mapping[str, float]] | None = None,
@@ -39,7 +40,7 @@ def load_rules(
     rules: list[RuleDefinition] = []
     for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
         rule = _parse(path)
-        _check(rule, path, sources, override_reasons, suggestion_kinds)
+        _check(rule, path, sources, override_reasons, suggestion_kinds, facts)
         rules.append(rule)
     ids = [r.id for r in rules]
     unknown = (set(disabled) | set(overrides or {})) - set(ids)
@@ -75,6 +76,7 @@ def _check(
     sources: Mapping[str, SourceEntry],
     override_reasons: OverrideReasons,
     suggestion_kinds: frozenset[str],
+    facts: Mapping[str, FactDefinition],
 ) -> None:
     file = str(path)
 
@@ -98,11 +100,11 @@ def _check(
             raise RuleDefinitionError(
                 file, f"parameters.{name}.unit", "every parameter needs a unit"
             )
-    check_condition(rule.inclusion, "inclusion", rule.parameters, file)
+    check_condition(rule.inclusion, "inclusion", rule.parameters, file, facts)
     if rule.exclusion is not None:
-        check_condition(rule.exclusion, "exclusion", rule.parameters, file)
+        check_condition(rule.exclusion, "exclusion", rule.parameters, file, facts)
     if rule.card.info_when is not None:
-        check_condition(rule.card.info_when, "card.info_when", rule.parameters, file)
+        check_condition(rule.card.info_when, "card.info_when", rule.parameters, file, facts)
     for kind in rule.card.suggestions:
         if kind not in suggestion_kinds:
             raise RuleDefinitionError(file, "card.suggestions", f"unknown suggestion {kind!r}")
@@ -115,11 +117,11 @@ def _check(
             )
     for field, template in (("card.summary", rule.card.summary), ("card.detail", rule.card.detail)):
         for name in PLACEHOLDER.findall(template):
-            if name not in FACTS and name not in rule.parameters:
+            if name not in facts and name not in rule.parameters:
                 raise RuleDefinitionError(
                     file, field, f"{{{name}}} is neither a fact nor a parameter"
                 )
-    widest = longest_summary(rule.card.summary, rule.parameters)
+    widest = longest_summary(rule.card.summary, rule.parameters, facts)
     if widest > SUMMARY_MAX_CHARS:
         raise RuleDefinitionError(
             file,
@@ -133,6 +135,7 @@ def check_condition(
     where: str,
     params: Mapping[str, Parameter],
     file: str,
+    facts: Mapping[str, FactDefinition],
     *,
     extra_bool_facts: frozenset[str] | set[str] = frozenset(),
 ) -> None:
@@ -144,16 +147,21 @@ def check_condition(
             f"{where}.{'all' if c.all else 'any'}[{i}]",
             params,
             file,
+            facts,
             extra_bool_facts=extra_bool_facts,
         )
     if c.not_ is not None:
-        check_condition(c.not_, f"{where}.not", params, file, extra_bool_facts=extra_bool_facts)
+        check_condition(
+            c.not_, f"{where}.not", params, file, facts, extra_bool_facts=extra_bool_facts
+        )
     if c.fact is None or (c.fact in extra_bool_facts and not c.comparisons()):
         return
-    fact = FACTS.get(c.fact)
+    fact = facts.get(c.fact)
     if fact is None:
         raise RuleDefinitionError(
-            file, f"{where}.fact", f"unknown fact {c.fact!r} (see service/facts/registry.py)"
+            file,
+            f"{where}.fact",
+            f"unknown fact {c.fact!r}: no fact set computes it (see service/facts/)",
         )
     comparisons = c.comparisons()
     if not comparisons:
@@ -176,14 +184,16 @@ def check_condition(
         )
 
 
-def longest_summary(template: str, params: Mapping[str, Parameter]) -> int:
+def longest_summary(
+    template: str, params: Mapping[str, Parameter], facts: Mapping[str, FactDefinition]
+) -> int:
     """The summary's length with every placeholder at its widest."""
 
     def width(match: re.Match[str]) -> str:
         name = match.group(1)
         if name in params:
             return "x" * len(format_value(params[name].value))
-        return "x" * FACTS[name].max_chars if name in FACTS else match.group(0)
+        return "x" * facts[name].max_chars if name in facts else match.group(0)
 
     return len(PLACEHOLDER.sub(width, template))
 

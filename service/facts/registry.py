@@ -1,18 +1,32 @@
-"""The registry of facts: every name a rule file may use, with its type, unit and meaning.
+"""How facts are declared: beside the code that computes them.
 
-Facts are computed in Python (``service.facts.compute``) from the patient's record; rules
-are data. A rule that names a fact not registered here, or compares a fact in a unit other
-than the one registered, is rejected when the service starts (style guide G5, G6).
+A fact is a named, typed value computed from the patient's record; facts are the only
+vocabulary rule files may use (style guide G5, G6). Each module that computes facts holds a
+:class:`FactSet` and declares every fact on the function that computes it::
+
+    FACTS = FactSet[Situation]("medicines")
+
+    @FACTS.fact("proposed_opioid", "bool", None, "A proposed medicine contains an opioid.")
+    def proposed_opioid(s: Situation) -> FactValue: ...
+
+so a fact cannot be registered without being computed. The composition root gathers the
+sets into a :class:`FactCatalogue`; the rule loader rejects, at start-up, a rule that names
+a fact the catalogue does not hold, or compares a fact in a unit other than its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
+
+from service.errors import ConfigurationError
 
 FactKind = Literal["bool", "number", "text"]
 #: A fact's value; None means unknown (the data to decide it was not available).
 FactValue = bool | float | int | str | None
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,203 +38,97 @@ class FactDefinition:
     #: For text and number facts: the widest value when shown in a card summary, used to
     #: check at start-up that no summary can exceed 139 characters.
     max_chars: int = 8
+    #: For a bool fact: a text fact naming the records that made it true, shown when a card
+    #: says why it was shown as information (e.g. which cancer diagnosis).
+    evidence: str | None = None
 
 
-def _f(
-    name: str, kind: FactKind, unit: str | None, definition: str, max_chars: int = 8
-) -> FactDefinition:
-    return FactDefinition(name, kind, unit, definition, max_chars)
+class FactSet(Generic[T]):
+    """Facts computed from one kind of input (``T``), each declared on its function."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._facts: dict[str, tuple[FactDefinition, Callable[[T], FactValue]]] = {}
+
+    def fact(
+        self,
+        name: str,
+        kind: FactKind,
+        unit: str | None,
+        definition: str,
+        *,
+        max_chars: int = 8,
+        evidence: str | None = None,
+    ) -> Callable[[Callable[[T], FactValue]], Callable[[T], FactValue]]:
+        """Declare the decorated function as the computation of fact ``name``."""
+
+        def register(compute: Callable[[T], FactValue]) -> Callable[[T], FactValue]:
+            self.add(FactDefinition(name, kind, unit, definition, max_chars, evidence), compute)
+            return compute
+
+        return register
+
+    def add(self, definition: FactDefinition, compute: Callable[[T], FactValue]) -> None:
+        if definition.name in self._facts:
+            raise ConfigurationError(f"fact {definition.name!r} is declared twice in {self.name}")
+        self._facts[definition.name] = (definition, compute)
+
+    @property
+    def definitions(self) -> Mapping[str, FactDefinition]:
+        return {name: d for name, (d, _) in self._facts.items()}
+
+    def compute(self, inputs: T) -> dict[str, FactValue]:
+        return {name: compute(inputs) for name, (_, compute) in self._facts.items()}
 
 
-FACTS: dict[str, FactDefinition] = {
-    f.name: f
-    for f in (
-        _f(
-            "proposed_opioid",
-            "bool",
-            None,
-            "A proposed medicine (draft order, refill or discharge prescription) contains "
-            "an opioid.",
-        ),
-        _f(
-            "proposed_gabapentinoid",
-            "bool",
-            None,
-            "A proposed medicine contains gabapentin or pregabalin.",
-        ),
-        _f(
-            "proposed_sedative",
-            "bool",
-            None,
-            "A proposed medicine contains a benzodiazepine or a Z-drug (zopiclone, "
-            "zolpidem, zaleplon).",
-        ),
-        _f(
-            "opioid_in_regimen",
-            "bool",
-            None,
-            "An opioid is current or proposed (after the proposal replaces what it changes).",
-        ),
-        _f("gabapentinoid_in_regimen", "bool", None, "A gabapentinoid is current or proposed."),
-        _f(
-            "sedative_in_regimen",
-            "bool",
-            None,
-            "A benzodiazepine or Z-drug is current or proposed.",
-        ),
-        _f(
-            "total_ome_current_mg_per_day",
-            "number",
-            "mg OME/day",
-            "Total daily OME of the current opioids, before the proposal; unresolved items "
-            "not counted.",
-        ),
-        _f(
-            "total_ome_with_proposal_mg_per_day",
-            "number",
-            "mg OME/day",
-            "Total daily OME of the current opioids with the proposal (replacing what it changes).",
-        ),
-        _f(
-            "ome_increase_percent",
-            "number",
-            "%",
-            "Rise of the total with the proposal over the current total, in percent; absent when "
-            "the current total is 0.",
-            6,
-        ),
-        _f(
-            "is_reauthorisation",
-            "bool",
-            None,
-            "The event re-authorises an existing prescription: medication-refill, an order-sign of "
-            "a non-draft (re-signed) order, or an order with priorPrescription or basedOn.",
-        ),
-        _f(
-            "distinct_opioid_count",
-            "number",
-            "count",
-            "Number of different opioid ingredients current or proposed.",
-            2,
-        ),
-        _f(
-            "opioid_use_days",
-            "number",
-            "days",
-            "Days from the earliest start of a current or re-authorised opioid to today.",
-            5,
-        ),
-        _f(
-            "cancer_or_palliative_care",
-            "bool",
-            None,
-            "An active Condition in the cancer or palliative-care code sets (rules/codesets/).",
-        ),
-        _f(
-            "cancer_or_palliative_records",
-            "text",
-            None,
-            "The records that made cancer_or_palliative_care true, as sent.",
-            60,
-        ),
-        _f("conditions_available", "bool", None, "The patient's conditions were sent."),
-        _f(
-            "is_discharge",
-            "bool",
-            None,
-            "The event is a hospital discharge: encounter-discharge, or an order with "
-            "category discharge.",
-        ),
-        _f(
-            "discharge_opioid_supply_days",
-            "number",
-            "days",
-            "The longest supply, in days, of a proposed opioid at discharge.",
-            4,
-        ),
-        _f(
-            "mr_opioid_started",
-            "bool",
-            None,
-            "A long-acting opioid (modified-release, or a patch) is proposed that the patient "
-            "was not already taking before this admission.",
-        ),
-        _f(
-            "weaning_plan_recorded",
-            "bool",
-            None,
-            "The proposed opioid carries a weaning plan: a stepped dosage sequence or text "
-            "that says to reduce, wean, taper or stop.",
-        ),
-        _f(
-            "any_unresolved",
-            "bool",
-            None,
-            "At least one medicine current or proposed could not be identified or dosed.",
-        ),
-        _f(
-            "proposed_unresolved",
-            "bool",
-            None,
-            "A proposed medicine could not be identified or dosed.",
-        ),
-        _f(
-            "unresolved_count",
-            "number",
-            "count",
-            "Medicines current or proposed that could not be identified or dosed.",
-            2,
-        ),
-        _f("unresolved_names", "text", None, "The names of those medicines, as sent.", 60),
-        _f("opioid_names", "text", None, "The opioid medicines current or proposed.", 60),
-        _f(
-            "sedative_names",
-            "text",
-            None,
-            "The benzodiazepines or Z-drugs current or proposed.",
-            40,
-        ),
-        _f("gabapentinoid_names", "text", None, "The gabapentinoids current or proposed.", 40),
-        _f("sex_male", "bool", None, "Patient.gender is male."),
-        _f("sex_female", "bool", None, "Patient.gender is female."),
-        _f("patient_age_years", "number", "years", "Age in whole years today.", 3),
-        _f(
-            "unemployed_recorded",
-            "bool",
-            None,
-            "An active record in rules/codesets/unemployment.csv (conditions or social history).",
-        ),
-        _f(
-            "emergency_attendances_past_year",
-            "number",
-            "count",
-            "Emergency (A&E) encounters within the look-back in rules/stratification.yaml.",
-            3,
-        ),
-        _f(
-            "dependence_history_recorded",
-            "bool",
-            None,
-            "A record in rules/codesets/dependence_history.csv (personal or family history).",
-        ),
-        _f(
-            "psychological_condition_recorded",
-            "bool",
-            None,
-            "An active record in rules/codesets/psychological.csv.",
-        ),
-        _f(
-            "sexual_abuse_history_recorded",
-            "bool",
-            None,
-            "A record in rules/codesets/sexual_abuse_history.csv.",
-        ),
-        _f(
-            "risk_factor_count",
-            "number",
-            "count",
-            "How many of the risk factors in rules/stratification.yaml hold.",
-            2,
-        ),
-    )
-}
+class FactCatalogue(Mapping[str, FactDefinition]):
+    """Every fact the pipeline computes, from every :class:`FactSet`: the names rule files
+    may use. A name declared in two sets stops start-up."""
+
+    def __init__(self, *sets: FactSet[Any]) -> None:
+        self._definitions: dict[str, FactDefinition] = {}
+        for fact_set in sets:
+            for name, definition in fact_set.definitions.items():
+                if name in self._definitions:
+                    raise ConfigurationError(f"fact {name!r} is declared by two fact sets")
+                self._definitions[name] = definition
+        for definition in self._definitions.values():
+            evidence = definition.evidence
+            if evidence is not None and self._definitions.get(evidence, None) is None:
+                raise ConfigurationError(
+                    f"fact {definition.name!r} names evidence {evidence!r}, which no fact set "
+                    "computes"
+                )
+
+    def __getitem__(self, name: str) -> FactDefinition:
+        return self._definitions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._definitions)
+
+    def __len__(self) -> int:
+        return len(self._definitions)
+
+
+def check_values(values: Mapping[str, FactValue], catalogue: FactCatalogue) -> None:
+    """Start-up self-check: every declared fact was computed, nothing undeclared was, and
+    each value is of its declared kind (or None, unknown)."""
+    missing = set(catalogue) - set(values)
+    extra = set(values) - set(catalogue)
+    if missing or extra:
+        raise ConfigurationError(
+            "facts declared but not computed: "
+            + (", ".join(sorted(missing)) or "none")
+            + "; computed but not declared: "
+            + (", ".join(sorted(extra)) or "none")
+        )
+    for name, value in values.items():
+        kind = catalogue[name].kind
+        ok = (
+            value is None
+            or (kind == "bool" and isinstance(value, bool))
+            or (kind == "number" and isinstance(value, int | float) and not isinstance(value, bool))
+            or (kind == "text" and isinstance(value, str))
+        )
+        if not ok:
+            raise ConfigurationError(f"fact {name!r} is declared {kind} but computed {value!r}")

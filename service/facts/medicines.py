@@ -1,0 +1,203 @@
+"""Facts about the patient's medicines: what is proposed, what is current, the totals.
+
+Read from the regimen (``service.ome.regimen``): the current medicines with the proposal in
+place. The evidence for the criteria that use them is cited in the rule files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from service.facts.registry import FactSet, FactValue
+from service.facts.situation import Situation, has_class, is_sedative
+from service.medicines.model import IngredientClass
+from service.ome.calculate import MedicationOme, Status
+
+FACTS = FactSet[Situation]("medicines")
+fact = FACTS.fact
+
+
+@fact(
+    "proposed_opioid",
+    "bool",
+    None,
+    "A proposed medicine (draft order, refill or discharge prescription) contains an opioid.",
+)
+def _proposed_opioid(s: Situation) -> FactValue:
+    return bool(s.proposed_opioids)
+
+
+@fact("proposed_gabapentinoid", "bool", None, "A proposed medicine contains a gabapentinoid.")
+def _proposed_gabapentinoid(s: Situation) -> FactValue:
+    return any(has_class(m, IngredientClass.GABAPENTINOID) for m in s.regimen.proposed)
+
+
+@fact(
+    "proposed_sedative",
+    "bool",
+    None,
+    "A proposed medicine contains a benzodiazepine or a Z-drug.",
+)
+def _proposed_sedative(s: Situation) -> FactValue:
+    return any(is_sedative(m) for m in s.regimen.proposed)
+
+
+@fact(
+    "opioid_in_regimen",
+    "bool",
+    None,
+    "An opioid is current or proposed (after the proposal replaces what it changes).",
+)
+def _opioid_in_regimen(s: Situation) -> FactValue:
+    return bool(s.opioids)
+
+
+@fact("gabapentinoid_in_regimen", "bool", None, "A gabapentinoid is current or proposed.")
+def _gabapentinoid_in_regimen(s: Situation) -> FactValue:
+    return bool(s.gabapentinoids)
+
+
+@fact("sedative_in_regimen", "bool", None, "A benzodiazepine or Z-drug is current or proposed.")
+def _sedative_in_regimen(s: Situation) -> FactValue:
+    return bool(s.sedatives)
+
+
+@fact(
+    "total_ome_current_mg_per_day",
+    "number",
+    "mg OME/day",
+    "Total daily OME of the current opioids, before the proposal; unresolved items not counted.",
+)
+def _total_current(s: Situation) -> FactValue:
+    return s.regimen.current_total
+
+
+@fact(
+    "total_ome_with_proposal_mg_per_day",
+    "number",
+    "mg OME/day",
+    "Total daily OME of the current opioids with the proposal (replacing what it changes).",
+)
+def _total_with_proposal(s: Situation) -> FactValue:
+    return s.regimen.total_with_proposal
+
+
+@fact(
+    "ome_increase_percent",
+    "number",
+    "%",
+    "Rise of the total with the proposal over the current total, in percent; absent when the "
+    "current total is 0.",
+    max_chars=6,
+)
+def _ome_increase_percent(s: Situation) -> FactValue:
+    current, with_proposal = s.regimen.current_total, s.regimen.total_with_proposal
+    if current <= 0:
+        return None
+    return round((with_proposal - current) / current * 100, 1)
+
+
+@fact(
+    "distinct_opioid_count",
+    "number",
+    "count",
+    "Number of different opioid ingredients current or proposed.",
+    max_chars=2,
+)
+def _distinct_opioid_count(s: Situation) -> FactValue:
+    return len({i.name for m in s.opioids if m.product for i in m.product.opioids})
+
+
+@fact(
+    "opioid_use_days",
+    "number",
+    "days",
+    "Days from the earliest start of a current or re-authorised opioid to today.",
+    max_chars=5,
+)
+def _opioid_use_days(s: Situation) -> FactValue:
+    """The current items a proposal replaces (it re-authorises them) count, and so do
+    earlier prescriptions linked by priorPrescription or basedOn, even when no longer
+    active."""
+    regimen = s.regimen
+    by_ref = {
+        m.record.reference: m
+        for m in (*regimen.current, *regimen.not_current, *regimen.duplicates)
+        if m.record.reference
+    }
+    replaced = [m for m in regimen.replaced if has_class(m, IngredientClass.OPIOID)]
+    starts: list[date] = []
+    for item in (*s.opioids, *replaced):
+        seen: set[str] = set()
+        queue = [item]
+        while queue:
+            current = queue.pop()
+            if current.record.start is not None:
+                starts.append(current.record.start)
+            for ref in (current.record.prior_prescription, *current.record.based_on):
+                if ref is None or ref in seen:
+                    continue
+                seen.add(ref)
+                linked = by_ref.get(ref)
+                if linked is not None:
+                    queue.append(linked)
+    # A new prescription authored today says nothing about duration; only history does.
+    history_starts = [d for d in starts if d < s.today]
+    return float((s.today - min(history_starts)).days) if history_starts else None
+
+
+@fact(
+    "any_unresolved",
+    "bool",
+    None,
+    "At least one medicine current or proposed could not be identified or dosed.",
+)
+def _any_unresolved(s: Situation) -> FactValue:
+    return bool(s.regimen.unresolved)
+
+
+@fact("proposed_unresolved", "bool", None, "A proposed medicine could not be identified or dosed.")
+def _proposed_unresolved(s: Situation) -> FactValue:
+    return any(m.status is Status.UNRESOLVED for m in s.regimen.proposed)
+
+
+@fact(
+    "unresolved_count",
+    "number",
+    "count",
+    "Medicines current or proposed that could not be identified or dosed.",
+    max_chars=2,
+)
+def _unresolved_count(s: Situation) -> FactValue:
+    return len(s.regimen.unresolved)
+
+
+@fact("unresolved_names", "text", None, "The names of those medicines, as sent.", max_chars=60)
+def _unresolved_names(s: Situation) -> FactValue:
+    return names(s.regimen.unresolved)
+
+
+@fact("opioid_names", "text", None, "The opioid medicines current or proposed.", max_chars=60)
+def _opioid_names(s: Situation) -> FactValue:
+    return names(s.opioids)
+
+
+@fact(
+    "sedative_names",
+    "text",
+    None,
+    "The benzodiazepines or Z-drugs current or proposed.",
+    max_chars=40,
+)
+def _sedative_names(s: Situation) -> FactValue:
+    return names(s.sedatives)
+
+
+@fact("gabapentinoid_names", "text", None, "The gabapentinoids current or proposed.", max_chars=40)
+def _gabapentinoid_names(s: Situation) -> FactValue:
+    return names(s.gabapentinoids)
+
+
+def names(items: Iterable[MedicationOme]) -> str:
+    return ", ".join(dict.fromkeys(m.label for m in items))

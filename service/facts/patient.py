@@ -1,0 +1,152 @@
+"""Facts about the patient: age and sex, and what their records say (cancer or palliative
+care, and the risk characteristics of the national review used for the support tier).
+
+Records are matched against the code sets under ``rules/codesets/``. A fact whose data was
+not sent (no Patient, no conditions) is unknown (None), never false: the support tier then
+lists the factor as not checked.
+"""
+
+from __future__ import annotations
+
+from service.facts.registry import FactSet, FactValue
+from service.facts.situation import Situation
+
+FACTS = FactSet[Situation]("patient")
+fact = FACTS.fact
+
+#: Encounter.class codes (HL7 v3 ActCode EMER, and what clients send instead) and type words
+#: that make an encounter an emergency (A&E) attendance.
+_EMERGENCY_CLASSES = frozenset({"emer", "emergency", "er"})
+_EMERGENCY_WORDS = ("emergency", "a&e", "accident and emergency")
+
+
+@fact(
+    "cancer_or_palliative_care",
+    "bool",
+    None,
+    "An active Condition in the cancer or palliative-care code set (rules/codesets/).",
+    evidence="cancer_or_palliative_records",
+)
+def _cancer_or_palliative_care(s: Situation) -> FactValue:
+    return bool(_cancer_or_palliative(s))
+
+
+@fact(
+    "cancer_or_palliative_records",
+    "text",
+    None,
+    "The records that made cancer_or_palliative_care true, as sent.",
+    max_chars=60,
+)
+def _cancer_or_palliative_records(s: Situation) -> FactValue:
+    return "; ".join(dict.fromkeys(_cancer_or_palliative(s))) or None
+
+
+@fact("conditions_available", "bool", None, "The patient's conditions were sent.")
+def _conditions_available(s: Situation) -> FactValue:
+    return "conditions" in s.record.available
+
+
+@fact("sex_male", "bool", None, "Patient.gender is male.")
+def _sex_male(s: Situation) -> FactValue:
+    gender = s.record.patient.gender if s.record.patient else None
+    return None if gender is None else gender == "male"
+
+
+@fact("sex_female", "bool", None, "Patient.gender is female.")
+def _sex_female(s: Situation) -> FactValue:
+    gender = s.record.patient.gender if s.record.patient else None
+    return None if gender is None else gender == "female"
+
+
+@fact("patient_age_years", "number", "years", "Age in whole years today.", max_chars=3)
+def _patient_age_years(s: Situation) -> FactValue:
+    birth = s.record.patient.birth_date if s.record.patient else None
+    if birth is None:
+        return None
+    today = s.today
+    return float(today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day)))
+
+
+@fact(
+    "unemployed_recorded",
+    "bool",
+    None,
+    "An active record in rules/codesets/unemployment.csv (conditions or social history).",
+)
+def _unemployed_recorded(s: Situation) -> FactValue:
+    known = "conditions" in s.record.available or "observations" in s.record.available
+    return _recorded(s, "unemployment", known)
+
+
+@fact(
+    "emergency_attendances_past_year",
+    "number",
+    "count",
+    "Emergency (A&E) encounters within the look-back (emergency_lookback_days).",
+    max_chars=3,
+)
+def _emergency_attendances(s: Situation) -> FactValue:
+    if "encounters" not in s.record.available:
+        return None
+    lookback = s.parameters["emergency_lookback_days"]
+    return float(
+        sum(
+            1
+            for e in s.record.encounters
+            if _is_emergency(e.classes, e.types)
+            and e.start is not None
+            and 0 <= (s.today - e.start).days <= lookback
+        )
+    )
+
+
+# History counts even when resolved: "PMH" and "family history" in the review.
+@fact(
+    "dependence_history_recorded",
+    "bool",
+    None,
+    "A record in rules/codesets/dependence_history.csv (personal or family history).",
+)
+def _dependence_history(s: Situation) -> FactValue:
+    return _recorded(s, "dependence_history", "conditions" in s.record.available, False)
+
+
+@fact(
+    "psychological_condition_recorded",
+    "bool",
+    None,
+    "An active record in rules/codesets/psychological.csv.",
+)
+def _psychological(s: Situation) -> FactValue:
+    return _recorded(s, "psychological", "conditions" in s.record.available)
+
+
+@fact(
+    "sexual_abuse_history_recorded",
+    "bool",
+    None,
+    "A record in rules/codesets/sexual_abuse_history.csv.",
+)
+def _sexual_abuse_history(s: Situation) -> FactValue:
+    return _recorded(s, "sexual_abuse_history", "conditions" in s.record.available, False)
+
+
+def _cancer_or_palliative(s: Situation) -> list[str]:
+    codeset = s.codesets["cancer_palliative"]
+    return [m for r in s.record.conditions if r.active and (m := codeset.matches(r))]
+
+
+def _recorded(s: Situation, codeset: str, known: bool, active_only: bool = True) -> bool | None:
+    if not known:
+        return None
+    return any(
+        (r.active or not active_only) and s.codesets[codeset].matches(r)
+        for r in (*s.record.conditions, *s.record.observations)
+    )
+
+
+def _is_emergency(classes: tuple[str, ...], types: tuple[str, ...]) -> bool:
+    return bool(_EMERGENCY_CLASSES & set(classes)) or any(
+        word in t for t in types for word in _EMERGENCY_WORDS
+    )

@@ -1,0 +1,78 @@
+"""What facts are computed from: the record, the regimen, the date and the code sets.
+
+``today`` is given, never read from a clock. The groups of medicines that several facts
+share (the opioids, the sedatives...) are worked out once per evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import cached_property
+
+from service.facts.codesets import CodeSet
+from service.fhir.patient_record import PatientRecord
+from service.medicines.model import IngredientClass
+from service.ome.calculate import MedicationOme, Status
+from service.ome.regimen import Regimen
+
+_SEDATIVES = (IngredientClass.BENZODIAZEPINE, IngredientClass.Z_DRUG)
+
+
+class Situation:
+    def __init__(
+        self,
+        record: PatientRecord,
+        regimen: Regimen,
+        today: date,
+        codesets: Mapping[str, CodeSet],
+        parameters: Mapping[str, float],
+    ) -> None:
+        self.record = record
+        self.regimen = regimen
+        self.today = today
+        #: Every code set under rules/codesets/, by file stem.
+        self.codesets = codesets
+        #: Shared parameters (rules/parameters.yaml) that facts read, e.g. a look-back.
+        self.parameters = parameters
+
+    @cached_property
+    def opioids(self) -> list[MedicationOme]:
+        """Opioids current or proposed (after the proposal replaces what it changes)."""
+        return [m for m in self.regimen.with_proposal if has_class(m, IngredientClass.OPIOID)]
+
+    @cached_property
+    def proposed_opioids(self) -> list[MedicationOme]:
+        return [m for m in self.regimen.proposed if has_class(m, IngredientClass.OPIOID)]
+
+    @cached_property
+    def sedatives(self) -> list[MedicationOme]:
+        return [m for m in self.regimen.with_proposal if is_sedative(m)]
+
+    @cached_property
+    def gabapentinoids(self) -> list[MedicationOme]:
+        return [
+            m for m in self.regimen.with_proposal if has_class(m, IngredientClass.GABAPENTINOID)
+        ]
+
+    @cached_property
+    def is_discharge(self) -> bool:
+        """encounter-discharge, or an order with category discharge."""
+        return self.record.hook == "encounter-discharge" or any(
+            "discharge" in c for m in self.record.proposed for c in m.categories
+        )
+
+
+def has_class(item: MedicationOme, ingredient_class: IngredientClass) -> bool:
+    """Whether the item contains the class. An excluded opioid (topical, substitution
+    therapy, not counted by the profile) is not an opioid for the rules; an excluded
+    sedative or gabapentinoid still is."""
+    return (
+        item.product is not None
+        and item.product.has_class(ingredient_class)
+        and (item.status is not Status.EXCLUDED or ingredient_class is not IngredientClass.OPIOID)
+    )
+
+
+def is_sedative(item: MedicationOme) -> bool:
+    return any(has_class(item, c) for c in _SEDATIVES)
