@@ -13,6 +13,7 @@ from service.api.deps import NowDep, PipelineDep
 from service.api.examples import TAPER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.patient_record import PatientRecord, read_resources
+from service.fhir.systems import DMD, RXNORM
 from service.pipeline import Pipeline
 from service.taper.fhir import care_plan
 from service.taper.planner import TaperPlan
@@ -20,7 +21,7 @@ from service.taper.settings import Pace
 
 router = APIRouter(tags=["Tapering"])
 
-SYSTEMS = {"dmd": "https://dmd.nhs.uk", "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm"}
+SYSTEMS = {"dmd": DMD, "rxnorm": RXNORM}
 
 
 class PaceIn(BaseModel):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.fhir.patient_record import PatientRecord
+from service.hooks import MEDICATION_REFILL
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme
 from service.ome.regimen import Regimen
@@ -70,7 +71,7 @@ def _delete_drafts(ingredient_classes: tuple[IngredientClass, ...], what: str) -
             if (
                 ref is None
                 or not _in(item, ingredient_classes)
-                or s.record.hook == "medication-refill"
+                or s.record.hook == MEDICATION_REFILL
             ):
                 continue
             out.append(

@@ -32,6 +32,7 @@ from service.cds_hooks.services import (
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
+from service.hooks import ENCOUNTER_DISCHARGE
 
 
 def check_service(service_id: str) -> frozenset[str]:
@@ -76,7 +77,7 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         orders=orders,
         proposed_key=None if orders is not None else DISCHARGE_ORDERS_KEY,
         history_keys=MEDICATION_HISTORY_KEYS,
-        expect=(*OPTIONAL_DATA, *(("encounter",) if request.hook == "encounter-discharge" else ())),
+        expect=(*OPTIONAL_DATA, *(("encounter",) if request.hook == ENCOUNTER_DISCHARGE else ())),
         patient_id=context.get("patientId"),
         encounter_id=context.get("encounterId"),
         selections=_selections(context),

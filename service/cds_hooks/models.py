@@ -26,8 +26,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-#: [SPEC2] Card.summary: "one-sentence, <140-character summary message".
-SUMMARY_MAX_CHARS = 139
+from service.hooks import SUMMARY_MAX_CHARS
 
 
 class WireModel(BaseModel):

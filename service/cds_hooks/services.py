@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.cds_hooks.models import CdsService
+from service.hooks import ENCOUNTER_DISCHARGE, MEDICATION_REFILL, ORDER_SELECT, ORDER_SIGN
 
 PATIENT_READ = "Patient/{{context.patientId}}"
 _MEDICATION_PREFETCH = {
@@ -42,12 +43,12 @@ CONTRACTS: dict[str, HookContract] = {
     c.hook: c
     for c in (
         HookContract(
-            "order-select", ("userId", "patientId", "selections", "draftOrders"), "draftOrders"
+            ORDER_SELECT, ("userId", "patientId", "selections", "draftOrders"), "draftOrders"
         ),
-        HookContract("order-sign", ("userId", "patientId", "draftOrders"), "draftOrders"),
+        HookContract(ORDER_SIGN, ("userId", "patientId", "draftOrders"), "draftOrders"),
         # Hook Library draft: userId optional (refills arrive from pharmacies and portals).
-        HookContract("medication-refill", ("patientId", "medications"), "medications"),
-        HookContract("encounter-discharge", ("userId", "patientId", "encounterId"), None),
+        HookContract(MEDICATION_REFILL, ("patientId", "medications"), "medications"),
+        HookContract(ENCOUNTER_DISCHARGE, ("userId", "patientId", "encounterId"), None),
     )
 }
 
@@ -71,9 +72,9 @@ _USAGE = (
 )
 
 _PRESCRIBING_HOOKS = (
-    ("order-select", "Opioid safety: prescribing"),
-    ("order-sign", "Opioid safety: signing and re-authorisation"),
-    ("medication-refill", "Opioid safety: repeat re-authorisation"),
+    (ORDER_SELECT, "Opioid safety: prescribing"),
+    (ORDER_SIGN, "Opioid safety: signing and re-authorisation"),
+    (MEDICATION_REFILL, "Opioid safety: repeat re-authorisation"),
 )
 
 SERVICES: tuple[CdsService, ...] = (
@@ -89,7 +90,7 @@ SERVICES: tuple[CdsService, ...] = (
         for hook, title in _PRESCRIBING_HOOKS
     ),
     CdsService(
-        hook="encounter-discharge",
+        hook=ENCOUNTER_DISCHARGE,
         id="opioid-discharge",
         title="Opioid safety: hospital discharge",
         description=(

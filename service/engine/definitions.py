@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.hooks import HookName
+
 Comparison = Literal["at_least", "above", "at_most", "below"]
 
 
@@ -106,9 +108,7 @@ class RuleDefinition(Strict):
     status: Literal["draft", "active", "retired"]
     title: str
     guideline: Guideline
-    hooks: tuple[
-        Literal["order-select", "order-sign", "medication-refill", "encounter-discharge"], ...
-    ]
+    hooks: tuple[HookName, ...]
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     inclusion: Condition
     exclusion: Condition | None = None

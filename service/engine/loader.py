@@ -17,11 +17,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from service.cds_hooks.models import SUMMARY_MAX_CHARS
 from service.engine.definitions import Condition, Parameter, RuleDefinition
 from service.engine.sources import OverrideReasons, SourceEntry
 from service.errors import ConfigurationError, RuleDefinitionError
 from service.facts.registry import FactDefinition
+from service.hooks import SUMMARY_MAX_CHARS
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RULES_FOLDER = "recommendations"

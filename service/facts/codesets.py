@@ -13,10 +13,11 @@ from pathlib import Path
 
 from service.errors import ReferenceDataError
 from service.fhir.clinical_records import CodedRecord
+from service.fhir.systems import ICD_10, ICD_10_CM, ICD_10_UK
 
 _SYSTEM_ALIASES = {
-    "http://hl7.org/fhir/sid/icd-10-uk": "http://hl7.org/fhir/sid/icd-10",
-    "http://hl7.org/fhir/sid/icd-10-cm": "http://hl7.org/fhir/sid/icd-10",
+    ICD_10_UK: ICD_10,
+    ICD_10_CM: ICD_10,
 }
 
 

@@ -12,6 +12,7 @@ from functools import cached_property
 
 from service.facts.codesets import CodeSet
 from service.fhir.patient_record import PatientRecord
+from service.hooks import ENCOUNTER_DISCHARGE
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
 from service.ome.regimen import Regimen
@@ -58,7 +59,7 @@ class Situation:
     @cached_property
     def is_discharge(self) -> bool:
         """encounter-discharge, or an order with category discharge."""
-        return self.record.hook == "encounter-discharge" or any(
+        return self.record.hook == ENCOUNTER_DISCHARGE or any(
             "discharge" in c for m in self.record.proposed for c in m.categories
         )
 

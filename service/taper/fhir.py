@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from service.taper.from_regimen import DMD, named_how
+from service.fhir.systems import DMD
+from service.taper.from_regimen import named_how
 from service.taper.planner import TaperPlan
 
 

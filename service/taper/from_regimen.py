@@ -9,14 +9,13 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
 from service.taper.options import family_for
 from service.taper.planner import MedicineToTaper, StepMedicine, TaperPlan, plan_taper
 from service.taper.settings import Pace, TaperSettings
-
-DMD = "https://dmd.nhs.uk"
 
 
 def plan_for(
@@ -121,7 +120,7 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
                 "expectedSupplyDuration": {
                     "value": days,
                     "unit": "days",
-                    "system": "http://unitsofmeasure.org",
+                    "system": UCUM,
                     "code": "d",
                 },
             }
