@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest openapi medicines bench clean
+.PHONY: run test lint typecheck pytest openapi facts medicines bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ pytest: $(STAMP)
 # Regenerate the committed OpenAPI document (a test fails when it drifts).
 openapi: $(STAMP)
 	$(BIN)/python -m service openapi > openapi/openapi.json
+
+# Regenerate the committed list of facts rule files may use (a test fails when it drifts).
+facts: $(STAMP)
+	$(BIN)/python -m service facts > docs/facts.md
 
 # Regenerate rules/medicines/ from the dm+d code lists in ../shared/reference.
 medicines: $(STAMP)

@@ -31,7 +31,8 @@ class PaceIn(BaseModel):
     interval_days: int | None = Field(default=None, ge=1, le=365)
     slower_near_end: bool | None = Field(
         default=None,
-        description="Halve the pace below 30% of the starting dose (rules/taper.yaml).",
+        description="Slow the pace near the end of the taper, as rules/taper.yaml sets it "
+        "(slower_near_end).",
     )
 
 

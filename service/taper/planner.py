@@ -1,10 +1,11 @@
 """The tapering planner: a schedule of real doses, never increasing, at an agreed pace.
 
-Pace: by default 10% of the *starting* total daily OME every 2 weeks (Faculty of Pain
-Medicine, via the national review; ``rules/taper.yaml``), or a patient-set percentage and
-interval. When the smallest real reduction is larger than the pace allows (a 12
-micrograms/hour patch is 30 mg OME/day), the interval before that step is lengthened so the
-average pace still holds: no step is ever larger than the pace over its interval.
+Pace: by default a fixed percentage of the *starting* total daily OME per interval, as
+``rules/taper.yaml`` sets it (Faculty of Pain Medicine, via the national review), or a
+patient-set percentage and interval. When the smallest real reduction is larger than the
+pace allows (the smallest patch is worth more than one step of a small total), the interval
+before that step is lengthened so the average pace still holds: no step is ever larger than
+the pace over its interval.
 
 Several opioids are tapered one at a time, in the order ``rules/taper.yaml`` gives (when
 required, immediate-release, modified-release, patches; smaller contributors first). Each
