@@ -20,14 +20,21 @@ from typing import Any
 from service.config import Settings
 from service.facts.registry import FactValue
 from service.fhir.patient_record import PatientRecord, Sent, read_patient_record
+from service.fhir.systems import SNOMED_CT
 from service.hooks import ENCOUNTER_DISCHARGE, MEDICATION_REFILL, ORDER_SIGN
 from service.pipeline import Pipeline
-from tests.unit.ome.fhir_builders import SNOMED, Json, Med, request
+from tests.unit.ome.fhir_builders import (
+    MORPHINE_SOLUTION_10_5,
+    Json,
+    Med,
+    dosage,
+    mg,
+    request,
+)
 
 PIPELINE = Pipeline(Settings())
 TODAY = date(2026, 11, 22)
 
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
 DISCHARGE_CATEGORY = {
     "coding": [
         {
@@ -40,7 +47,6 @@ ADMISSION = "admission-1"
 
 # Products the shared builders do not name (dm+d VMP ids from rules/medicines/).
 CODEINE_30 = Med("Codeine 30mg tablets", "322503009")
-MORPHINE_10 = Med("Morphine 10mg tablets", "322708003")
 GABAPENTIN_CAPS_300 = Med("Gabapentin 300mg capsules", "323014008")
 ZOPICLONE_7_5 = Med("Zopiclone 7.5mg tablets", "321175006")
 
@@ -83,6 +89,12 @@ def draft(med: Med, sig: str | None = "one twice a day", **kw: Any) -> Json:
     return request(med, text=sig, **kw)
 
 
+def morphine_mg_a_day(total_mg: float, **kw: Any) -> Json:
+    """Morphine oral solution dosed in mg twice a day: its OME/day is ``total_mg`` exactly."""
+    twice_a_day = dosage(dose=mg(total_mg / 2), frequency=2, period=1, period_unit="d")
+    return request(MORPHINE_SOLUTION_10_5, twice_a_day, **kw)
+
+
 def facts(hook: str = ORDER_SIGN, **vignette: Any) -> dict[str, FactValue]:
     """Every fact of the vignette (see :func:`record`), today being :data:`TODAY`."""
     return facts_of(record(hook, **vignette))
@@ -115,7 +127,7 @@ def born_years_ago(years: int, days_later: int = 0) -> str:
 
 def condition(
     code: str | None,
-    system: str = SNOMED,
+    system: str = SNOMED_CT,
     status: str = "active",
     text: str | None = None,
     display: str | None = None,
@@ -139,7 +151,7 @@ def social_history(code: str | None, text: str, status: str = "final") -> Json:
     """An Observation in the social-history category (how GP systems record employment)."""
     concept: Json = {"text": text}
     if code is not None:
-        concept["coding"] = [{"system": SNOMED, "code": code}]
+        concept["coding"] = [{"system": SNOMED_CT, "code": code}]
     return {
         "resourceType": "Observation",
         "status": status,

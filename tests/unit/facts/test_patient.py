@@ -1,0 +1,275 @@
+"""Facts about the patient (``service/facts/patient.py``): age and sex, cancer or palliative
+care, and the records behind the national review's risk characteristics.
+
+Data that was not sent is unknown (None), never absent (False): each fact has a vignette
+where the data was sent and says yes, sent and says no, and was not sent. Today is
+22 November 2026.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.fhir.systems import ICD_10
+from tests.unit.facts.vignettes import (
+    born_years_ago,
+    condition,
+    encounter,
+    facts,
+    patient,
+    social_history,
+)
+
+UNKNOWN_WITHOUT_DATA = (
+    "sex_male",
+    "sex_female",
+    "patient_age_years",
+    "unemployed_recorded",
+    "emergency_attendances_past_year",
+    "dependence_history_recorded",
+    "psychological_condition_recorded",
+    "sexual_abuse_history_recorded",
+)
+RECORD_FACTS = (
+    "unemployed_recorded",
+    "dependence_history_recorded",
+    "psychological_condition_recorded",
+    "sexual_abuse_history_recorded",
+)
+
+MALIGNANT_NEOPLASM = condition("363346000", display="Malignant neoplastic disease")
+DEPRESSION = condition("35489007")
+ALCOHOL_DEPENDENCE_RESOLVED = condition("66590003", status="resolved")
+CHILD_SEXUAL_ABUSE_RESOLVED = condition("Z61.4", ICD_10, status="resolved")
+UNEMPLOYED = social_history("73438004", "Unemployed")
+
+
+def with_conditions(*conditions: Any) -> dict[str, Any]:
+    """The conditions prefetch was sent and holds these (none: satisfied, no data)."""
+    return facts(conditions=list(conditions) or None)
+
+
+def aged(gender: str | None, birth_date: str | None) -> dict[str, Any]:
+    return facts(patient=[patient(gender, birth_date)])
+
+
+# --- Unknown versus absent ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fact", UNKNOWN_WITHOUT_DATA)
+def test_unknown_not_false_when_only_the_medicines_were_sent(fact: str) -> None:
+    assert facts()[fact] is None
+
+
+@pytest.mark.parametrize("fact", RECORD_FACTS)
+def test_false_when_conditions_and_observations_were_sent_and_say_nothing(fact: str) -> None:
+    assert facts(conditions=None, observations=None)[fact] is False
+
+
+# --- Cancer or palliative care -----------------------------------------------------------------
+
+
+def test_cancer_or_palliative_care_true_for_an_active_malignant_neoplasm() -> None:
+    f = with_conditions(MALIGNANT_NEOPLASM)
+    assert f["cancer_or_palliative_care"] is True
+    assert f["cancer_or_palliative_records"] == "Malignant neoplastic disease (363346000)"
+
+
+def test_cancer_or_palliative_care_true_for_palliative_care_written_as_text() -> None:
+    f = with_conditions(condition(None, text="Palliative care"))
+    assert f["cancer_or_palliative_care"] is True
+    assert f["cancer_or_palliative_records"] == "'Palliative care' (text)"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(condition("363346000", status="resolved"), id="resolved"),
+        pytest.param(
+            {**condition("363346000"), "verificationStatus": {"coding": [{"code": "refuted"}]}},
+            id="refuted",
+        ),
+        pytest.param(DEPRESSION, id="depression-only"),
+    ],
+)
+def test_cancer_or_palliative_care_false_without_an_active_cancer(record: Any) -> None:
+    f = with_conditions(record)
+    assert (f["cancer_or_palliative_care"], f["cancer_or_palliative_records"]) == (False, None)
+
+
+def test_cancer_or_palliative_care_false_when_the_conditions_prefetch_was_not_sent() -> None:
+    """Not None: rules that exclude cancer read ``conditions_available`` for the gap."""
+    f = facts()
+    assert (f["cancer_or_palliative_care"], f["conditions_available"]) == (False, False)
+    assert f["cancer_or_palliative_records"] is None
+
+
+# --- Conditions available ----------------------------------------------------------------------
+
+
+def test_conditions_available_true_when_the_conditions_prefetch_was_sent_empty() -> None:
+    assert facts(conditions=None)["conditions_available"] is True
+
+
+def test_conditions_available_true_for_conditions_sent_under_a_clients_own_key() -> None:
+    assert facts(problems=[DEPRESSION])["conditions_available"] is True
+
+
+def test_conditions_available_false_when_the_conditions_prefetch_was_not_sent() -> None:
+    assert facts(patient=[patient()])["conditions_available"] is False
+
+
+# --- Sex and age -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gender", "male", "female"),
+    [
+        pytest.param("male", True, False, id="a-man"),
+        pytest.param("female", False, True, id="a-woman"),
+        pytest.param(None, None, None, id="no-gender-recorded"),
+    ],
+)
+def test_sex_male_and_sex_female_from_patient_gender(
+    gender: str | None, male: bool | None, female: bool | None
+) -> None:
+    f = aged(gender, born_years_ago(40))
+    assert (f["sex_male"], f["sex_female"]) == (male, female)
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "age"),
+    [
+        pytest.param(born_years_ago(65), 65.0, id="65-today"),
+        pytest.param(born_years_ago(65, days_later=1), 64.0, id="65-tomorrow"),
+        pytest.param(born_years_ago(64), 64.0, id="64-today"),
+    ],
+)
+def test_patient_age_years_in_whole_years_either_side_of_a_birthday(
+    birth_date: str, age: float
+) -> None:
+    assert aged("male", birth_date)["patient_age_years"] == age
+
+
+def test_patient_age_years_none_for_a_patient_without_a_birth_date() -> None:
+    assert aged("male", None)["patient_age_years"] is None
+
+
+# --- Unemployment ------------------------------------------------------------------------------
+
+
+def test_unemployed_recorded_true_for_a_social_history_observation() -> None:
+    assert facts(observations=[UNEMPLOYED])["unemployed_recorded"] is True
+
+
+def test_unemployed_recorded_true_for_a_free_text_out_of_work_observation() -> None:
+    f = facts(observations=[social_history(None, "Out of work since March")])
+    assert f["unemployed_recorded"] is True
+
+
+def test_unemployed_recorded_true_for_an_active_icd10_z56_condition() -> None:
+    assert with_conditions(condition("Z56.0", ICD_10))["unemployed_recorded"] is True
+
+
+def test_unemployed_recorded_false_when_the_unemployment_is_resolved() -> None:
+    f = with_conditions(condition("Z56.0", ICD_10, status="resolved"))
+    assert f["unemployed_recorded"] is False
+
+
+def test_unemployed_recorded_false_for_a_cancelled_observation() -> None:
+    f = facts(observations=[social_history("73438004", "Unemployed", status="cancelled")])
+    assert f["unemployed_recorded"] is False
+
+
+def test_unemployed_recorded_false_not_unknown_when_only_observations_were_sent() -> None:
+    assert facts(observations=None)["unemployed_recorded"] is False
+
+
+# --- Emergency attendances ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("started_days_ago", "count"),
+    [
+        pytest.param(0, 1.0, id="today"),
+        pytest.param(365, 1.0, id="365-days-ago"),
+        pytest.param(366, 0.0, id="366-days-ago"),
+        pytest.param(-1, 0.0, id="tomorrow"),
+    ],
+)
+def test_emergency_attendances_past_year_either_side_of_the_365_day_look_back(
+    started_days_ago: int, count: float
+) -> None:
+    f = facts(encounters=[encounter(started_days_ago)])
+    assert f["emergency_attendances_past_year"] == count
+
+
+def test_emergency_attendances_past_year_counts_two_visits_and_an_a_and_e_typed_one() -> None:
+    visits = [encounter(10), encounter(200), encounter(30, "AMB", "Accident and Emergency")]
+    assert facts(encounters=visits)["emergency_attendances_past_year"] == 3.0
+
+
+def test_emergency_attendances_past_year_0_for_a_gp_consultation() -> None:
+    f = facts(encounters=[encounter(10, "AMB", "GP consultation")])
+    assert f["emergency_attendances_past_year"] == 0.0
+
+
+def test_emergency_attendances_past_year_0_not_unknown_when_encounters_were_sent_empty() -> None:
+    assert facts(encounters=None)["emergency_attendances_past_year"] == 0.0
+
+
+# --- Histories ---------------------------------------------------------------------------------
+
+
+def test_dependence_history_recorded_true_for_a_resolved_alcohol_dependence() -> None:
+    f = with_conditions(ALCOHOL_DEPENDENCE_RESOLVED)
+    assert f["dependence_history_recorded"] is True
+
+
+def test_dependence_history_recorded_false_for_depression_alone() -> None:
+    assert with_conditions(DEPRESSION)["dependence_history_recorded"] is False
+
+
+def test_psychological_condition_recorded_true_for_active_depression() -> None:
+    assert with_conditions(DEPRESSION)["psychological_condition_recorded"] is True
+
+
+def test_psychological_condition_recorded_false_for_resolved_depression() -> None:
+    f = with_conditions(condition("35489007", status="resolved"))
+    assert f["psychological_condition_recorded"] is False
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(CHILD_SEXUAL_ABUSE_RESOLVED, id="icd10-z61.4-resolved"),
+        pytest.param(
+            condition(None, status="inactive", text="History of childhood sexual abuse"),
+            id="free-text",
+        ),
+    ],
+)
+def test_sexual_abuse_history_recorded_true_for_a_history_even_when_resolved(record: Any) -> None:
+    assert with_conditions(record)["sexual_abuse_history_recorded"] is True
+
+
+def test_sexual_abuse_history_recorded_false_for_alcohol_dependence_alone() -> None:
+    f = with_conditions(ALCOHOL_DEPENDENCE_RESOLVED)
+    assert f["sexual_abuse_history_recorded"] is False
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        "dependence_history_recorded",
+        "psychological_condition_recorded",
+        "sexual_abuse_history_recorded",
+    ],
+)
+def test_history_facts_unknown_when_the_patient_and_encounters_but_no_conditions_were_sent(
+    fact: str,
+) -> None:
+    f = facts(patient=[patient()], encounters=None, observations=None)
+    assert f[fact] is None
