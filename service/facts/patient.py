@@ -2,8 +2,8 @@
 care, and the risk characteristics of the national review used for the support tier).
 
 Records are matched against the code sets under ``rules/codesets/``. A fact whose data was
-not sent (no Patient, no conditions) is unknown (None), never false: the support tier then
-lists the factor as not checked.
+not sent (no Patient, no conditions) and that no record sent shows is unknown (None), never
+false: the support tier then lists the factor as not checked.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ _EMERGENCY_WORDS = ("emergency", "a&e", "accident and emergency")
     evidence="cancer_or_palliative_records",
 )
 def _cancer_or_palliative_care(s: Situation) -> FactValue:
-    return bool(_cancer_or_palliative(s))
+    if _cancer_or_palliative(s):
+        return True
+    return False if "conditions" in s.record.available else None
 
 
 @fact(
@@ -47,16 +49,23 @@ def _conditions_available(s: Situation) -> FactValue:
     return "conditions" in s.record.available
 
 
-@fact("sex_male", "bool", None, "Patient.gender is male.")
+@fact("sex_male", "bool", None, "Patient.gender is male (unknown when not sent or 'unknown').")
 def _sex_male(s: Situation) -> FactValue:
-    gender = s.record.patient.gender if s.record.patient else None
+    gender = _gender(s)
     return None if gender is None else gender == "male"
 
 
-@fact("sex_female", "bool", None, "Patient.gender is female.")
+@fact("sex_female", "bool", None, "Patient.gender is female (unknown when not sent or 'unknown').")
 def _sex_female(s: Situation) -> FactValue:
-    gender = s.record.patient.gender if s.record.patient else None
+    gender = _gender(s)
     return None if gender is None else gender == "female"
+
+
+def _gender(s: Situation) -> str | None:
+    """FHIR AdministrativeGender; "unknown" says the gender is not known, so it decides
+    nothing ("other" is known, and neither male nor female)."""
+    gender = s.record.patient.gender if s.record.patient else None
+    return None if gender in (None, "unknown") else gender
 
 
 @fact("patient_age_years", "number", "years", "Age in whole years today.", max_chars=3)
@@ -138,12 +147,16 @@ def _cancer_or_palliative(s: Situation) -> list[str]:
 
 
 def _recorded(s: Situation, codeset: str, known: bool, active_only: bool = True) -> bool | None:
-    if not known:
-        return None
-    return any(
-        (r.active or not active_only) and s.codesets[codeset].matches(r)
+    """True on a matching record wherever it was sent (a history recorded as an Observation
+    counts even when no conditions were sent); otherwise False if the data was sent, and
+    unknown if not. History (``active_only`` False) counts resolved records, never refuted or
+    entered-in-error ones."""
+    if any(
+        (r.active if active_only else not r.refuted) and s.codesets[codeset].matches(r)
         for r in (*s.record.conditions, *s.record.observations)
-    )
+    ):
+        return True
+    return False if known else None
 
 
 def _is_emergency(classes: tuple[str, ...], types: tuple[str, ...]) -> bool:

@@ -29,6 +29,9 @@ class CodedRecord:
     ended: date | None
     path: str
     categories: tuple[str, ...] = ()
+    #: Recorded in error or refuted (verificationStatus; Observation status): not evidence of
+    #: anything, even as history.
+    refuted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +70,13 @@ def read_coded(resource: JsonObject, path: str) -> CodedRecord:
             (i, obj(c, f"{path}.code.coding[{i}]")) for i, c in enumerate(opt_list(code, "coding"))
         )
     )
-    active = True
     if rtype == "Condition":
         clinical = _first_code(resource.get("clinicalStatus"))
-        verification = _first_code(resource.get("verificationStatus"))
-        active = clinical not in _INACTIVE_CLINICAL and verification not in _REFUTED
+        refuted = _first_code(resource.get("verificationStatus")) in _REFUTED
+        active = clinical not in _INACTIVE_CLINICAL and not refuted
     else:
-        active = opt_str(resource, "status", path) not in {"cancelled", "entered-in-error"}
+        refuted = opt_str(resource, "status", path) in {"cancelled", "entered-in-error"}
+        active = not refuted
     recorded = (
         opt_str(resource, "onsetDateTime", path)
         or opt_str(resource, "recordedDate", path)
@@ -90,6 +93,7 @@ def read_coded(resource: JsonObject, path: str) -> CodedRecord:
         ended=parse_fhir_date(ended, f"{path}.abatementDateTime") if ended else None,
         path=path,
         categories=tuple((_first_code(c) or "") for c in opt_list(resource, "category")),
+        refuted=refuted,
     )
 
 

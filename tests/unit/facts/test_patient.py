@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from service.fhir.systems import ICD_10
+from service.fhir.systems import ICD_10, SNOMED_CT
 from tests.unit.facts.vignettes import (
     born_years_ago,
     condition,
@@ -99,10 +99,11 @@ def test_cancer_or_palliative_care_false_without_an_active_cancer(record: Any) -
     assert (f["cancer_or_palliative_care"], f["cancer_or_palliative_records"]) == (False, None)
 
 
-def test_cancer_or_palliative_care_false_when_the_conditions_prefetch_was_not_sent() -> None:
-    """Not None: rules that exclude cancer read ``conditions_available`` for the gap."""
+def test_cancer_or_palliative_care_unknown_when_the_conditions_prefetch_was_not_sent() -> None:
+    """Unknown, not "no cancer": the rules' exclusions read None as not holding, and the
+    cards say conditions were not checked (``conditions_available``)."""
     f = facts()
-    assert (f["cancer_or_palliative_care"], f["conditions_available"]) == (False, False)
+    assert (f["cancer_or_palliative_care"], f["conditions_available"]) == (None, False)
     assert f["cancer_or_palliative_records"] is None
 
 
@@ -130,6 +131,8 @@ def test_conditions_available_false_when_the_conditions_prefetch_was_not_sent() 
         pytest.param("male", True, False, id="a-man"),
         pytest.param("female", False, True, id="a-woman"),
         pytest.param(None, None, None, id="no-gender-recorded"),
+        pytest.param("unknown", None, None, id="gender-recorded-as-unknown"),
+        pytest.param("other", False, False, id="gender-other"),
     ],
 )
 def test_sex_male_and_sex_female_from_patient_gender(
@@ -253,6 +256,28 @@ def test_psychological_condition_recorded_false_for_resolved_depression() -> Non
 )
 def test_sexual_abuse_history_recorded_true_for_a_history_even_when_resolved(record: Any) -> None:
     assert with_conditions(record)["sexual_abuse_history_recorded"] is True
+
+
+@pytest.mark.parametrize(
+    ("fact", "code", "system"),
+    [
+        ("dependence_history_recorded", "66590003", SNOMED_CT),
+        ("sexual_abuse_history_recorded", "Z61.4", ICD_10),
+    ],
+)
+def test_a_history_entered_in_error_is_not_a_history(fact: str, code: str, system: str) -> None:
+    record = condition(code, system, status="resolved")
+    record["verificationStatus"] = {"coding": [{"code": "entered-in-error"}]}
+    assert with_conditions(record)[fact] is False
+
+
+def test_a_dependence_history_sent_as_an_observation_counts_without_conditions() -> None:
+    """Positive evidence is never hidden as unknown because another kind of data is
+    missing: a history recorded as social history shows even with no conditions sent."""
+    history = social_history("66590003", "Alcohol dependence")
+    f = facts(observations=[history])
+    assert f["dependence_history_recorded"] is True
+    assert facts(observations=None)["dependence_history_recorded"] is None
 
 
 def test_sexual_abuse_history_recorded_false_for_alcohol_dependence_alone() -> None:
