@@ -12,6 +12,7 @@ The record names its medicines in every way real systems do: a coded concept, a
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 import pytest
@@ -65,10 +66,11 @@ def record_bundle() -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 
 
-def hook_body(bundle: dict[str, Any]) -> dict[str, Any]:
-    """Order-sign re-signing the morphine (same id): the total with the proposal equals the
-    current total, so every endpoint should report the same number."""
-    draft = copy.deepcopy(bundle["entry"][2]["resource"])
+def hook_body(bundle: dict[str, Any], draft: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Order-sign of ``draft``; by default re-signing the morphine (same id), so that the
+    total with the proposal equals the current total and every endpoint should report the
+    same number."""
+    draft = draft or copy.deepcopy(bundle["entry"][2]["resource"])
     return {
         "hook": "order-sign",
         "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -165,3 +167,95 @@ def test_a_medication_reference_that_resolves_is_not_unresolved(
     bundle["entry"] = bundle["entry"][:-1]
     data = client.post(path, json=bundle).json()
     assert (data["total_ome_mg_per_day"], data["complete"]) == (TOTAL, True)
+
+
+# --- Every way of naming a medicine, every status: the four agree ---------------------------
+
+STYLES = ("coded", "contained", "by-id", "by-full-url", "display-only", "unresolvable")
+MEDICINES = {
+    "morphine-mr": (MORPHINE_MR_30, "1 twice a day", 60.0),
+    "oxycodone-mr": (OXYCODONE_MR_40, "1 twice a day", 120.0),
+    "tramadol": (TRAMADOL_CAPS_50, "2 four times a day", 40.0),
+}
+
+
+def _named(style: str, med: Med, sig: str, id_: str) -> list[dict[str, Any]]:
+    """A MedicationRequest naming ``med`` in ``style``, and any Bundle entries it needs."""
+    if style == "coded":
+        return [{"resource": request(med, text=sig, id=id_)}]
+    medication = _medication(med, f"{id_}-med")
+    if style == "contained":
+        resource = _by_reference(med, f"#{id_}-med", sig, id_)
+        resource["contained"] = [medication]
+        return [{"resource": resource}]
+    if style == "by-id":
+        resource = _by_reference(med, f"Medication/{id_}-med", sig, id_)
+        return [{"resource": medication}, {"resource": resource}]
+    if style == "by-full-url":
+        url = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, id_)}"
+        resource = _by_reference(med, url, sig, id_)
+        return [{"fullUrl": url, "resource": medication}, {"resource": resource}]
+    resource = _by_reference(med, f"Medication/{id_}-not-sent", sig, id_)
+    if style == "display-only":
+        resource["medicationReference"]["display"] = med.name
+    return [{"resource": resource}]
+
+
+def _answers(client: TestClient, pipeline: Pipeline, bundle: dict[str, Any]) -> list[Any]:
+    """(total, unresolved count) from the hook's regimen, /ome, /support-tier and /taper."""
+    body = hook_body(bundle, _paracetamol_draft())
+    record = read_hook_input("opioid-safety", HookRequest.model_validate(body))
+    regimen = pipeline.regimen(record, NOW.date())
+    ome = client.post("/ome", json=bundle).json()
+    tier = client.post("/support-tier", json=bundle).json()
+    taper = client.post("/taper", json={"medications": bundle})
+    taper_total = (
+        taper.json()["plan"]["start_total_ome_mg_per_day"] if taper.status_code == 200 else 0.0
+    )
+    return [
+        (regimen.current_total, len(regimen.unresolved)),
+        (ome["total_ome_mg_per_day"], ome["unresolved_count"]),
+        (tier["total_ome_mg_per_day"], len(tier["unresolved"])),
+        (taper_total, None),
+    ]
+
+
+def _paracetamol_draft() -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "draft-paracetamol",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "Paracetamol 500mg tablets"},
+        "dosageInstruction": [{"text": "2 four times a day"}],
+    }
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("medicine", sorted(MEDICINES))
+def test_every_way_of_naming_a_medicine_gives_the_same_answer_everywhere(
+    client: TestClient, pipeline: Pipeline, style: str, medicine: str
+) -> None:
+    med, sig, ome = MEDICINES[medicine]
+    other = "tramadol" if medicine != "tramadol" else "morphine-mr"
+    other_med, other_sig, other_ome = MEDICINES[other]
+    entries = _named(style, med, sig, "item") + _named("coded", other_med, other_sig, "other")
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+    resolved = style != "unresolvable"
+    total = other_ome + (ome if resolved else 0.0)
+    hook, from_ome, from_tier, from_taper = _answers(client, pipeline, bundle)
+    assert hook == from_ome == from_tier == (total, 0 if resolved else 1)
+    assert from_taper[0] == total
+
+
+@pytest.mark.parametrize("status", ["stopped", "completed", "entered-in-error", "on-hold"])
+def test_a_medicine_that_is_not_current_is_left_out_everywhere(
+    client: TestClient, pipeline: Pipeline, status: str
+) -> None:
+    entries = _named("by-id", MORPHINE_MR_30, "1 twice a day", "item") + _named(
+        "coded", TRAMADOL_CAPS_50, "2 four times a day", "other"
+    )
+    entries[-2]["resource"]["status"] = status  # the morphine order, not its Medication
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+    answers = _answers(client, pipeline, bundle)
+    assert [a[0] for a in answers] == [40.0] * 4
