@@ -58,7 +58,7 @@ class Pipeline:
         # id it reads against it.
         self.sources = Sources.load(rules_dir)
         self.override_reasons = OverrideReasons.load(rules_dir)
-        self.dictionary = MedicinesDictionary.load(rules_dir)
+        self.dictionary = MedicinesDictionary.load(rules_dir, self.sources)
         self.factors = FactorTable.load(rules_dir)
         profile_id = settings.ome_profile or self.factors.default_profile
         if profile_id not in self.factors.profiles():
