@@ -59,7 +59,7 @@ class Pipeline:
         self.sources = Sources.load(rules_dir)
         self.override_reasons = OverrideReasons.load(rules_dir)
         self.dictionary = MedicinesDictionary.load(rules_dir, self.sources)
-        self.factors = FactorTable.load(rules_dir)
+        self.factors = FactorTable.load(rules_dir, self.sources)
         profile_id = settings.ome_profile or self.factors.default_profile
         if profile_id not in self.factors.profiles():
             raise ConfigurationError(
