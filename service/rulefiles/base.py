@@ -34,7 +34,8 @@ class CsvRow(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _blank_to_none(value: object) -> object:
+def blank_to_none(value: object) -> object:
+    """For ``BeforeValidator``: an empty CSV cell is None."""
     return None if isinstance(value, str) and not value.strip() else value
 
 
@@ -48,8 +49,8 @@ def _true_or_false(value: object) -> object:
 #: Text that must not be empty (after stripping).
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 #: A CSV cell that may be empty (None when it is).
-OptionalFloat = Annotated[float | None, BeforeValidator(_blank_to_none)]
-OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+OptionalFloat = Annotated[float | None, BeforeValidator(blank_to_none)]
+OptionalInt = Annotated[int | None, BeforeValidator(blank_to_none)]
 #: A CSV cell holding exactly ``true`` or ``false``.
 CsvBool = Annotated[bool, BeforeValidator(_true_or_false)]
 

@@ -1,0 +1,201 @@
+"""The clinical vocabulary of medicine names, as data: which ingredients exist and their
+class, their other names, brands, and what a BNF section says about a product's use.
+
+Read once at start-up from ``rules/medicines/`` (columns in ``rules/medicines/README.md``):
+
+- ``ingredients.csv``: canonical ingredient → class (opioid, gabapentinoid,
+  benzodiazepine, z_drug, other). The class decides which rules can fire;
+- ``ingredient_synonyms.csv``: other names (US adopted names, old spellings) → ingredient;
+- ``brands.csv``: brand → ingredients, release, use, default dose form;
+- ``bnf_uses.csv``: BNF section prefix → use (4.10: substance dependence).
+
+Every row cites ``rules/sources.yaml``. The composition root passes the one
+:class:`Vocabulary` to the medicines dictionary (and through it to the name parser), and its
+opioids to the conversion-factor table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
+from service.errors import ReferenceDataError
+from service.medicines.model import IngredientClass, Use
+from service.rulefiles import CsvBool, CsvRow, OptionalInt, Sources, Text, blank_to_none, read_csv
+
+INGREDIENTS_FILE = Path("medicines") / "ingredients.csv"
+SYNONYMS_FILE = Path("medicines") / "ingredient_synonyms.csv"
+BRANDS_FILE = Path("medicines") / "brands.csv"
+BNF_USES_FILE = Path("medicines") / "bnf_uses.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    """What a brand name tells us beyond its strengths.
+
+    ``ingredients`` are canonical names in the order the brand's strengths are written
+    ("Targinact 10mg/5mg": oxycodone then naloxone). ``default_form`` is used only when the
+    text names no dose form ("MST 10mg").
+    """
+
+    ingredients: tuple[str, ...]
+    modified_release: bool = False
+    release_hours: int | None = None
+    use: Use | None = None
+    default_form: str = ""
+
+
+def _canonical(value: str) -> str:
+    if value != value.lower() or " ".join(value.split()) != value:
+        raise ValueError("must be lower case with single spaces")
+    return value
+
+
+class _IngredientRow(CsvRow):
+    ingredient: Text
+    class_: IngredientClass = Field(alias="class")  # ``class`` is a Python keyword
+    source: str
+    notes: str
+
+
+class _SynonymRow(CsvRow):
+    synonym: Text
+    ingredient: Text
+    source: str
+    notes: str
+
+
+class _BrandRow(CsvRow):
+    brand: Text
+    ingredients: Text
+    modified_release: CsvBool
+    release_hours: OptionalInt
+    use: Annotated[Use | None, BeforeValidator(blank_to_none)]
+    default_form: str
+    source: str
+    notes: str
+
+
+class _BnfUseRow(CsvRow):
+    bnf_prefix: Text
+    use: Use
+    source: str
+    notes: str
+
+
+class Vocabulary:
+    """The loaded vocabulary. Build it with :meth:`load` (or from tables, in tests)."""
+
+    def __init__(
+        self,
+        ingredient_class: Mapping[str, IngredientClass],
+        synonyms: Mapping[str, str],
+        brands: Mapping[str, Brand],
+        bnf_uses: Mapping[str, Use],
+    ) -> None:
+        self.ingredient_class = MappingProxyType(dict(ingredient_class))
+        self.synonyms = MappingProxyType(dict(synonyms))
+        self.brands = MappingProxyType(dict(brands))
+        self.bnf_uses = MappingProxyType(dict(bnf_uses))
+
+    @classmethod
+    def load(cls, rules_dir: Path, sources: Sources) -> Vocabulary:
+        """Read and check the four files; raises ReferenceDataError naming file, row, field."""
+        classes: dict[str, IngredientClass] = {}
+        path = rules_dir / INGREDIENTS_FILE
+        for row in read_csv(path, _IngredientRow):
+            r = row.value
+            _check_name(path, row.line, "ingredient", r.ingredient)
+            sources.check(r.source, str(path), "source", row=row.line)
+            if r.ingredient in classes:
+                raise ReferenceDataError(
+                    str(path), "ingredient", f"{r.ingredient!r} is listed twice", row=row.line
+                )
+            classes[r.ingredient] = r.class_
+
+        synonyms: dict[str, str] = {}
+        path = rules_dir / SYNONYMS_FILE
+        for srow in read_csv(path, _SynonymRow):
+            s = srow.value
+            _check_name(path, srow.line, "synonym", s.synonym)
+            sources.check(s.source, str(path), "source", row=srow.line)
+            _check_known(path, srow.line, "ingredient", s.ingredient, classes)
+            if s.synonym in synonyms or s.synonym in classes:
+                raise ReferenceDataError(
+                    str(path),
+                    "synonym",
+                    f"{s.synonym!r} is listed twice or is itself an ingredient",
+                    row=srow.line,
+                )
+            synonyms[s.synonym] = s.ingredient
+
+        brands: dict[str, Brand] = {}
+        path = rules_dir / BRANDS_FILE
+        for brow in read_csv(path, _BrandRow):
+            b = brow.value
+            _check_name(path, brow.line, "brand", b.brand)
+            sources.check(b.source, str(path), "source", row=brow.line)
+            ingredients = tuple(part.strip() for part in b.ingredients.split(";"))
+            for ingredient in ingredients:
+                _check_known(path, brow.line, "ingredients", ingredient, classes)
+            if b.brand in brands:
+                raise ReferenceDataError(
+                    str(path), "brand", f"{b.brand!r} is listed twice", row=brow.line
+                )
+            if b.release_hours is not None and not b.modified_release:
+                raise ReferenceDataError(
+                    str(path),
+                    "release_hours",
+                    "only a modified-release brand has release hours",
+                    row=brow.line,
+                )
+            brands[b.brand] = Brand(
+                ingredients, b.modified_release, b.release_hours, b.use, b.default_form
+            )
+
+        bnf_uses: dict[str, Use] = {}
+        path = rules_dir / BNF_USES_FILE
+        for urow in read_csv(path, _BnfUseRow):
+            u = urow.value
+            sources.check(u.source, str(path), "source", row=urow.line)
+            if not u.bnf_prefix.isdigit() or u.bnf_prefix in bnf_uses:
+                raise ReferenceDataError(
+                    str(path), "bnf_prefix", "must be digits, listed once", row=urow.line
+                )
+            bnf_uses[u.bnf_prefix] = u.use
+        return cls(classes, synonyms, brands, bnf_uses)
+
+    def ingredients_of(self, ingredient_class: IngredientClass) -> frozenset[str]:
+        """The canonical ingredients of one class (e.g. every opioid)."""
+        return frozenset(
+            name for name, found in self.ingredient_class.items() if found is ingredient_class
+        )
+
+    def use_from_bnf(self, bnf_code: str) -> Use | None:
+        """The use a BNF presentation code's section implies, or None (longest prefix)."""
+        best = max((p for p in self.bnf_uses if bnf_code.startswith(p)), key=len, default=None)
+        return None if best is None else self.bnf_uses[best]
+
+
+def _check_name(path: Path, line: int, field: str, value: str) -> None:
+    try:
+        _canonical(value)
+    except ValueError as exc:
+        raise ReferenceDataError(str(path), field, str(exc), row=line) from None
+
+
+def _check_known(
+    path: Path, line: int, field: str, ingredient: str, known: Mapping[str, IngredientClass]
+) -> None:
+    if ingredient not in known:
+        raise ReferenceDataError(
+            str(path),
+            field,
+            f"{ingredient!r} is not in rules/medicines/ingredients.csv",
+            row=line,
+        )
