@@ -28,6 +28,7 @@ from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.identify import Identification, identify
 from service.medicines.model import IngredientClass
+from service.medicines.vocabulary import Vocabulary
 from service.ome.calculate import MedicationOme, assess
 from service.ome.factors import FactorTable, Profile
 from service.ome.regimen import Regimen, build_regimen
@@ -58,8 +59,11 @@ class Pipeline:
         # id it reads against it.
         self.sources = Sources.load(rules_dir)
         self.override_reasons = OverrideReasons.load(rules_dir)
-        self.dictionary = MedicinesDictionary.load(rules_dir, self.sources)
-        self.factors = FactorTable.load(rules_dir, self.sources)
+        self.vocabulary = Vocabulary.load(rules_dir, self.sources)
+        self.dictionary = MedicinesDictionary.load(rules_dir, self.sources, self.vocabulary)
+        self.factors = FactorTable.load(
+            rules_dir, self.sources, self.vocabulary.ingredients_of(IngredientClass.OPIOID)
+        )
         profile_id = settings.ome_profile or self.factors.default_profile
         if profile_id not in self.factors.profiles():
             raise ConfigurationError(

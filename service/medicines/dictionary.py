@@ -23,6 +23,7 @@ from pydantic import AfterValidator
 from service.errors import ReferenceDataError
 from service.medicines.model import Ingredient, IngredientClass, Product, Route, Strength, Use
 from service.medicines.names import normalise_name, parse_product_name
+from service.medicines.vocabulary import Vocabulary
 from service.rulefiles import (
     CsvBool,
     CsvRow,
@@ -59,7 +60,10 @@ class MedicinesDictionary:
         dmd: Mapping[str, Product],
         rxnorm: Mapping[str, Product],
         history: Mapping[str, str],
+        vocabulary: Vocabulary,
     ) -> None:
+        #: The ingredient, synonym and brand tables the name parser reads.
+        self.vocabulary = vocabulary
         self._dmd = MappingProxyType(dict(dmd))
         self._rxnorm = MappingProxyType(dict(rxnorm))
         self._history = MappingProxyType(dict(history))
@@ -67,17 +71,25 @@ class MedicinesDictionary:
         self._single = MappingProxyType(self._ingredient_index())
 
     @classmethod
-    def load(cls, rules_dir: Path, sources: Sources | None = None) -> MedicinesDictionary:
+    def load(
+        cls,
+        rules_dir: Path,
+        sources: Sources | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> MedicinesDictionary:
         """Read and check the three tables under ``rules_dir / "medicines"``.
 
-        ``sources``: the bibliography every row's source must cite (read from ``rules_dir``
-        when not given).
+        ``sources``: the bibliography every row's source must cite; ``vocabulary``: the
+        ingredients, synonyms and brands names are read with. Both are read from
+        ``rules_dir`` when not given (the composition root gives them).
         """
         sources = sources if sources is not None else Sources.load(rules_dir)
+        if vocabulary is None:
+            vocabulary = Vocabulary.load(rules_dir, sources)
         dmd = _products(rules_dir / DMD_PRODUCTS, "dmd", sources)
         rxnorm = _products(rules_dir / RXNORM_PRODUCTS, "rxnorm", sources)
         history = _history(rules_dir / DMD_HISTORY, dmd, sources)
-        return cls(dmd, rxnorm, history)
+        return cls(dmd, rxnorm, history, vocabulary)
 
     def by_code(self, system: str, code: str) -> Product | None:
         """The product a FHIR coding names; a superseded dm+d VMP id gives the current one."""
@@ -102,7 +114,7 @@ class MedicinesDictionary:
             return None
         if (product := self._names.get(key)) is not None:
             return product
-        parsed = parse_product_name(text)
+        parsed = parse_product_name(text, self.vocabulary)
         if parsed is None:
             return None
         return Product(

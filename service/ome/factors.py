@@ -24,8 +24,18 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from service.errors import ReferenceDataError
-from service.medicines.model import Route
-from service.rulefiles import CsvRow, OptionalFloat, Sources, StrictModel, Text, read_csv, read_yaml
+from service.medicines.model import IngredientClass, Route
+from service.medicines.vocabulary import Vocabulary
+from service.rulefiles import (
+    CsvRow,
+    OptionalFloat,
+    Sources,
+    StrictModel,
+    Text,
+    blank_to_none,
+    read_csv,
+    read_yaml,
+)
 
 FACTORS_FILE = Path("ome") / "factors.csv"
 PROFILES_FILE = Path("ome") / "profiles.yaml"
@@ -41,39 +51,6 @@ COLUMNS = (
     "source_locator",
     "alternatives",
     "notes",
-)
-
-# Canonical lower-case ingredient names the factor table may use (the vocabulary shared
-# with service.medicines). A name outside this set is a typo that would otherwise turn
-# into a silent "unknown" at lookup time, so the loader rejects it.
-INGREDIENTS = frozenset(
-    {
-        "alfentanil",
-        "buprenorphine",
-        "codeine",
-        "dextromoramide",
-        "dextropropoxyphene",
-        "diamorphine",
-        "dihydrocodeine",
-        "dipipanone",
-        "fentanyl",
-        "hydrocodone",
-        "hydromorphone",
-        "levorphanol",
-        "meptazinol",
-        "methadone",
-        "morphine",
-        "nalbuphine",
-        "opium",
-        "oxycodone",
-        "oxymorphone",
-        "papaveretum",
-        "pentazocine",
-        "pethidine",
-        "remifentanil",
-        "tapentadol",
-        "tramadol",
-    }
 )
 
 
@@ -160,7 +137,7 @@ class _FactorRow(CsvRow):
     route: Route
     status: Literal["factor", "no_fixed_ratio", "not_counted"]
     factor: OptionalFloat
-    basis: Annotated[Basis | None, BeforeValidator(lambda v: v or None)]
+    basis: Annotated[Basis | None, BeforeValidator(blank_to_none)]
     source: str
     source_locator: Text
     alternatives: str
@@ -213,21 +190,25 @@ class FactorTable:
         cls,
         rules_dir: Path,
         sources: Sources | None = None,
-        ingredients: frozenset[str] | None = None,
+        opioids: frozenset[str] | None = None,
     ) -> FactorTable:
         """Read and check ``rules_dir``/ome/factors.csv and ome/profiles.yaml.
 
-        Call once at startup. ``sources``: the bibliography (read from ``rules_dir`` when not
-        given); ``ingredients``: the canonical opioid names a row may use. Raises
-        :class:`ReferenceDataError` on any violation.
+        Call once at startup. ``sources``: the bibliography; ``opioids``: the canonical
+        ingredient names a row may use, the opioids of the medicines vocabulary (a name
+        outside it is a typo that would otherwise become a silent "unknown" at lookup
+        time). Both are read from ``rules_dir`` when not given (the composition root gives
+        them). Raises :class:`ReferenceDataError` on any violation.
         """
         sources = sources if sources is not None else Sources.load(rules_dir)
+        if opioids is None:
+            opioids = Vocabulary.load(rules_dir, sources).ingredients_of(IngredientClass.OPIOID)
         profiles = _load_profiles(rules_dir / PROFILES_FILE, sources)
         index = _load_factors(
             rules_dir / FACTORS_FILE,
             sources,
             frozenset(profiles),
-            ingredients if ingredients is not None else INGREDIENTS,
+            opioids,
         )
         default = next(p.profile_id for p in profiles.values() if p.default)
         return cls(

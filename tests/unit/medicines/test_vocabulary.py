@@ -157,28 +157,3 @@ def test_a_bad_vocabulary_row_stops_start_up_naming_file_row_and_field(
     assert (error.file, error.row, error.field) == (str(path), line, field)
     assert problem in error.problem
     assert str(error).startswith(f"{path}: row {line}, field {field!r}: ")
-
-
-def test_the_files_hold_the_python_tables_they_replace(vocabulary: Vocabulary) -> None:
-    """The CSVs were generated from service/medicines/lexicon.py; the next commit deletes
-    those tables and reads these instead."""
-    from service.medicines import lexicon
-
-    assert dict(vocabulary.ingredient_class) == lexicon.INGREDIENT_CLASS
-    assert dict(vocabulary.synonyms) == lexicon.SYNONYMS
-    assert list(vocabulary.brands) == list(lexicon.BRANDS)
-    for key, brand in lexicon.BRANDS.items():
-        mine = vocabulary.brands[key]
-        assert (
-            mine.ingredients,
-            mine.modified_release,
-            mine.release_hours,
-            mine.use,
-            mine.default_form,
-        ) == (
-            brand.ingredients,
-            brand.modified_release,
-            brand.release_hours,
-            brand.use,
-            brand.default_form,
-        ), key

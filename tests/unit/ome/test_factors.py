@@ -356,6 +356,20 @@ GOOD_ROWS = [
 ]
 
 
+VOCABULARY = {
+    "ingredients.csv": "ingredient,class,source,notes\n"
+    + "".join(
+        f"{name},opioid,src-a,\n" for name in ("morphine", "fentanyl", "methadone", "buprenorphine")
+    )
+    + "paracetamol,other,src-a,\n",
+    "ingredient_synonyms.csv": "synonym,ingredient,source,notes\n",
+    "brands.csv": (
+        "brand,ingredients,modified_release,release_hours,use,default_form,source,notes\n"
+    ),
+    "bnf_uses.csv": "bnf_prefix,use,source,notes\n",
+}
+
+
 def _write_rules(
     tmp_path: Path,
     rows: list[str],
@@ -369,6 +383,11 @@ def _write_rules(
     (rules / "sources.yaml").write_text(sources, encoding="utf-8")
     (rules / "ome" / "profiles.yaml").write_text(profiles, encoding="utf-8")
     (rules / "ome" / "factors.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    # The opioids a row may name come from the medicines vocabulary.
+    medicines = rules / "medicines"
+    medicines.mkdir()
+    for name, text in VOCABULARY.items():
+        (medicines / name).write_text(text, encoding="utf-8")
     return rules
 
 
