@@ -341,25 +341,17 @@ def _infer_use(
     brand: Brand | None,
     strengths_mg: float,
     liquid: bool,
+    v: Vocabulary,
 ) -> Use:
-    """Why the product exists (model.Use); the build script may override from the BNF code."""
+    """Why the product exists (model.Use): a topical route, else the brand's use, else the
+    first matching row of rules/medicines/uses_by_name.csv (linctuses, kaolin mixtures,
+    methadone oral solution, buprenorphine for dependence...), else analgesia. The build
+    script may override it from the BNF code."""
     if route is Route.TOPICAL:
         return Use.TOPICAL
     if brand is not None and brand.use is not None:
         return brand.use
-    if dose_form == "linctus" or {"kaolin", "attapulgite", "ipecacuanha"} & set(names):
-        return Use.NON_ANALGESIC
-    # BNF 4.10: methadone oral solution 1mg/ml and buprenorphine for opioid dependence
-    # (ome-reference.md §4.1 and §6). Temgesic (200 and 400 microgram) stays analgesic;
-    # the dependence tablets are 2 mg and above, and buprenorphine with naloxone.
-    if "methadone" in names and route is Route.ORAL and liquid:
-        return Use.SUBSTANCE_DEPENDENCE
-    if "buprenorphine" in names:
-        if "naloxone" in names:
-            return Use.SUBSTANCE_DEPENDENCE
-        if dose_form == "oral lyophilisate" or (route is Route.BUCCAL and strengths_mg >= 2):
-            return Use.SUBSTANCE_DEPENDENCE
-    return Use.ANALGESIA
+    return v.use_by_name(names, dose_form, route, strengths_mg, liquid) or Use.ANALGESIA
 
 
 def _release(text: str, brand: Brand | None, mr: bool, has_opioid: bool) -> int | None:
@@ -499,7 +491,7 @@ def parse_product_name(name: str, vocabulary: Vocabulary) -> ParsedName | None:
         modified_release=mr,
         release_hours=_release(full_text, brand, mr, has_opioid),
         use=_infer_use(
-            names, dose_form, route, brand, unit_mg, form is not None and form.unit == "ml"
+            names, dose_form, route, brand, unit_mg, form is not None and form.unit == "ml", v
         ),
         brand=brand_key,
         form_stated=form_stated,

@@ -7,7 +7,9 @@ Read once at start-up from ``rules/medicines/`` (columns in ``rules/medicines/RE
   benzodiazepine, z_drug, other). The class decides which rules can fire;
 - ``ingredient_synonyms.csv``: other names (US adopted names, old spellings) → ingredient;
 - ``brands.csv``: brand → ingredients, release, use, default dose form;
-- ``bnf_uses.csv``: BNF section prefix → use (4.10: substance dependence).
+- ``bnf_uses.csv``: BNF section prefix → use (4.10: substance dependence);
+- ``uses_by_name.csv``: what a name without a brand or BNF code says about use (methadone
+  oral solution and buprenorphine 2 mg sublingual tablets: substance dependence).
 
 Every row cites ``rules/sources.yaml``. The composition root passes the one
 :class:`Vocabulary` to the medicines dictionary (and through it to the name parser), and its
@@ -16,7 +18,7 @@ opioids to the conversion-factor table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -25,13 +27,23 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from service.errors import ReferenceDataError
-from service.medicines.model import IngredientClass, Use
-from service.rulefiles import CsvBool, CsvRow, OptionalInt, Sources, Text, blank_to_none, read_csv
+from service.medicines.model import IngredientClass, Route, Use
+from service.rulefiles import (
+    CsvBool,
+    CsvRow,
+    OptionalFloat,
+    OptionalInt,
+    Sources,
+    Text,
+    blank_to_none,
+    read_csv,
+)
 
 INGREDIENTS_FILE = Path("medicines") / "ingredients.csv"
 SYNONYMS_FILE = Path("medicines") / "ingredient_synonyms.csv"
 BRANDS_FILE = Path("medicines") / "brands.csv"
 BNF_USES_FILE = Path("medicines") / "bnf_uses.csv"
+USES_BY_NAME_FILE = Path("medicines") / "uses_by_name.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +93,44 @@ class _BrandRow(CsvRow):
     notes: str
 
 
+@dataclass(frozen=True, slots=True)
+class UseRule:
+    """One row of uses_by_name.csv: a product matching every non-empty condition has
+    ``use``."""
+
+    ingredient: str
+    with_ingredient: str
+    route: Route | None
+    dose_form: str
+    liquid_only: bool
+    min_unit_mg: float | None
+    use: Use
+
+    def matches(
+        self, names: Sequence[str], dose_form: str, route: Route, unit_mg: float, liquid: bool
+    ) -> bool:
+        return (
+            (not self.ingredient or self.ingredient in names)
+            and (not self.with_ingredient or self.with_ingredient in names)
+            and (self.route is None or route is self.route)
+            and (not self.dose_form or dose_form == self.dose_form)
+            and (liquid or not self.liquid_only)
+            and (self.min_unit_mg is None or unit_mg >= self.min_unit_mg)
+        )
+
+
+class _UseByNameRow(CsvRow):
+    ingredient: str
+    with_ingredient: str
+    route: Annotated[Route | None, BeforeValidator(blank_to_none)]
+    dose_form: str
+    liquid_only: CsvBool
+    min_unit_mg: OptionalFloat
+    use: Use
+    source: str
+    notes: str
+
+
 class _BnfUseRow(CsvRow):
     bnf_prefix: Text
     use: Use
@@ -97,11 +147,13 @@ class Vocabulary:
         synonyms: Mapping[str, str],
         brands: Mapping[str, Brand],
         bnf_uses: Mapping[str, Use],
+        uses_by_name: Sequence[UseRule],
     ) -> None:
         self.ingredient_class = MappingProxyType(dict(ingredient_class))
         self.synonyms = MappingProxyType(dict(synonyms))
         self.brands = MappingProxyType(dict(brands))
         self.bnf_uses = MappingProxyType(dict(bnf_uses))
+        self.uses_by_name = tuple(uses_by_name)
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Sources) -> Vocabulary:
@@ -168,13 +220,53 @@ class Vocabulary:
                     str(path), "bnf_prefix", "must be digits, listed once", row=urow.line
                 )
             bnf_uses[u.bnf_prefix] = u.use
-        return cls(classes, synonyms, brands, bnf_uses)
+
+        uses_by_name: list[UseRule] = []
+        path = rules_dir / USES_BY_NAME_FILE
+        for nrow in read_csv(path, _UseByNameRow):
+            n = nrow.value
+            sources.check(n.source, str(path), "source", row=nrow.line)
+            for field in ("ingredient", "with_ingredient"):
+                if getattr(n, field):
+                    _check_known(path, nrow.line, field, getattr(n, field), classes)
+            if not (n.ingredient or n.with_ingredient or n.route or n.dose_form):
+                raise ReferenceDataError(
+                    str(path),
+                    "ingredient",
+                    "a row needs an ingredient, a route or a dose form",
+                    row=nrow.line,
+                )
+            uses_by_name.append(
+                UseRule(
+                    n.ingredient,
+                    n.with_ingredient,
+                    n.route,
+                    n.dose_form,
+                    n.liquid_only,
+                    n.min_unit_mg,
+                    n.use,
+                )
+            )
+        return cls(classes, synonyms, brands, bnf_uses, uses_by_name)
 
     def ingredients_of(self, ingredient_class: IngredientClass) -> frozenset[str]:
         """The canonical ingredients of one class (e.g. every opioid)."""
         return frozenset(
             name for name, found in self.ingredient_class.items() if found is ingredient_class
         )
+
+    def use_by_name(
+        self, names: Sequence[str], dose_form: str, route: Route, unit_mg: float, liquid: bool
+    ) -> Use | None:
+        """The use the first matching row of uses_by_name.csv gives, or None.
+
+        ``unit_mg``: the largest strength in mg per unit of presentation (0 when none);
+        ``liquid``: whether the product is measured in ml.
+        """
+        for rule in self.uses_by_name:
+            if rule.matches(names, dose_form, route, unit_mg, liquid):
+                return rule.use
+        return None
 
     def use_from_bnf(self, bnf_code: str) -> Use | None:
         """The use a BNF presentation code's section implies, or None (longest prefix)."""

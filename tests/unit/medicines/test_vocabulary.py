@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import ReferenceDataError
-from service.medicines.model import IngredientClass, Use
+from service.medicines.model import IngredientClass, Route, Use
 from service.medicines.vocabulary import Vocabulary
 from service.ome.factors import FactorTable
 from service.rulefiles import Sources
@@ -62,6 +62,37 @@ def test_bnf_section_4_10_is_substance_dependence(vocabulary: Vocabulary) -> Non
     assert vocabulary.use_from_bnf("0309010C0AAAAAA") is Use.NON_ANALGESIC
     assert vocabulary.use_from_bnf("0407020Q0AAAAAA") is None
     assert vocabulary.use_from_bnf("") is None
+
+
+@pytest.mark.parametrize(
+    ("names", "dose_form", "route", "unit_mg", "liquid", "use"),
+    [
+        (["methadone"], "oral solution", Route.ORAL, 0.0, True, Use.SUBSTANCE_DEPENDENCE),
+        (["methadone"], "tablet", Route.ORAL, 5.0, False, None),
+        (["methadone"], "linctus", Route.ORAL, 0.0, True, Use.NON_ANALGESIC),
+        (
+            ["buprenorphine"],
+            "sublingual tablet",
+            Route.BUCCAL,
+            2.0,
+            False,
+            Use.SUBSTANCE_DEPENDENCE,
+        ),
+        (["buprenorphine"], "sublingual tablet", Route.BUCCAL, 0.4, False, None),
+        (["buprenorphine", "naloxone"], "film", Route.BUCCAL, 0.0, False, Use.SUBSTANCE_DEPENDENCE),
+        (["kaolin", "morphine"], "oral suspension", Route.ORAL, 0.0, True, Use.NON_ANALGESIC),
+    ],
+)
+def test_what_a_name_says_about_use(
+    vocabulary: Vocabulary,
+    names: list[str],
+    dose_form: str,
+    route: Route,
+    unit_mg: float,
+    liquid: bool,
+    use: Use | None,
+) -> None:
+    assert vocabulary.use_by_name(names, dose_form, route, unit_mg, liquid) is use
 
 
 def test_every_factor_row_names_an_opioid_of_the_vocabulary(vocabulary: Vocabulary) -> None:
@@ -135,6 +166,14 @@ def test_a_factor_for_an_ingredient_that_is_not_an_opioid_is_refused(rules_copy:
             "modified_release",
             "true or false",
             id="brand-not-true-or-false",
+        ),
+        pytest.param(
+            "uses_by_name.csv",
+            "methadone,,oral,",
+            "methadon,,oral,",
+            "ingredient",
+            "'methadon' is not in rules/medicines/ingredients.csv",
+            id="use-rule-of-unknown-ingredient",
         ),
         pytest.param(
             "bnf_uses.csv",
