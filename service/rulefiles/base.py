@@ -9,14 +9,13 @@ for CSV, the row (the line number; the header is line 1). The service then refus
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
-from pydantic_core import ErrorDetails
 
 from service.errors import ReferenceDataError
 
@@ -157,6 +156,9 @@ def field_path(loc: Sequence[int | str]) -> str:
     return out
 
 
+#: One entry of ``ValidationError.errors()`` (pydantic's ErrorDetails: type, loc, msg, input).
+_Error = Mapping[str, Any]
+
 _FIXED_PROBLEMS = {
     "missing": "required field is missing",
     "extra_forbidden": "unrecognised field",
@@ -166,7 +168,7 @@ _FIXED_PROBLEMS = {
     "bool_type": "must be true or false",
     "int_from_float": "must be a whole number",
 }
-_PROBLEMS: dict[str, Callable[[ErrorDetails], str]] = {
+_PROBLEMS: dict[str, Callable[[_Error], str]] = {
     "enum": lambda e: f"{e['input']!r} is not one of: {_expected(e)}",
     "literal_error": lambda e: f"{e['input']!r} is not one of: {_expected(e)}",
     "float_parsing": lambda e: f"{e['input']!r} is not a number",
@@ -175,12 +177,12 @@ _PROBLEMS: dict[str, Callable[[ErrorDetails], str]] = {
 }
 
 
-def _expected(error: ErrorDetails) -> str:
+def _expected(error: _Error) -> str:
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     return str(ctx.get("expected", "")).replace("'", "")
 
 
-def problem(error: ErrorDetails) -> str:
+def problem(error: _Error) -> str:
     """What is wrong, in the words the rest of the loaders use."""
     if error["type"] in _FIXED_PROBLEMS:
         return _FIXED_PROBLEMS[error["type"]]

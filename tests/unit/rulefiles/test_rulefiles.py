@@ -3,6 +3,7 @@ names the file and the field (and, for CSV, the row)."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from pathlib import Path
 
@@ -69,6 +70,17 @@ def _sources(tmp_path: Path) -> Sources:
 
 
 # ------------------------------------------------------------------------------ errors
+
+
+def test_rulefiles_imports_nothing_of_the_service_but_its_errors() -> None:
+    """So that every package may read its files with it (DEVELOPERS.md, import graph)."""
+    package = Path(__file__).resolve().parents[3] / "service" / "rulefiles"
+    imported = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("service"):
+                imported.add(str(node.module))
+    assert imported - {"service.rulefiles.base", "service.rulefiles.sources"} == {"service.errors"}
 
 
 def test_one_error_type_under_the_service_tree() -> None:
