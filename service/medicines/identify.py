@@ -20,17 +20,14 @@ from service.medicines.model import IngredientClass, Product
 from service.medicines.vocabulary import Vocabulary
 
 _WORD = re.compile(r"[a-z][a-z-]*")
-#: Names of fixed combinations and general words that name an in-scope medicine although
-#: no ingredient or brand row spells them.
-_IN_SCOPE_EXTRA = frozenset(
-    {"co-codamol", "co-dydramol", "co-codaprin", "co-proxamol", "opioid", "opiate"}
-)
+#: General words that say a medicine is in scope without naming it.
+_IN_SCOPE_EXTRA = frozenset({"opioid", "opiate"})
 
 
 @dataclass(frozen=True, slots=True)
 class _ScopeWords:
     #: Words that name something in scope: in-scope ingredients (and their other names),
-    #: brands of in-scope products, and the co-drugs that contain opioids.
+    #: brands and co-drugs of in-scope products, and the words "opioid" and "opiate".
     words: frozenset[str]
     #: In-scope ingredient names long enough to recognise when misspelt ("oxycodon").
     spelled: tuple[str, ...]
@@ -52,6 +49,7 @@ def _scope_words(v: Vocabulary) -> _ScopeWords:
             for brand, b in v.brands.items()
             if any(in_scope(i) for i in b.ingredients)
         }
+        | {co for co, parts in v.co_drugs.items() if any(in_scope(i) for i in parts)}
         | _IN_SCOPE_EXTRA
     )
     spelled = tuple(

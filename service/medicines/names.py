@@ -49,15 +49,6 @@ def normalise_name(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-# Co-drugs are British Approved Names for fixed combinations; the strengths are written in
-# the order of the ingredients below ("Co-codamol 30mg/500mg" is codeine 30 mg).
-_CO_DRUGS: dict[str, tuple[str, ...]] = {
-    "co-codamol": ("codeine", "paracetamol"),
-    "co-dydramol": ("dihydrocodeine", "paracetamol"),
-    "co-codaprin": ("codeine", "aspirin"),
-    "co-proxamol": ("dextropropoxyphene", "paracetamol"),
-}
-
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _MASS = r"mg|micrograms?|mcg|ug|nanograms?|ng|grams?|g|%"
 _AMOUNT = rf"(?<![\w.])({_NUM})\s*({_MASS})(?![a-z])"
@@ -449,8 +440,10 @@ def parse_product_name(name: str, vocabulary: Vocabulary) -> ParsedName | None:
     if (hit := _brand_at_start(text, v)) is not None:
         brand_key, brand, rest = hit
         parts = _brand_parts(brand.ingredients, rest)
-    elif (co := text.split()[0]) in _CO_DRUGS:
-        parts = _brand_parts(_CO_DRUGS[co], text[len(co) :])
+    elif (co := text.split()[0]) in v.co_drugs:
+        # A co-drug's strengths are written in the order of its ingredients ("Co-codamol
+        # 30mg/500mg" is codeine 30 mg; rules/medicines/co_drugs.csv).
+        parts = _brand_parts(v.co_drugs[co], text[len(co) :])
     else:
         found = _components(text, v)
         if found is None:

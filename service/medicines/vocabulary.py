@@ -7,6 +7,7 @@ Read once at start-up from ``rules/medicines/`` (columns in ``rules/medicines/RE
   benzodiazepine, z_drug, other). The class decides which rules can fire;
 - ``ingredient_synonyms.csv``: other names (US adopted names, old spellings) → ingredient;
 - ``brands.csv``: brand → ingredients, release, use, default dose form;
+- ``co_drugs.csv``: British Approved Names of fixed combinations (co-codamol) → ingredients;
 - ``bnf_uses.csv``: BNF section prefix → use (4.10: substance dependence);
 - ``uses_by_name.csv``: what a name without a brand or BNF code says about use (methadone
   oral solution and buprenorphine 2 mg sublingual tablets: substance dependence).
@@ -42,6 +43,7 @@ from service.rulefiles import (
 INGREDIENTS_FILE = Path("medicines") / "ingredients.csv"
 SYNONYMS_FILE = Path("medicines") / "ingredient_synonyms.csv"
 BRANDS_FILE = Path("medicines") / "brands.csv"
+CO_DRUGS_FILE = Path("medicines") / "co_drugs.csv"
 BNF_USES_FILE = Path("medicines") / "bnf_uses.csv"
 USES_BY_NAME_FILE = Path("medicines") / "uses_by_name.csv"
 
@@ -131,6 +133,13 @@ class _UseByNameRow(CsvRow):
     notes: str
 
 
+class _CoDrugRow(CsvRow):
+    co_drug: Text
+    ingredients: Text
+    source: str
+    notes: str
+
+
 class _BnfUseRow(CsvRow):
     bnf_prefix: Text
     use: Use
@@ -146,12 +155,15 @@ class Vocabulary:
         ingredient_class: Mapping[str, IngredientClass],
         synonyms: Mapping[str, str],
         brands: Mapping[str, Brand],
+        co_drugs: Mapping[str, tuple[str, ...]],
         bnf_uses: Mapping[str, Use],
         uses_by_name: Sequence[UseRule],
     ) -> None:
         self.ingredient_class = MappingProxyType(dict(ingredient_class))
         self.synonyms = MappingProxyType(dict(synonyms))
         self.brands = MappingProxyType(dict(brands))
+        #: co-drug name → ingredients in the order its strengths are written.
+        self.co_drugs = MappingProxyType(dict(co_drugs))
         self.bnf_uses = MappingProxyType(dict(bnf_uses))
         self.uses_by_name = tuple(uses_by_name)
 
@@ -210,6 +222,21 @@ class Vocabulary:
                 ingredients, b.modified_release, b.release_hours, b.use, b.default_form
             )
 
+        co_drugs: dict[str, tuple[str, ...]] = {}
+        path = rules_dir / CO_DRUGS_FILE
+        for crow in read_csv(path, _CoDrugRow):
+            c = crow.value
+            _check_name(path, crow.line, "co_drug", c.co_drug)
+            sources.check(c.source, str(path), "source", row=crow.line)
+            parts = tuple(part.strip() for part in c.ingredients.split(";"))
+            for ingredient in parts:
+                _check_known(path, crow.line, "ingredients", ingredient, classes)
+            if c.co_drug in co_drugs or " " in c.co_drug:
+                raise ReferenceDataError(
+                    str(path), "co_drug", "must be one word, listed once", row=crow.line
+                )
+            co_drugs[c.co_drug] = parts
+
         bnf_uses: dict[str, Use] = {}
         path = rules_dir / BNF_USES_FILE
         for urow in read_csv(path, _BnfUseRow):
@@ -247,7 +274,7 @@ class Vocabulary:
                     n.use,
                 )
             )
-        return cls(classes, synonyms, brands, bnf_uses, uses_by_name)
+        return cls(classes, synonyms, brands, co_drugs, bnf_uses, uses_by_name)
 
     def ingredients_of(self, ingredient_class: IngredientClass) -> frozenset[str]:
         """The canonical ingredients of one class (e.g. every opioid)."""

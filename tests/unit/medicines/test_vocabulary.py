@@ -55,6 +55,7 @@ def test_the_classes_the_rules_depend_on(vocabulary: Vocabulary) -> None:
     assert vocabulary.brands["targinact"].ingredients == ("oxycodone", "naloxone")
     assert vocabulary.brands["mxl"].release_hours == 24
     assert vocabulary.brands["subutex"].use is Use.SUBSTANCE_DEPENDENCE
+    assert vocabulary.co_drugs["co-codamol"] == ("codeine", "paracetamol")
 
 
 def test_bnf_section_4_10_is_substance_dependence(vocabulary: Vocabulary) -> None:
@@ -166,6 +167,14 @@ def test_a_factor_for_an_ingredient_that_is_not_an_opioid_is_refused(rules_copy:
             "modified_release",
             "true or false",
             id="brand-not-true-or-false",
+        ),
+        pytest.param(
+            "co_drugs.csv",
+            "co-codamol,codeine;paracetamol,",
+            "co-codamol,codeine;paracetamoll,",
+            "ingredients",
+            "'paracetamoll' is not in rules/medicines/ingredients.csv",
+            id="co-drug-of-unknown-ingredient",
         ),
         pytest.param(
             "uses_by_name.csv",

@@ -367,6 +367,7 @@ VOCABULARY = {
         "brand,ingredients,modified_release,release_hours,use,default_form,source,notes\n"
     ),
     "bnf_uses.csv": "bnf_prefix,use,source,notes\n",
+    "co_drugs.csv": "co_drug,ingredients,source,notes\n",
     "uses_by_name.csv": (
         "ingredient,with_ingredient,route,dose_form,liquid_only,min_unit_mg,use,source,notes\n"
     ),
