@@ -2,8 +2,8 @@
 
     ServiceError
     ├── ConfigurationError          the service refuses to start (bad rules/ or settings)
-    │   ├── RuleDefinitionError     a rule file is invalid: names file, field and fix
-    │   └── ReferenceDataError      a table under rules/ is invalid: names file, row and field
+    │   └── ReferenceDataError      a file under rules/ is invalid: names file, field (and row)
+    │       └── RuleDefinitionError a rule file (rules/recommendations/) is invalid
     └── RequestError                the caller sent something we cannot use (4xx)
         ├── HookRequestError        400: malformed JSON or a request that breaks the spec
         ├── UnknownServiceError     404: no CDS Service with that id
@@ -27,16 +27,24 @@ class ConfigurationError(ServiceError):
     """The service cannot start with this configuration or content."""
 
 
-class RuleDefinitionError(ConfigurationError):
-    def __init__(self, file: str, field: str, problem: str) -> None:
-        self.file, self.field, self.problem = file, field, problem
-        super().__init__(f"{file}: {field}: {problem}")
-
-
 class ReferenceDataError(ConfigurationError):
-    def __init__(self, file: str, where: str, problem: str) -> None:
-        self.file, self.where, self.problem = file, where, problem
-        super().__init__(f"{file}: {where}: {problem}")
+    """A file under ``rules/`` is unreadable or breaks its schema (``service.rulefiles``).
+
+    ``field`` is a dotted path into a YAML file (``parameters.high_dose.unit``,
+    ``profiles[0].prn.label``) or a CSV column; empty only when the whole file is at fault
+    (unreadable, not YAML). ``row`` is the CSV line number (the header is line 1), else None.
+    """
+
+    def __init__(self, file: str, field: str, problem: str, *, row: int | None = None) -> None:
+        self.file, self.field, self.problem, self.row = file, field, problem, row
+        where = [f"row {row}"] if row is not None else []
+        if field:
+            where.append(f"field {field!r}")
+        super().__init__(f"{file}: {', '.join(where) or 'the whole file'}: {problem}")
+
+
+class RuleDefinitionError(ReferenceDataError):
+    """A rule file (``rules/recommendations/<id>.yaml``) is invalid: names file, field and fix."""
 
 
 class RequestError(ServiceError):

@@ -19,7 +19,6 @@ from service.cds_hooks.models import Card
 from service.config import Settings
 from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules
-from service.engine.sources import load_override_reasons, load_sources
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts.catalogue import RECORD_FACTS
 from service.facts.codesets import load_codeset
@@ -30,9 +29,11 @@ from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.identify import Identification, identify
 from service.medicines.model import IngredientClass
+from service.medicines.vocabulary import Vocabulary
 from service.ome.calculate import MedicationOme, assess
 from service.ome.factors import FactorTable, Profile
 from service.ome.regimen import Regimen, build_regimen
+from service.rulefiles import OverrideReasons, Sources
 from service.stratify import Stratifier, SupportTier
 from service.taper.from_regimen import first_step_actions, plan_for, plan_markdown, plan_query
 from service.taper.planner import TaperPlan
@@ -55,8 +56,15 @@ class Pipeline:
     def __init__(self, settings: Settings) -> None:
         rules_dir = settings.rules_dir
         self.settings = settings
-        self.dictionary = MedicinesDictionary.load(rules_dir)
-        self.factors = FactorTable.load(rules_dir)
+        # The bibliography is read once and given to every loader, which checks each source
+        # id it reads against it.
+        self.sources = Sources.load(rules_dir)
+        self.override_reasons = OverrideReasons.load(rules_dir)
+        self.vocabulary = Vocabulary.load(rules_dir, self.sources)
+        self.dictionary = MedicinesDictionary.load(rules_dir, self.sources, self.vocabulary)
+        self.factors = FactorTable.load(
+            rules_dir, self.sources, self.vocabulary.ingredients_of(IngredientClass.OPIOID)
+        )
         profile_id = settings.ome_profile or self.factors.default_profile
         if profile_id not in self.factors.profiles():
             raise ConfigurationError(
@@ -67,12 +75,10 @@ class Pipeline:
         # Identification is a pure function of the coded concept and the same codes recur in
         # every practice's requests: remember the answers (bounded) instead of recomputing.
         self.identify = lru_cache(maxsize=100_000)(self._identify_uncached)
-        self.sources = load_sources(rules_dir)
-        self.override_reasons = load_override_reasons(rules_dir)
-        self.taper_settings = TaperSettings.load(rules_dir, frozenset(self.sources))
+        self.taper_settings = TaperSettings.load(rules_dir, self.sources)
         self.stratifier = Stratifier.load(rules_dir, self.sources)
         self.cancer_palliative = load_codeset(
-            rules_dir / "codesets" / "cancer_palliative.csv", frozenset(self.sources)
+            rules_dir / "codesets" / "cancer_palliative.csv", self.sources
         )
         self.codesets = {"cancer_palliative": self.cancer_palliative, **self.stratifier.codesets}
         # Facts are declared beside the code that computes them (service/facts/): the

@@ -12,36 +12,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from service.engine.definitions import Condition, Parameter
 from service.engine.evaluate import holds
 from service.engine.loader import check_condition
-from service.engine.sources import SourceEntry
 from service.errors import RuleDefinitionError
 from service.facts.codesets import CodeSet, load_codeset
 from service.facts.registry import FactDefinition, FactSet, FactValue
+from service.rulefiles import Sources, StrictModel, read_yaml
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RiskFactorDef(_Strict):
+class RiskFactorDef(StrictModel):
     id: str
     label: str
     when: Condition
 
 
-class TierDef(_Strict):
+class TierDef(StrictModel):
     tier: int
     name: str
     support: str
     when: Condition
 
 
-class StratificationModel(_Strict):
+class StratificationModel(StrictModel):
     id: str
     version: str
     source: str
@@ -109,26 +102,15 @@ class Stratifier:
         return held, unknown, values
 
     @classmethod
-    def load(cls, rules_dir: Path, sources: Mapping[str, SourceEntry]) -> Stratifier:
+    def load(cls, rules_dir: Path, sources: Sources) -> Stratifier:
         path = rules_dir / "stratification.yaml"
-        try:
-            model = StratificationModel.model_validate(yaml.safe_load(path.read_text("utf-8")))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise RuleDefinitionError(
-                str(path), ".".join(map(str, first["loc"])), first["msg"]
-            ) from None
+        model = read_yaml(path, StratificationModel, error=RuleDefinitionError)
         file = str(path)
+        sources.check(model.source, file, "source", error=RuleDefinitionError)
         for name, p in model.parameters.items():
-            for s in p.source.split(";"):
-                if s.strip() not in sources:
-                    raise RuleDefinitionError(
-                        file, f"parameters.{name}.source", f"unknown source {s!r}"
-                    )
+            sources.check(p.source, file, f"parameters.{name}.source", error=RuleDefinitionError)
         names = ("unemployment", "dependence_history", "psychological", "sexual_abuse_history")
-        codesets = {
-            n: load_codeset(rules_dir / "codesets" / f"{n}.csv", frozenset(sources)) for n in names
-        }
+        codesets = {n: load_codeset(rules_dir / "codesets" / f"{n}.csv", sources) for n in names}
         return cls(model, codesets, path)
 
     def check(self, facts: Mapping[str, FactDefinition]) -> None:

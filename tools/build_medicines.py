@@ -39,6 +39,8 @@ sys.path.insert(0, str(REPO))
 
 from service.medicines.model import Ingredient, IngredientClass, Route, Strength, Use  # noqa: E402
 from service.medicines.names import ParsedName, parse_product_name  # noqa: E402
+from service.medicines.vocabulary import Vocabulary  # noqa: E402
+from service.rulefiles import Sources  # noqa: E402
 
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference"
 DEFAULT_OUTPUT = REPO / "rules" / "medicines"
@@ -240,7 +242,10 @@ def gather_concepts(rows: list[CodeListRow], report: Report) -> dict[str, Concep
 
 
 def infer_types(
-    rows: list[CodeListRow], concepts: dict[str, Concept], chain_codes: set[str]
+    rows: list[CodeListRow],
+    concepts: dict[str, Concept],
+    chain_codes: set[str],
+    vocabulary: Vocabulary,
 ) -> dict[str, str]:
     """VMP or AMP for every code; the dfms lists give no type.
 
@@ -259,7 +264,7 @@ def infer_types(
             first_with_name.add(row.code)
     for code, concept in concepts.items():
         name = concept.name.lower()
-        parsed = parse_product_name(concept.name) if concept.name else None
+        parsed = parse_product_name(concept.name, vocabulary) if concept.name else None
         if concept.types:
             types[code] = "VMP" if "VMP" in concept.types else "AMP"
         elif code in chain_codes or len(code) < 11 or name.startswith("generic "):
@@ -274,13 +279,10 @@ def infer_types(
 # *** use and products ***
 
 
-def use_from_bnf(bnf_code: str, parsed_use: Use) -> Use:
-    """BNF chapter decides where it is explicit (ome-reference.md §4.2)."""
-    if bnf_code.startswith("0410"):
-        return Use.SUBSTANCE_DEPENDENCE
-    if bnf_code.startswith(("0309", "0104")):
-        return Use.NON_ANALGESIC
-    return parsed_use
+def use_from_bnf(bnf_code: str, parsed_use: Use, vocabulary: Vocabulary) -> Use:
+    """The BNF section decides where it is explicit (rules/medicines/bnf_uses.csv;
+    ome-reference.md §4.2)."""
+    return vocabulary.use_from_bnf(bnf_code) or parsed_use
 
 
 def in_scope(parsed: ParsedName) -> bool:
@@ -336,12 +338,13 @@ def build_vmps(
     history: dict[str, str],
     key_bnf: dict[str, str],
     report: Report,
+    vocabulary: Vocabulary,
 ) -> dict[str, Product]:
     vmps: dict[str, Product] = {}
     for code, concept in sorted(concepts.items()):
         if types[code] != "VMP" or not concept.name:
             continue
-        parsed = parse_product_name(concept.name)
+        parsed = parse_product_name(concept.name, vocabulary)
         if parsed is None:
             report.add("names that do not parse (omitted)", f"{code} {concept.name}")
             continue
@@ -351,7 +354,7 @@ def build_vmps(
         parsed = with_route(parsed, concept.file_routes, concept.name, report)
         bnf = min(concept.bnf_codes) if concept.bnf_codes else key_bnf.get(code, "")
         bnf = bnf or key_bnf.get(history.get(code, ""), "")
-        parsed = replace(parsed, use=use_from_bnf(bnf, parsed.use))
+        parsed = replace(parsed, use=use_from_bnf(bnf, parsed.use, vocabulary))
         sources = set(concept.sources) | ({KEY_PRODUCTS} if code in key_bnf else set())
         vmps[code] = Product(
             code, "VMP", concept.name, code, bnf, parsed, ";".join(sorted(sources))
@@ -364,7 +367,9 @@ def build_vmps(
             vmps[code] = replace(
                 product,
                 bnf_code=bnf,
-                parsed=replace(product.parsed, use=use_from_bnf(bnf, product.parsed.use)),
+                parsed=replace(
+                    product.parsed, use=use_from_bnf(bnf, product.parsed.use, vocabulary)
+                ),
             )
     return vmps
 
@@ -458,6 +463,7 @@ def build_amps(
     vmps: dict[str, Product],
     history: dict[str, str],
     report: Report,
+    vocabulary: Vocabulary,
 ) -> dict[str, Product]:
     by_bnf: dict[str, list[str]] = defaultdict(list)
     for code, vmp in sorted(vmps.items()):
@@ -467,7 +473,7 @@ def build_amps(
     for code, concept in sorted(concepts.items()):
         if types[code] != "AMP" or not concept.name:
             continue
-        own = parse_product_name(concept.name)
+        own = parse_product_name(concept.name, vocabulary)
         vmp = link_amp(concept, own, vmps, by_bnf, history)
         parsed = amp_parse(own, vmp, concept.name, report)
         if parsed is None:
@@ -480,7 +486,9 @@ def build_amps(
             report.add("AMPs with no VMP found (vmp_code left empty)", f"{code} {concept.name}")
         parsed = with_route(parsed, concept.file_routes, concept.name, report)
         bnf = min(concept.bnf_codes) if concept.bnf_codes else ""
-        parsed = replace(parsed, use=use_from_bnf(bnf or (vmp.bnf_code if vmp else ""), parsed.use))
+        parsed = replace(
+            parsed, use=use_from_bnf(bnf or (vmp.bnf_code if vmp else ""), parsed.use, vocabulary)
+        )
         amps[code] = Product(
             code,
             "AMP",
@@ -494,7 +502,10 @@ def build_amps(
 
 
 def build_vtms(
-    fixture: list[dict[str, str]], key_products: list[dict[str, str]], report: Report
+    fixture: list[dict[str, str]],
+    key_products: list[dict[str, str]],
+    report: Report,
+    vocabulary: Vocabulary,
 ) -> dict[str, Product]:
     names: dict[str, str] = {}
     sources: dict[str, set[str]] = defaultdict(set)
@@ -507,10 +518,11 @@ def build_vtms(
         sources[key["vtm_id"]].add(KEY_PRODUCTS)
     vtms: dict[str, Product] = {}
     for code, name in sorted(names.items()):
-        parsed = parse_product_name(name)
+        parsed = parse_product_name(name, vocabulary)
         if parsed is None or not in_scope(parsed):
             # The fixture was cut by name pattern: it also holds ipratropium, tiotropium,
-            # acetazolamide…, none of which the lexicon knows or the rules need.
+            # acetazolamide…, none of which rules/medicines/ingredients.csv names or the
+            # rules need.
             report.add("fixture VTMs outside the four classes (omitted)", f"{code} {name}")
             continue
         vtms[code] = Product(code, "VTM", name, "", "", parsed, ";".join(sorted(sources[code])))
@@ -582,13 +594,13 @@ def rxnorm_type(name: str, parsed: ParsedName) -> str:
     return "IN" if len(parsed.ingredients) == 1 else "MIN"
 
 
-def build_rxnorm(reference: Path, report: Report) -> dict[str, Product]:
+def build_rxnorm(reference: Path, report: Report, vocabulary: Vocabulary) -> dict[str, Product]:
     products: dict[str, Product] = {}
     for code, displays in sorted(rxnorm_names(reference).items()):
         sources = {RX_ORIGINS[o][0] for origins in displays.values() for o in origins}
         candidates = []
         for display, where in displays.items():
-            parsed = parse_product_name(display) if display else None
+            parsed = parse_product_name(display, vocabulary) if display else None
             if parsed is None:
                 continue
             complete = all(i.strength for i in parsed.ingredients) and parsed.form_stated
@@ -685,6 +697,10 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 def build(reference: Path, output: Path) -> Report:
     report = Report()
+    # Products are read with the service's own vocabulary (rules/medicines/ingredients.csv,
+    # brands.csv, ...), checked as at start-up.
+    rules = REPO / "rules"
+    vocabulary = Vocabulary.load(rules, Sources.load(rules))
     rows = read_codelists(reference)
     key_products = read_csv(reference / "dmd" / "uk_key_products_dmd.csv")
     fixture = read_csv(
@@ -713,10 +729,10 @@ def build(reference: Path, output: Path) -> Report:
         for k in key_products
         if k["bnf_code"] and BNF_RE.match(k["bnf_code"].split()[0])
     }
-    types = infer_types(rows, concepts, chain_codes)
-    vmps = build_vmps(concepts, types, history, key_bnf, report)
-    amps = build_amps(concepts, types, vmps, history, report)
-    vtms = build_vtms(fixture, key_products, report)
+    types = infer_types(rows, concepts, chain_codes, vocabulary)
+    vmps = build_vmps(concepts, types, history, key_bnf, report, vocabulary)
+    amps = build_amps(concepts, types, vmps, history, report, vocabulary)
+    vtms = build_vtms(fixture, key_products, report, vocabulary)
     dmd = {**vtms, **vmps, **amps}
 
     history_rows = [
@@ -734,7 +750,7 @@ def build(reference: Path, output: Path) -> Report:
     write_csv(
         output / "rxnorm_products.csv",
         PRODUCT_COLUMNS,
-        product_rows(build_rxnorm(reference, report).values()),
+        product_rows(build_rxnorm(reference, report, vocabulary).values()),
     )
     return report
 

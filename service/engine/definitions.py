@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from service.hooks import HookName
+from service.rulefiles import StrictModel
 
 Comparison = Literal["at_least", "above", "at_most", "below"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: The rule-file models share the base of every file under rules/.
+Strict = StrictModel
 
 
 class Parameter(Strict):

@@ -14,14 +14,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from service.engine.definitions import Condition, Parameter, RuleDefinition
-from service.engine.sources import OverrideReasons, SourceEntry
 from service.errors import ConfigurationError, RuleDefinitionError
 from service.facts.registry import FactDefinition
 from service.hooks import SUMMARY_MAX_CHARS
+from service.rulefiles import OverrideReasons, Sources, read_yaml
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RULES_FOLDER = "recommendations"
@@ -29,7 +26,7 @@ RULES_FOLDER = "recommendations"
 
 def load_rules(
     rules_dir: Path,
-    sources: Mapping[str, SourceEntry],
+    sources: Sources,
     override_reasons: OverrideReasons,
     suggestion_kinds: frozenset[str],
     facts: Mapping[str, FactDefinition],
@@ -55,16 +52,7 @@ def load_rules(
 
 
 def _parse(path: Path) -> RuleDefinition:
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except yaml.YAMLError as exc:
-        raise RuleDefinitionError(str(path), "file", f"not valid YAML: {exc}") from None
-    try:
-        rule = RuleDefinition.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "file"
-        raise RuleDefinitionError(str(path), field, first["msg"]) from None
+    rule = read_yaml(path, RuleDefinition, error=RuleDefinitionError)
     if rule.id != path.stem:
         raise RuleDefinitionError(str(path), "id", f"must equal the file name {path.stem!r}")
     return rule
@@ -73,7 +61,7 @@ def _parse(path: Path) -> RuleDefinition:
 def _check(
     rule: RuleDefinition,
     path: Path,
-    sources: Mapping[str, SourceEntry],
+    sources: Sources,
     override_reasons: OverrideReasons,
     suggestion_kinds: frozenset[str],
     facts: Mapping[str, FactDefinition],
@@ -81,16 +69,7 @@ def _check(
     file = str(path)
 
     def source(field: str, source_id: str, *, needs_label: bool = False) -> None:
-        for one in source_id.split(";"):
-            entry = sources.get(one.strip())
-            if entry is None:
-                raise RuleDefinitionError(
-                    file, field, f"unknown source {one!r}: add it to rules/sources.yaml"
-                )
-            if needs_label and not entry.label:
-                raise RuleDefinitionError(
-                    file, field, f"source {one!r} needs a label to be a card source"
-                )
+        sources.check(source_id, file, field, needs_label=needs_label, error=RuleDefinitionError)
 
     source("guideline.source", rule.guideline.source)
     source("card.source", rule.card.source, needs_label=True)

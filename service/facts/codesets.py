@@ -7,13 +7,14 @@ each set lists the parent concept and the common children, and says so in its no
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from service.errors import ReferenceDataError
 from service.fhir.clinical_records import CodedRecord
 from service.fhir.systems import ICD_10, ICD_10_CM, ICD_10_UK
+from service.rulefiles import CsvRow, Sources, Text, read_csv
 
 _SYSTEM_ALIASES = {
     ICD_10_UK: ICD_10,
@@ -49,22 +50,35 @@ class CodeSet:
         return None
 
 
-def load_codeset(path: Path, known_sources: frozenset[str]) -> CodeSet:
+class CodeSetRow(CsvRow):
+    """One row of ``rules/codesets/*.csv``: a code, a code prefix, or (system ``text``) a
+    keyword looked for in free text."""
+
+    system: Text
+    match: Literal["exact", "prefix", "contains"]
+    code: Text
+    display: str
+    source: str
+    notes: str
+
+
+def load_codeset(path: Path, sources: Sources) -> CodeSet:
     exact: set[tuple[str, str]] = set()
     prefixes: list[tuple[str, str]] = []
     keywords: list[str] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            for source in row["source"].split(";"):
-                if source.strip() not in known_sources:
-                    raise ReferenceDataError(str(path), f"row {line}", f"unknown source {source!r}")
-            match, system, code = row["match"], row["system"], row["code"].strip()
-            if match == "exact":
-                exact.add((system, code.upper() if "icd" in system else code))
-            elif match == "prefix":
-                prefixes.append((system, code.upper()))
-            elif match == "contains" and system == "text":
-                keywords.append(code.lower())
-            else:
-                raise ReferenceDataError(str(path), f"row {line}", f"unknown match {match!r}")
+    file = str(path)
+    for row in read_csv(path, CodeSetRow):
+        r = row.value
+        sources.check(r.source, file, "source", row=row.line)
+        system, code = r.system, r.code
+        if r.match == "exact":
+            exact.add((system, code.upper() if "icd" in system else code))
+        elif r.match == "prefix":
+            prefixes.append((system, code.upper()))
+        elif system == "text":
+            keywords.append(code.lower())
+        else:
+            raise ReferenceDataError(
+                file, "system", "a 'contains' row must have system 'text'", row=row.line
+            )
     return CodeSet(path.stem, frozenset(exact), tuple(prefixes), tuple(keywords))

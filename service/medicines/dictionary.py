@@ -12,45 +12,34 @@ unresolved, never as 0 mg.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from service.errors import ReferenceDataError
 from service.medicines.model import Ingredient, IngredientClass, Product, Route, Strength, Use
 from service.medicines.names import normalise_name, parse_product_name
+from service.medicines.vocabulary import Vocabulary
+from service.rulefiles import (
+    CsvBool,
+    CsvRow,
+    OptionalFloat,
+    OptionalInt,
+    Row,
+    Sources,
+    Text,
+    read_csv,
+)
 
 __all__ = ["MedicinesDictionary"]
 
 DMD_PRODUCTS = Path("medicines") / "dmd_products.csv"
 DMD_HISTORY = Path("medicines") / "dmd_code_history.csv"
 RXNORM_PRODUCTS = Path("medicines") / "rxnorm_products.csv"
-
-PRODUCT_COLUMNS = (
-    "code",
-    "concept_type",
-    "name",
-    "vmp_code",
-    "bnf_code",
-    "ingredient",
-    "ingredient_class",
-    "strength_value",
-    "strength_unit",
-    "per_value",
-    "per_unit",
-    "dose_form",
-    "route",
-    "unit_of_presentation",
-    "modified_release",
-    "release_hours",
-    "use",
-    "source",
-)
-HISTORY_COLUMNS = ("previous_code", "current_code", "source")
 
 # dm+d codes are SNOMED CT UK drug extension ids: UK Core uses https://dmd.nhs.uk, EPS and
 # GP Connect use http://snomed.info/sct (../shared/reference/README.md, dmd section).
@@ -71,7 +60,10 @@ class MedicinesDictionary:
         dmd: Mapping[str, Product],
         rxnorm: Mapping[str, Product],
         history: Mapping[str, str],
+        vocabulary: Vocabulary,
     ) -> None:
+        #: The ingredient, synonym and brand tables the name parser reads.
+        self.vocabulary = vocabulary
         self._dmd = MappingProxyType(dict(dmd))
         self._rxnorm = MappingProxyType(dict(rxnorm))
         self._history = MappingProxyType(dict(history))
@@ -79,12 +71,25 @@ class MedicinesDictionary:
         self._single = MappingProxyType(self._ingredient_index())
 
     @classmethod
-    def load(cls, rules_dir: Path) -> MedicinesDictionary:
-        """Read and check the three tables under ``rules_dir / "medicines"``."""
-        dmd = _products(rules_dir / DMD_PRODUCTS, "dmd")
-        rxnorm = _products(rules_dir / RXNORM_PRODUCTS, "rxnorm")
-        history = _history(rules_dir / DMD_HISTORY, dmd)
-        return cls(dmd, rxnorm, history)
+    def load(
+        cls,
+        rules_dir: Path,
+        sources: Sources | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> MedicinesDictionary:
+        """Read and check the three tables under ``rules_dir / "medicines"``.
+
+        ``sources``: the bibliography every row's source must cite; ``vocabulary``: the
+        ingredients, synonyms and brands names are read with. Both are read from
+        ``rules_dir`` when not given (the composition root gives them).
+        """
+        sources = sources if sources is not None else Sources.load(rules_dir)
+        if vocabulary is None:
+            vocabulary = Vocabulary.load(rules_dir, sources)
+        dmd = _products(rules_dir / DMD_PRODUCTS, "dmd", sources)
+        rxnorm = _products(rules_dir / RXNORM_PRODUCTS, "rxnorm", sources)
+        history = _history(rules_dir / DMD_HISTORY, dmd, sources)
+        return cls(dmd, rxnorm, history, vocabulary)
 
     def by_code(self, system: str, code: str) -> Product | None:
         """The product a FHIR coding names; a superseded dm+d VMP id gives the current one."""
@@ -109,7 +114,7 @@ class MedicinesDictionary:
             return None
         if (product := self._names.get(key)) is not None:
             return product
-        parsed = parse_product_name(text)
+        parsed = parse_product_name(text, self.vocabulary)
         if parsed is None:
             return None
         return Product(
@@ -176,134 +181,150 @@ def _strength_order(product: Product) -> tuple[float, str, str]:
 
 # *** loading and checking ***
 
-
-def _rows(path: Path, columns: tuple[str, ...]) -> Iterable[tuple[int, dict[str, str]]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if tuple(reader.fieldnames or ()) != columns:
-                raise ReferenceDataError(str(path), "header", f"columns must be {list(columns)}")
-            rows = list(reader)
-    except OSError as error:
-        raise ReferenceDataError(
-            str(path), "file", f"cannot be read ({error.strerror}); run `make medicines`"
-        ) from error
-    return enumerate(rows, start=2)
+_MAKE_MEDICINES = "run `make medicines`"
 
 
-def _products(path: Path, system: str) -> dict[str, Product]:
-    grouped: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
-    for line, row in _rows(path, PRODUCT_COLUMNS):
-        if not row["code"].isdigit():
-            raise ReferenceDataError(str(path), f"row {line}, field 'code'", "must be digits")
-        grouped[row["code"]].append((line, row))
-    return {code: _product(path, system, rows) for code, rows in grouped.items()}
+def _digits(value: str) -> str:
+    if not value.isdigit():
+        raise ValueError("must be digits")
+    return value
 
 
-def _product(path: Path, system: str, rows: list[tuple[int, dict[str, str]]]) -> Product:
-    line, first = rows[0]
-    where = _Where(path, line)
-    for other_line, other in rows[1:]:
-        for field in _PRODUCT_FIELDS:
-            if other[field] != first[field]:
-                raise _Where(path, other_line).error(field, "differs between rows of one product")
-    for field in ("concept_type", "name", "source"):
-        if not first[field]:
-            raise where.error(field, "must not be empty")
-    ingredients = tuple(_ingredient(row, _Where(path, at)) for at, row in rows)
-    if len({i.name for i in ingredients}) != len(ingredients):
-        raise where.error("ingredient", "appears twice in one product")
-    hours = first["release_hours"]
-    if hours and not hours.isdigit():
-        raise where.error("release_hours", "must be a whole number of hours or empty")
-    if first["modified_release"] not in {"true", "false"}:
-        raise where.error("modified_release", "must be true or false")
-    return Product(
-        code=first["code"],
-        system=system,
-        concept_type=first["concept_type"],
-        name=first["name"],
-        ingredients=ingredients,
-        dose_form=first["dose_form"],
-        route=where.enum(Route, first, "route"),
-        unit_of_presentation=first["unit_of_presentation"],
-        modified_release=first["modified_release"] == "true",
-        release_hours=int(hours) if hours else None,
-        use=where.enum(Use, first, "use"),
-        bnf_code=first["bnf_code"],
-        source=first["source"],
-    )
+def _lower_case_name(value: str) -> str:
+    if not value or value != value.lower():
+        raise ValueError("must be a lower-case canonical name")
+    return value
 
 
+def _hours(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise ValueError("must be a whole number of hours or empty")
+    return value
+
+
+Code = Annotated[str, AfterValidator(_digits)]
+
+
+class ProductRow(CsvRow):
+    """One row of dmd_products.csv / rxnorm_products.csv: one ingredient of one product.
+    A product with several ingredients has one row each, repeating the product's columns."""
+
+    code: Code
+    concept_type: Text
+    name: Text
+    vmp_code: str
+    bnf_code: str
+    ingredient: Annotated[str, AfterValidator(_lower_case_name)]
+    ingredient_class: IngredientClass
+    strength_value: OptionalFloat
+    strength_unit: str
+    per_value: OptionalFloat
+    per_unit: str
+    dose_form: str
+    route: Route
+    unit_of_presentation: str
+    modified_release: CsvBool
+    release_hours: Annotated[OptionalInt, AfterValidator(_hours)]
+    use: Use
+    source: Text
+
+
+class HistoryRow(CsvRow):
+    """One row of dmd_code_history.csv: a superseded dm+d VMP id and its successor."""
+
+    previous_code: Code
+    current_code: Code
+    source: Text
+
+
+PRODUCT_COLUMNS = tuple(ProductRow.model_fields)
+HISTORY_COLUMNS = tuple(HistoryRow.model_fields)
 # Columns that describe the product, repeated on each of its ingredient rows.
 _PRODUCT_FIELDS = tuple(
     f
     for f in PRODUCT_COLUMNS
     if f not in {"ingredient", "ingredient_class"} and not f.startswith(("strength", "per_"))
 )
-_E = TypeVar("_E", Route, Use, IngredientClass)
 
 
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """A row of a table, to name in errors."""
-
-    path: Path
-    line: int
-
-    def error(self, field: str, problem: str) -> ReferenceDataError:
-        return ReferenceDataError(str(self.path), f"row {self.line}, field {field!r}", problem)
-
-    def enum(self, kind: type[_E], row: dict[str, str], field: str) -> _E:
-        try:
-            return kind(row[field])
-        except ValueError:
-            raise self.error(field, f"must be one of {[m.value for m in kind]}") from None
-
-    def positive(self, row: dict[str, str], field: str) -> float:
-        try:
-            value = float(row[field])
-        except ValueError:
-            raise self.error(field, "must be a number") from None
-        if not value > 0:
-            raise self.error(field, "must be greater than 0")
-        return value
+def _products(path: Path, system: str, sources: Sources) -> dict[str, Product]:
+    file = str(path)
+    grouped: dict[str, list[Row[ProductRow]]] = defaultdict(list)
+    for row in read_csv(path, ProductRow, missing_hint=_MAKE_MEDICINES):
+        sources.check(row.value.source, file, "source", row=row.line)
+        grouped[row.value.code].append(row)
+    return {code: _product(file, system, rows) for code, rows in grouped.items()}
 
 
-def _ingredient(row: dict[str, str], where: _Where) -> Ingredient:
-    name = row["ingredient"]
-    if not name or name != name.lower():
-        raise where.error("ingredient", "must be a lower-case canonical name")
-    ingredient_class = where.enum(IngredientClass, row, "ingredient_class")
-    given = [bool(row[f]) for f in ("strength_value", "strength_unit", "per_value", "per_unit")]
-    if not any(given):
-        return Ingredient(name, ingredient_class, None)
-    if not all(given):
-        raise where.error("strength_value", "strength columns must be all set or all empty")
-    if row["strength_unit"] not in _STRENGTH_UNITS:
-        raise where.error("strength_unit", f"must be one of {sorted(_STRENGTH_UNITS)}")
-    if row["per_unit"] not in _PER_UNITS:
-        raise where.error("per_unit", f"must be one of {sorted(_PER_UNITS)}")
-    strength = Strength(
-        where.positive(row, "strength_value"),
-        row["strength_unit"],
-        where.positive(row, "per_value"),
-        row["per_unit"],
+def _product(file: str, system: str, rows: list[Row[ProductRow]]) -> Product:
+    first = rows[0].value
+    for other in rows[1:]:
+        for field in _PRODUCT_FIELDS:
+            if getattr(other.value, field) != getattr(first, field):
+                raise ReferenceDataError(
+                    file, field, "differs between rows of one product", row=other.line
+                )
+    ingredients = tuple(_ingredient(file, row) for row in rows)
+    if len({i.name for i in ingredients}) != len(ingredients):
+        raise ReferenceDataError(
+            file, "ingredient", "appears twice in one product", row=rows[0].line
+        )
+    return Product(
+        code=first.code,
+        system=system,
+        concept_type=first.concept_type,
+        name=first.name,
+        ingredients=ingredients,
+        dose_form=first.dose_form,
+        route=first.route,
+        unit_of_presentation=first.unit_of_presentation,
+        modified_release=first.modified_release,
+        release_hours=first.release_hours,
+        use=first.use,
+        bnf_code=first.bnf_code,
+        source=first.source,
     )
-    return Ingredient(name, ingredient_class, strength)
 
 
-def _history(path: Path, dmd: Mapping[str, Product]) -> dict[str, str]:
+def _ingredient(file: str, row: Row[ProductRow]) -> Ingredient:
+    r = row.value
+
+    def error(field: str, problem: str) -> ReferenceDataError:
+        return ReferenceDataError(file, field, problem, row=row.line)
+
+    given = [
+        r.strength_value is not None,
+        bool(r.strength_unit),
+        r.per_value is not None,
+        bool(r.per_unit),
+    ]
+    if not any(given):
+        return Ingredient(r.ingredient, r.ingredient_class, None)
+    if not all(given) or r.strength_value is None or r.per_value is None:
+        raise error("strength_value", "strength columns must be all set or all empty")
+    if r.strength_unit not in _STRENGTH_UNITS:
+        raise error("strength_unit", f"must be one of {sorted(_STRENGTH_UNITS)}")
+    if r.per_unit not in _PER_UNITS:
+        raise error("per_unit", f"must be one of {sorted(_PER_UNITS)}")
+    for field, value in (("strength_value", r.strength_value), ("per_value", r.per_value)):
+        if not value > 0:
+            raise error(field, "must be greater than 0")
+    return Ingredient(
+        r.ingredient,
+        r.ingredient_class,
+        Strength(r.strength_value, r.strength_unit, r.per_value, r.per_unit),
+    )
+
+
+def _history(path: Path, dmd: Mapping[str, Product], sources: Sources) -> dict[str, str]:
+    file = str(path)
     history: dict[str, str] = {}
-    for line, row in _rows(path, HISTORY_COLUMNS):
-        previous, current = row["previous_code"], row["current_code"]
-        if not (previous.isdigit() and current.isdigit()):
-            raise ReferenceDataError(str(path), f"row {line}", "codes must be digits")
-        if not row["source"]:
-            raise ReferenceDataError(str(path), f"row {line}, field 'source'", "must not be empty")
-        if current not in dmd and previous not in dmd:
+    for row in read_csv(path, HistoryRow, missing_hint=_MAKE_MEDICINES):
+        r = row.value
+        sources.check(r.source, file, "source", row=row.line)
+        if r.current_code not in dmd and r.previous_code not in dmd:
             raise ReferenceDataError(
-                str(path), f"row {line}, field 'current_code'", "is not in dmd_products.csv"
+                file, "current_code", "is not in dmd_products.csv", row=row.line
             )
-        history[previous] = current
+        history[r.previous_code] = r.current_code
     return history

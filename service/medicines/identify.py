@@ -12,40 +12,56 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from service.fhir.medication_record import MedicationConcept
 from service.medicines.dictionary import MedicinesDictionary
-from service.medicines.lexicon import BRANDS, INGREDIENT_CLASS, SYNONYMS
 from service.medicines.model import IngredientClass, Product
+from service.medicines.vocabulary import Vocabulary
 
-#: Words that name something in scope: in-scope ingredients (and their other names), brands
-#: of in-scope products, and the co-drugs that contain opioids.
-_IN_SCOPE_WORDS = frozenset(
-    {name for name, c in INGREDIENT_CLASS.items() if c is not IngredientClass.OTHER}
-    | {
-        word
-        for word, name in SYNONYMS.items()
-        if INGREDIENT_CLASS.get(name, IngredientClass.OTHER) is not IngredientClass.OTHER
-    }
-    | {
-        brand.split()[0]
-        for brand, b in BRANDS.items()
-        if any(
-            INGREDIENT_CLASS.get(i, IngredientClass.OTHER) is not IngredientClass.OTHER
-            for i in b.ingredients
-        )
-    }
-    | {"co-codamol", "co-dydramol", "co-codaprin", "co-proxamol", "opioid", "opiate"}
-)
 _WORD = re.compile(r"[a-z][a-z-]*")
-#: In-scope ingredient names long enough to recognise when misspelt ("oxycodon", "codiene").
-_SPELLED = tuple(
-    sorted(
-        word
-        for word in _IN_SCOPE_WORDS
-        if len(word) >= 6 and word.isalpha() and (word in INGREDIENT_CLASS or word in SYNONYMS)
+#: General words that say a medicine is in scope without naming it.
+_IN_SCOPE_EXTRA = frozenset({"opioid", "opiate"})
+
+
+@dataclass(frozen=True, slots=True)
+class _ScopeWords:
+    #: Words that name something in scope: in-scope ingredients (and their other names),
+    #: brands and co-drugs of in-scope products, and the words "opioid" and "opiate".
+    words: frozenset[str]
+    #: In-scope ingredient names long enough to recognise when misspelt ("oxycodon").
+    spelled: tuple[str, ...]
+
+
+@lru_cache(maxsize=8)
+def _scope_words(v: Vocabulary) -> _ScopeWords:
+    """Derived once per loaded vocabulary (the service has one)."""
+
+    def in_scope(ingredient: str) -> bool:
+        found = v.ingredient_class.get(ingredient, IngredientClass.OTHER)
+        return found is not IngredientClass.OTHER
+
+    words = frozenset(
+        {name for name in v.ingredient_class if in_scope(name)}
+        | {word for word, name in v.synonyms.items() if in_scope(name)}
+        | {
+            brand.split()[0]
+            for brand, b in v.brands.items()
+            if any(in_scope(i) for i in b.ingredients)
+        }
+        | {co for co, parts in v.co_drugs.items() if any(in_scope(i) for i in parts)}
+        | _IN_SCOPE_EXTRA
     )
-)
+    spelled = tuple(
+        sorted(
+            word
+            for word in words
+            if len(word) >= 6
+            and word.isalpha()
+            and (word in v.ingredient_class or word in v.synonyms)
+        )
+    )
+    return _ScopeWords(words, spelled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,24 +76,28 @@ class Identification:
     out_of_scope: bool = False
 
 
-def mentions_in_scope(text: str) -> bool:
+def mentions_in_scope(text: str, vocabulary: Vocabulary) -> bool:
     """Whether a medicine name mentions an opioid, gabapentinoid, benzodiazepine or Z-drug,
     or a word that looks like a misspelling of one."""
+    scope = _scope_words(vocabulary)
     words = _WORD.findall(text.lower())
-    return any(word in _IN_SCOPE_WORDS for word in words) or _misspelt(text) is not None
+    return any(word in scope.words for word in words) or _misspelt(text, vocabulary) is not None
 
 
-def _misspelt(text: str) -> tuple[str, str] | None:
+def _misspelt(text: str, vocabulary: Vocabulary) -> tuple[str, str] | None:
     """A word of ``text`` that looks like a misspelt in-scope ingredient, and that ingredient:
     one typing error (a letter added, dropped, changed, or two swapped) in a word of up to 7
     letters, two in a longer one ("codiene", "oxycodon", "diamorfine", "dihydrocodiene"). Other
     medicines are further away ("cocaine" from codeine, "hydrocortisone" from hydrocodone)."""
+    scope = _scope_words(vocabulary)
     for word in _WORD.findall(text.lower()):
-        if len(word) < 6 or word in _IN_SCOPE_WORDS:
+        if len(word) < 6 or word in scope.words:
             continue
         allowed = 1 if len(word) <= 7 else 2
         close = [
-            (_typos(word, name), name) for name in _SPELLED if abs(len(name) - len(word)) <= allowed
+            (_typos(word, name), name)
+            for name in scope.spelled
+            if abs(len(name) - len(word)) <= allowed
         ]
         best = min(close, default=None)
         if best is not None and best[0] <= allowed:
@@ -127,12 +147,15 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
     label = names[0] if names else next((c.code for c in concept.codings if c.code), "(unnamed)")
     codes = ", ".join(f"{_system_name(c.system)} {c.code}" for c in concept.codings if c.code)
     why = f"code {codes} is not in the medicines dictionary" if codes else "no code"
-    if names and not any(mentions_in_scope(n) for n in names):
+    vocabulary = dictionary.vocabulary
+    if names and not any(mentions_in_scope(n, vocabulary) for n in names):
         why += f"; the name {names[0]!r} names no opioid, gabapentinoid, benzodiazepine or Z-drug"
         return Identification(None, why, label or "(unnamed)", out_of_scope=True)
     if names:
         why += f" and the name {names[0]!r} could not be read"
-        misspelt = next((m for m in map(_misspelt, names) if m is not None), None)
+        misspelt = next(
+            (m for m in (_misspelt(n, vocabulary) for n in names) if m is not None), None
+        )
         if misspelt is not None:
             why += f" ('{misspelt[0]}' looks like a misspelling of {misspelt[1]})"
     return Identification(None, why, label or "(unnamed)")

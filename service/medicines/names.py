@@ -7,8 +7,10 @@ The grammar follows dm+d VMP naming ("Morphine sulfate 10mg/5ml oral solution",
 "Oxycodone 10mg / Naloxone 5mg modified-release tablets", "Co-codamol 30mg/500mg tablets",
 "Fentanyl 25micrograms/hour transdermal patches") and the RxNorm clinical drug pattern
 ("12 HR oxycodone hydrochloride 10 MG Extended Release Oral Tablet", "Acetaminophen 325 MG /
-tramadol 37.5 MG Oral Tablet [Ultracet]"). AMP names start with a brand from
-``lexicon.BRANDS`` ("OxyContin 20mg modified-release tablets").
+tramadol 37.5 MG Oral Tablet [Ultracet]"). AMP names start with a brand from the
+vocabulary's brands (``rules/medicines/brands.csv``: "OxyContin 20mg modified-release
+tablets"). Which words are ingredients, and of which class, is data too
+(``service.medicines.vocabulary``), passed in by the caller.
 
 The parser is deliberately conservative: a name whose leading word is neither a known
 ingredient nor a known brand gives ``None`` (the caller reports the medicine as unresolved),
@@ -20,22 +22,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from service.medicines.lexicon import (
-    BRANDS,
-    INGREDIENT_CLASS,
-    NAME_PREFIXES,
-    SALT_WORDS,
-    SYNONYMS,
-    Brand,
-)
+from service.medicines.lexicon import NAME_PREFIXES, SALT_WORDS
 from service.medicines.model import Ingredient, IngredientClass, Route, Strength, Use
+from service.medicines.vocabulary import Brand, Vocabulary
 
 __all__ = ["ParsedName", "normalise_name", "parse_product_name"]
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedName:
-    """What a product name says. ``brand`` is the lexicon key ("oxycontin") or ""."""
+    """What a product name says. ``brand`` is the brands.csv key ("oxycontin") or ""."""
 
     ingredients: tuple[Ingredient, ...]
     dose_form: str
@@ -52,15 +48,6 @@ def normalise_name(text: str) -> str:
     """Case- and whitespace-insensitive key for exact name matching."""
     return " ".join(text.casefold().split())
 
-
-# Co-drugs are British Approved Names for fixed combinations; the strengths are written in
-# the order of the ingredients below ("Co-codamol 30mg/500mg" is codeine 30 mg).
-_CO_DRUGS: dict[str, tuple[str, ...]] = {
-    "co-codamol": ("codeine", "paracetamol"),
-    "co-dydramol": ("dihydrocodeine", "paracetamol"),
-    "co-codaprin": ("codeine", "aspirin"),
-    "co-proxamol": ("dextropropoxyphene", "paracetamol"),
-}
 
 _NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
 _MASS = r"mg|micrograms?|mcg|ug|nanograms?|ng|grams?|g|%"
@@ -222,32 +209,32 @@ _CONNECTORS = frozenset({"and", "+", "&", "with"})
 _PACK_RE = re.compile(r"\b(?:tablets?|capsules?|patch(?:es)?)\s+and\s+\w")
 
 
-def _lookup(words: list[str], at: int) -> tuple[str, int] | None:
+def _lookup(words: list[str], at: int, v: Vocabulary) -> tuple[str, int] | None:
     """The canonical ingredient starting at ``words[at]`` and how many words it spans."""
     for span in (3, 2, 1):
         phrase = " ".join(words[at : at + span])
         if len(words) - at < span:
             continue
-        canonical = SYNONYMS.get(phrase, phrase)
-        if canonical in INGREDIENT_CLASS:
+        canonical = v.synonyms.get(phrase, phrase)
+        if canonical in v.ingredient_class:
             return canonical, span
     return None
 
 
-def _leading_ingredients(text: str) -> tuple[list[str], str] | None:
+def _leading_ingredients(text: str, v: Vocabulary) -> tuple[list[str], str] | None:
     """Ingredient names at the start of ``text`` ("kaolin and morphine …") and the rest."""
     words = text.split()
     names: list[str] = []
     at = 0
     while at < len(words):
-        found = _lookup(words, at)
+        found = _lookup(words, at, v)
         if found is None:
             break
         names.append(found[0])
         at += found[1]
         while at < len(words) and words[at] in SALT_WORDS:
             at += 1
-        if at + 1 < len(words) and words[at] in _CONNECTORS and _lookup(words, at + 1):
+        if at + 1 < len(words) and words[at] in _CONNECTORS and _lookup(words, at + 1, v):
             at += 1
             continue
         break
@@ -256,17 +243,17 @@ def _leading_ingredients(text: str) -> tuple[list[str], str] | None:
     return names, " ".join(words[at:])
 
 
-def _brand_at_start(text: str) -> tuple[str, Brand, str] | None:
+def _brand_at_start(text: str, v: Vocabulary) -> tuple[str, Brand, str] | None:
     best = ""
-    for key in BRANDS:
+    for key in v.brands:
         if (text == key or text.startswith(key + " ")) and len(key) > len(best):
             best = key
     if not best:
         return None
-    return best, BRANDS[best], text[len(best) :].strip()
+    return best, v.brands[best], text[len(best) :].strip()
 
 
-def _clean(name: str) -> tuple[str, str]:
+def _clean(name: str, v: Vocabulary) -> tuple[str, str]:
     """Lower-case text without parentheses, and any RxNorm "[Brand]" removed from it."""
     # Both micro signs (U+00B5, U+03BC) become "mc": "25µg/hour" reads as "25mcg/hour".
     text = name.casefold().replace("\u03bc", "mc").replace("\u00b5", "mc")
@@ -279,15 +266,15 @@ def _clean(name: str) -> tuple[str, str]:
     # between amounts ("10mg/5ml") is left alone because "ml" is not an ingredient.
     words = [
         " + ".join(word.split("/"))
-        if "/" in word and all(_is_ingredient(w) for w in word.split("/"))
+        if "/" in word and all(_is_ingredient(w, v) for w in word.split("/"))
         else word
         for word in text.replace(",", " ").split()
     ]
     return " ".join(words), bracket
 
 
-def _is_ingredient(word: str) -> bool:
-    return SYNONYMS.get(word, word) in INGREDIENT_CLASS
+def _is_ingredient(word: str, v: Vocabulary) -> bool:
+    return v.synonyms.get(word, word) in v.ingredient_class
 
 
 def _strength(
@@ -345,25 +332,17 @@ def _infer_use(
     brand: Brand | None,
     strengths_mg: float,
     liquid: bool,
+    v: Vocabulary,
 ) -> Use:
-    """Why the product exists (model.Use); the build script may override from the BNF code."""
+    """Why the product exists (model.Use): a topical route, else the brand's use, else the
+    first matching row of rules/medicines/uses_by_name.csv (linctuses, kaolin mixtures,
+    methadone oral solution, buprenorphine for dependence...), else analgesia. The build
+    script may override it from the BNF code."""
     if route is Route.TOPICAL:
         return Use.TOPICAL
     if brand is not None and brand.use is not None:
         return brand.use
-    if dose_form == "linctus" or {"kaolin", "attapulgite", "ipecacuanha"} & set(names):
-        return Use.NON_ANALGESIC
-    # BNF 4.10: methadone oral solution 1mg/ml and buprenorphine for opioid dependence
-    # (ome-reference.md §4.1 and §6). Temgesic (200 and 400 microgram) stays analgesic;
-    # the dependence tablets are 2 mg and above, and buprenorphine with naloxone.
-    if "methadone" in names and route is Route.ORAL and liquid:
-        return Use.SUBSTANCE_DEPENDENCE
-    if "buprenorphine" in names:
-        if "naloxone" in names:
-            return Use.SUBSTANCE_DEPENDENCE
-        if dose_form == "oral lyophilisate" or (route is Route.BUCCAL and strengths_mg >= 2):
-            return Use.SUBSTANCE_DEPENDENCE
-    return Use.ANALGESIA
+    return v.use_by_name(names, dose_form, route, strengths_mg, liquid) or Use.ANALGESIA
 
 
 def _release(text: str, brand: Brand | None, mr: bool, has_opioid: bool) -> int | None:
@@ -403,10 +382,10 @@ class _Part:
     unit: str = ""
 
 
-def _components(text: str) -> list[_Part] | None:
+def _components(text: str, v: Vocabulary) -> list[_Part] | None:
     parts: list[_Part] = []
     for segment in _segments(text):
-        found = _leading_ingredients(segment)
+        found = _leading_ingredients(segment, v)
         if found is None:
             return None
         names, rest = found
@@ -439,14 +418,16 @@ def _brand_parts(ingredients: tuple[str, ...], rest: str) -> list[_Part]:
     return _pair(ingredients, chains)
 
 
-def parse_product_name(name: str) -> ParsedName | None:
-    """Parse a product name; ``None`` when it names no known ingredient or brand.
+def parse_product_name(name: str, vocabulary: Vocabulary) -> ParsedName | None:
+    """Parse a product name; ``None`` when it names no ingredient or brand ``vocabulary``
+    knows.
 
-    >>> p = parse_product_name("Co-codamol 30mg/500mg tablets")
+    >>> p = parse_product_name("Co-codamol 30mg/500mg tablets", vocabulary)
     >>> [(i.name, i.strength.value if i.strength else None) for i in p.ingredients]
     [('codeine', 30.0), ('paracetamol', 500.0)]
     """
-    full_text, bracket_brand = _clean(name)
+    v = vocabulary
+    full_text, bracket_brand = _clean(name, v)
     text = _LEADING_RE.sub("", full_text)
     words = text.split()
     if len(words) > 1 and words[0] in NAME_PREFIXES:
@@ -456,18 +437,20 @@ def parse_product_name(name: str) -> ParsedName | None:
 
     brand: Brand | None = None
     brand_key = ""
-    if (hit := _brand_at_start(text)) is not None:
+    if (hit := _brand_at_start(text, v)) is not None:
         brand_key, brand, rest = hit
         parts = _brand_parts(brand.ingredients, rest)
-    elif (co := text.split()[0]) in _CO_DRUGS:
-        parts = _brand_parts(_CO_DRUGS[co], text[len(co) :])
+    elif (co := text.split()[0]) in v.co_drugs:
+        # A co-drug's strengths are written in the order of its ingredients ("Co-codamol
+        # 30mg/500mg" is codeine 30 mg; rules/medicines/co_drugs.csv).
+        parts = _brand_parts(v.co_drugs[co], text[len(co) :])
     else:
-        found = _components(text)
+        found = _components(text, v)
         if found is None:
             return None
         parts = found
-        if bracket_brand in BRANDS:
-            brand_key, brand = bracket_brand, BRANDS[bracket_brand]
+        if bracket_brand in v.brands:
+            brand_key, brand = bracket_brand, v.brands[bracket_brand]
 
     form_text = text[len(brand_key) :] if brand_key and text.startswith(brand_key) else text
     form, dose_form = _find_form("pack" if _PACK_RE.search(form_text) else form_text)
@@ -479,7 +462,7 @@ def parse_product_name(name: str) -> ParsedName | None:
     ingredients = tuple(
         Ingredient(
             part.name,
-            INGREDIENT_CLASS[part.name],
+            v.ingredient_class[part.name],
             _strength(part.value, part.unit, part.chain, form, route) if part.chain else None,
         )
         for part in parts
@@ -501,7 +484,7 @@ def parse_product_name(name: str) -> ParsedName | None:
         modified_release=mr,
         release_hours=_release(full_text, brand, mr, has_opioid),
         use=_infer_use(
-            names, dose_form, route, brand, unit_mg, form is not None and form.unit == "ml"
+            names, dose_form, route, brand, unit_mg, form is not None and form.unit == "ml", v
         ),
         brand=brand_key,
         form_stated=form_stated,

@@ -212,7 +212,14 @@ def assess(
         identification,
         Status.CALCULATED,
         total,
-        _explain(product, daily, parts, total, route if route_from_dosage else None),
+        _explain(
+            product,
+            daily,
+            parts,
+            total,
+            profile.prn.label,
+            route if route_from_dosage else None,
+        ),
         tuple(parts),
         daily,
         flags=frozenset(flags),
@@ -293,11 +300,12 @@ def _explain(
     daily: DailyAmount,
     parts: list[IngredientOme],
     total: float,
+    prn_label: str,
     stated_route: Route | None = None,
 ) -> str:
     """ "Oxycodone 40mg modified-release tablets, 1 twice a day = 80 mg oxycodone/day × 1.5
-    = 120 mg OME/day". ``stated_route``: the route taken from the dosage, when the product
-    names none."""
+    = 120 mg OME/day". ``prn_label``: the profile's words for a when-required maximum;
+    ``stated_route``: the route taken from the dosage, when the product names none."""
     terms = []
     for p in parts:
         amount = (
@@ -311,7 +319,7 @@ def _explain(
         name += f" ({stated_route.value} route, from the dosage)"
     how = f"{name}, {daily.description}"
     if daily.as_needed:
-        how += " (maximum possible)"
+        how += f" ({prn_label})"
     text = f"{how} = " + " + ".join(terms)
     return text + (f" = {_num(total)} mg OME/day" if len(parts) > 1 else " mg OME/day")
 

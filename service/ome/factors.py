@@ -13,22 +13,32 @@ where sources disagree.
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Annotated, Literal
 
-import yaml
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
-from service.medicines.model import Route
+from service.errors import ReferenceDataError
+from service.medicines.model import IngredientClass, Route
+from service.medicines.vocabulary import Vocabulary
+from service.rulefiles import (
+    CsvRow,
+    OptionalFloat,
+    Sources,
+    StrictModel,
+    Text,
+    blank_to_none,
+    read_csv,
+    read_yaml,
+)
 
 FACTORS_FILE = Path("ome") / "factors.csv"
 PROFILES_FILE = Path("ome") / "profiles.yaml"
-SOURCES_FILE = Path("sources.yaml")
 
 COLUMNS = (
     "profile",
@@ -42,66 +52,6 @@ COLUMNS = (
     "alternatives",
     "notes",
 )
-
-# Canonical lower-case ingredient names the factor table may use (the vocabulary shared
-# with service.medicines). A name outside this set is a typo that would otherwise turn
-# into a silent "unknown" at lookup time, so the loader rejects it.
-INGREDIENTS = frozenset(
-    {
-        "alfentanil",
-        "buprenorphine",
-        "codeine",
-        "dextromoramide",
-        "dextropropoxyphene",
-        "diamorphine",
-        "dihydrocodeine",
-        "dipipanone",
-        "fentanyl",
-        "hydrocodone",
-        "hydromorphone",
-        "levorphanol",
-        "meptazinol",
-        "methadone",
-        "morphine",
-        "nalbuphine",
-        "opium",
-        "oxycodone",
-        "oxymorphone",
-        "papaveretum",
-        "pentazocine",
-        "pethidine",
-        "remifentanil",
-        "tapentadol",
-        "tramadol",
-    }
-)
-
-
-class ReferenceDataError(Exception):
-    """A rules file is missing, unreadable or breaks the table's rules.
-
-    ``path``, ``row`` and ``field`` say where; ``row`` is the CSV line number (the header
-    is row 1) or, for YAML, the 1-based position of the entry in its list.
-    """
-
-    def __init__(
-        self,
-        path: Path,
-        reason: str,
-        *,
-        row: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.path = path
-        self.row = row
-        self.field = field
-        self.reason = reason
-        where = str(path)
-        if row is not None:
-            where += f", row {row}"
-        if field is not None:
-            where += f", field {field!r}"
-        super().__init__(f"{where}: {reason}")
 
 
 class FactorStatus(StrEnum):
@@ -120,34 +70,9 @@ class Basis(StrEnum):
     PER_MICROGRAM_PER_HOUR = "per_microgram_per_hour"  # mg OME/day per microgram/hour of patch
 
 
-class RoundingScope(StrEnum):
-    PER_INGREDIENT_PER_DAY = "per_ingredient_per_day"
-
-
-class RoundingMode(StrEnum):
-    HALF_UP = "half_up"
-
-
-class PrnDose(StrEnum):
-    RANGE_HIGH = "range_high"
-
-
-class PrnFrequency(StrEnum):
-    FREQUENCY_MAX = "frequency_max"
-
-
-class PrnPeriod(StrEnum):
-    SHORTEST = "shortest"
-
-
 class StatedDailyMaximum(StrEnum):
     CAP = "cap"  # a stated maximum (maxDosePerPeriod, "max 8 in 24 hours") caps the count
     IGNORE = "ignore"  # as cqframework, which does not read it
-
-
-_CSV_STATUSES = frozenset(
-    {FactorStatus.FACTOR, FactorStatus.NO_FIXED_RATIO, FactorStatus.NOT_COUNTED}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,44 +92,86 @@ class FactorLookup:
     notes: str
 
 
-@dataclass(frozen=True, slots=True)
-class RoundingRule:
-    """How each ingredient's OME/day is rounded before ingredients are summed."""
+class RoundingRule(StrictModel):
+    """How each ingredient's OME/day is rounded before ingredients are summed: half up, to
+    ``decimal_places`` (service.ome.calculate; ADR 0002)."""
 
-    scope: RoundingScope
-    decimal_places: int
-    mode: RoundingMode
+    decimal_places: int = Field(ge=0, le=3)
     source: tuple[str, ...]
-    source_locator: str
-    notes: str
+    source_locator: Text
+    notes: Text
 
 
-@dataclass(frozen=True, slots=True)
-class PrnRule:
-    """How "when required" doses and ranges are counted (at the most the sig allows)."""
+class PrnRule(StrictModel):
+    """How "when required" doses and ranges are counted: at the most the sig allows (the top
+    of a dose range, the highest frequency, the shortest period; service.dosing.daily)."""
 
-    counted: bool
-    dose: PrnDose
-    frequency: PrnFrequency
-    period: PrnPeriod
     stated_daily_maximum: StatedDailyMaximum
-    label: str
+    label: Text  # the words shown with any figure counted this way
     source: tuple[str, ...]
-    source_locator: str
-    notes: str
+    source_locator: Text
+    notes: Text
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(StrictModel):
     """One entry of rules/ome/profiles.yaml."""
 
-    profile_id: str
-    title: str
-    description: str
+    profile_id: Text = Field(alias="id")
+    title: Text
+    description: Text
     default: bool
     sources: tuple[str, ...]
     rounding: RoundingRule
     prn: PrnRule
+
+
+class _ProfilesFile(StrictModel):
+    profiles: tuple[Profile, ...] = Field(min_length=1)
+
+
+class _FactorRow(CsvRow):
+    """One row of rules/ome/factors.csv. Columns are listed in rules/README.md and ADR 0002."""
+
+    profile: Text
+    ingredient: Text
+    route: Route
+    status: Literal["factor", "no_fixed_ratio", "not_counted"]
+    factor: OptionalFloat
+    basis: Annotated[Basis | None, BeforeValidator(blank_to_none)]
+    source: str
+    source_locator: Text
+    alternatives: str
+    notes: Text
+
+    @field_validator("factor")
+    @classmethod
+    def _factor_with_status(cls, value: float | None, info: ValidationInfo) -> float | None:
+        status = info.data.get("status")
+        if status == FactorStatus.FACTOR:
+            if value is None:
+                raise ValueError("a factor is required when status is factor")
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{value!r} must be a number greater than 0")
+        elif value is not None and status is not None:
+            raise ValueError(f"must be empty when status is {status}")
+        return value
+
+    @field_validator("basis")
+    @classmethod
+    def _basis_with_status(cls, value: Basis | None, info: ValidationInfo) -> Basis | None:
+        status = info.data.get("status")
+        if status == FactorStatus.FACTOR:
+            if value is None:
+                legal = ", ".join(member.value for member in Basis)
+                raise ValueError(f"a basis is required when status is factor: one of {legal}")
+            patch = info.data.get("route") is Route.TRANSDERMAL
+            if patch != (value is Basis.PER_MICROGRAM_PER_HOUR):
+                raise ValueError(
+                    "transdermal rows use per_microgram_per_hour and all other routes per_mg"
+                )
+        elif value is not None and status is not None:
+            raise ValueError(f"must be empty when status is {status}")
+        return value
 
 
 _Key = tuple[str, str, Route]
@@ -219,14 +186,30 @@ class FactorTable:
     _index: Mapping[_Key, FactorLookup]
 
     @classmethod
-    def load(cls, rules_dir: Path) -> FactorTable:
+    def load(
+        cls,
+        rules_dir: Path,
+        sources: Sources | None = None,
+        opioids: frozenset[str] | None = None,
+    ) -> FactorTable:
         """Read and check ``rules_dir``/ome/factors.csv and ome/profiles.yaml.
 
-        Call once at startup. Raises :class:`ReferenceDataError` on any violation.
+        Call once at startup. ``sources``: the bibliography; ``opioids``: the canonical
+        ingredient names a row may use, the opioids of the medicines vocabulary (a name
+        outside it is a typo that would otherwise become a silent "unknown" at lookup
+        time). Both are read from ``rules_dir`` when not given (the composition root gives
+        them). Raises :class:`ReferenceDataError` on any violation.
         """
-        source_ids = _load_source_ids(rules_dir / SOURCES_FILE)
-        profiles = _load_profiles(rules_dir / PROFILES_FILE, source_ids)
-        index = _load_factors(rules_dir / FACTORS_FILE, source_ids, frozenset(profiles))
+        sources = sources if sources is not None else Sources.load(rules_dir)
+        if opioids is None:
+            opioids = Vocabulary.load(rules_dir, sources).ingredients_of(IngredientClass.OPIOID)
+        profiles = _load_profiles(rules_dir / PROFILES_FILE, sources)
+        index = _load_factors(
+            rules_dir / FACTORS_FILE,
+            sources,
+            frozenset(profiles),
+            opioids,
+        )
         default = next(p.profile_id for p in profiles.values() if p.default)
         return cls(
             _profiles=MappingProxyType(profiles),
@@ -289,306 +272,78 @@ class FactorTable:
         return f"FactorTable(profiles={self.profiles()!r}, rows={len(self._index)})"
 
 
-# --------------------------------------------------------------------------- sources
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceDataError(path, f"cannot read the file ({exc})") from exc
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ReferenceDataError(path, f"not valid YAML ({exc})") from exc
-
-
-def _load_source_ids(path: Path) -> frozenset[str]:
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or not data:
-        raise ReferenceDataError(path, "expected a mapping of source ids")
-    return frozenset(str(key) for key in data)
-
-
-def _source_ids(
-    value: object, known: frozenset[str], path: Path, row: int | None, field: str
-) -> tuple[str, ...]:
-    """Parse a source list (YAML list or ';'-separated string) and check every id exists."""
-    if isinstance(value, str):
-        ids = [part.strip() for part in value.split(";")]
-    elif isinstance(value, list) and all(isinstance(part, str) for part in value):
-        ids = [part.strip() for part in value]
-    else:
-        raise ReferenceDataError(path, "expected source ids", row=row, field=field)
-    if not ids or any(not part for part in ids):
-        raise ReferenceDataError(path, "empty source id", row=row, field=field)
-    if len(set(ids)) != len(ids):
-        raise ReferenceDataError(path, "a source id is repeated", row=row, field=field)
-    for part in ids:
-        if part not in known:
-            raise ReferenceDataError(
-                path,
-                f"unknown source id {part!r} (not in rules/sources.yaml)",
-                row=row,
-                field=field,
-            )
-    return tuple(ids)
-
-
 # -------------------------------------------------------------------------- profiles
 
 
-_PROFILE_KEYS = frozenset({"id", "title", "description", "default", "sources", "rounding", "prn"})
-_ROUNDING_KEYS = frozenset({"scope", "decimal_places", "mode", "source", "source_locator", "notes"})
-_PRN_KEYS = frozenset(
-    {
-        "counted",
-        "dose",
-        "frequency",
-        "period",
-        "stated_daily_maximum",
-        "label",
-        "source",
-        "source_locator",
-        "notes",
-    }
-)
-
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One YAML mapping being validated, with where it came from for error messages."""
-
-    path: Path
-    row: int
-    data: Mapping[str, Any]
-    prefix: str = ""
-
-    def error(self, field: str, reason: str) -> ReferenceDataError:
-        return ReferenceDataError(self.path, reason, row=self.row, field=self.prefix + field)
-
-    def check_keys(self, allowed: frozenset[str]) -> None:
-        unrecognised = sorted(str(key) for key in self.data if key not in allowed)
-        if unrecognised:
-            raise self.error(unrecognised[0], "unrecognised field")
-        missing = sorted(allowed - set(self.data))
-        if missing:
-            raise self.error(missing[0], "required field is missing")
-
-    def text(self, field: str) -> str:
-        value = self.data[field]
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(field, "expected non-empty text")
-        return value.strip()
-
-    def flag(self, field: str) -> bool:
-        value = self.data[field]
-        if not isinstance(value, bool):
-            raise self.error(field, "expected true or false")
-        return value
-
-    def choice(self, field: str, enum: type[_E]) -> _E:
-        value = self.data[field]
-        legal = ", ".join(member.value for member in enum)
-        if not isinstance(value, str):
-            raise self.error(field, f"expected one of: {legal}")
-        try:
-            return enum(value)
-        except ValueError:
-            raise self.error(field, f"{value!r} is not one of: {legal}") from None
-
-    def nested(self, field: str) -> _Entry:
-        value = self.data[field]
-        if not isinstance(value, dict):
-            raise self.error(field, "expected a mapping")
-        return _Entry(self.path, self.row, value, f"{self.prefix}{field}.")
-
-
-def _load_profiles(path: Path, source_ids: frozenset[str]) -> dict[str, Profile]:
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or set(data) != {"profiles"}:
-        raise ReferenceDataError(path, "expected a single top-level key 'profiles'")
-    items = data["profiles"]
-    if not isinstance(items, list) or not items:
-        raise ReferenceDataError(path, "expected a non-empty list", field="profiles")
+def _load_profiles(path: Path, sources: Sources) -> dict[str, Profile]:
+    file = str(path)
     profiles: dict[str, Profile] = {}
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            raise ReferenceDataError(path, "expected a mapping", row=number)
-        profile = _parse_profile(_Entry(path, number, item), source_ids)
+    for i, profile in enumerate(read_yaml(path, _ProfilesFile).profiles):
+        at = f"profiles[{i}]"
+        sources.check(profile.sources, file, f"{at}.sources")
+        sources.check(profile.rounding.source, file, f"{at}.rounding.source")
+        sources.check(profile.prn.source, file, f"{at}.prn.source")
         if profile.profile_id in profiles:
             raise ReferenceDataError(
-                path, f"profile {profile.profile_id!r} is defined twice", row=number, field="id"
+                file, f"{at}.id", f"profile {profile.profile_id!r} is defined twice"
             )
         profiles[profile.profile_id] = profile
     defaults = [p.profile_id for p in profiles.values() if p.default]
     if len(defaults) != 1:
         raise ReferenceDataError(
-            path,
+            file,
+            "profiles[].default",
             f"exactly one profile must be default: true (found {len(defaults)})",
-            field="default",
         )
     return profiles
-
-
-def _parse_profile(entry: _Entry, source_ids: frozenset[str]) -> Profile:
-    entry.check_keys(_PROFILE_KEYS)
-    rounding = entry.nested("rounding")
-    rounding.check_keys(_ROUNDING_KEYS)
-    places = rounding.data["decimal_places"]
-    if isinstance(places, bool) or not isinstance(places, int) or not 0 <= places <= 3:
-        raise rounding.error("decimal_places", "expected a whole number from 0 to 3")
-    prn = entry.nested("prn")
-    prn.check_keys(_PRN_KEYS)
-    return Profile(
-        profile_id=entry.text("id"),
-        title=entry.text("title"),
-        description=entry.text("description"),
-        default=entry.flag("default"),
-        sources=_source_ids(entry.data["sources"], source_ids, entry.path, entry.row, "sources"),
-        rounding=RoundingRule(
-            scope=rounding.choice("scope", RoundingScope),
-            decimal_places=places,
-            mode=rounding.choice("mode", RoundingMode),
-            source=_source_ids(
-                rounding.data["source"], source_ids, entry.path, entry.row, "rounding.source"
-            ),
-            source_locator=rounding.text("source_locator"),
-            notes=rounding.text("notes"),
-        ),
-        prn=PrnRule(
-            counted=prn.flag("counted"),
-            dose=prn.choice("dose", PrnDose),
-            frequency=prn.choice("frequency", PrnFrequency),
-            period=prn.choice("period", PrnPeriod),
-            stated_daily_maximum=prn.choice("stated_daily_maximum", StatedDailyMaximum),
-            label=prn.text("label"),
-            source=_source_ids(prn.data["source"], source_ids, entry.path, entry.row, "prn.source"),
-            source_locator=prn.text("source_locator"),
-            notes=prn.text("notes"),
-        ),
-    )
 
 
 # --------------------------------------------------------------------------- factors
 
 
 def _load_factors(
-    path: Path, source_ids: frozenset[str], profile_ids: frozenset[str]
+    path: Path,
+    sources: Sources,
+    profile_ids: frozenset[str],
+    ingredients: frozenset[str],
 ) -> dict[_Key, FactorLookup]:
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle, strict=True)
-            # Each record with the line it ends on (the header is line 1).
-            records = [(reader.line_num, record) for record in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ReferenceDataError(path, f"cannot read the file as CSV ({exc})") from exc
-    if not records:
-        raise ReferenceDataError(path, "the file is empty")
-    header_row, header = records[0]
-    if tuple(header) != COLUMNS:
-        raise ReferenceDataError(
-            path,
-            f"the header must be exactly {','.join(COLUMNS)} (found {','.join(header)})",
-            row=header_row,
-        )
+    file = str(path)
     index: dict[_Key, FactorLookup] = {}
     first_seen: dict[_Key, int] = {}
-    for number, record in records[1:]:
-        if not record:
-            continue  # a blank line
-        if len(record) != len(COLUMNS):
+    for row in read_csv(path, _FactorRow):
+        r, line = row.value, row.line
+        if r.profile not in profile_ids:
             raise ReferenceDataError(
-                path, f"expected {len(COLUMNS)} fields, found {len(record)}", row=number
+                file,
+                "profile",
+                f"{r.profile!r} is not a profile in rules/ome/profiles.yaml",
+                row=line,
             )
-        cells = dict(zip(COLUMNS, (cell.strip() for cell in record), strict=True))
-        key, found = _parse_factor_row(path, number, cells, source_ids, profile_ids)
+        if r.ingredient not in ingredients:
+            raise ReferenceDataError(
+                file,
+                "ingredient",
+                f"{r.ingredient!r} is not a canonical lower-case opioid ingredient name "
+                "(rules/medicines/ingredients.csv)",
+                row=line,
+            )
+        source = sources.check(r.source, file, "source", row=line)
+        key = (r.profile, r.ingredient, r.route)
         if key in first_seen:
             raise ReferenceDataError(
-                path,
+                file,
+                "route",
                 f"duplicate of row {first_seen[key]} for ({key[0]}, {key[1]}, {key[2]})",
-                row=number,
-                field="route",
+                row=line,
             )
-        first_seen[key] = number
-        index[key] = found
+        first_seen[key] = line
+        index[key] = FactorLookup(
+            status=FactorStatus(r.status),
+            factor=r.factor,
+            basis=r.basis,
+            source=source,
+            source_locator=r.source_locator,
+            alternatives=r.alternatives,
+            notes=r.notes,
+        )
     return index
-
-
-def _parse_factor_row(
-    path: Path,
-    row: int,
-    cells: Mapping[str, str],
-    source_ids: frozenset[str],
-    profile_ids: frozenset[str],
-) -> tuple[_Key, FactorLookup]:
-    def error(field: str, reason: str) -> ReferenceDataError:
-        return ReferenceDataError(path, reason, row=row, field=field)
-
-    profile = cells["profile"]
-    if profile not in profile_ids:
-        raise error("profile", f"{profile!r} is not a profile in rules/ome/profiles.yaml")
-    ingredient = cells["ingredient"]
-    if ingredient not in INGREDIENTS:
-        raise error("ingredient", f"{ingredient!r} is not a canonical lower-case ingredient name")
-    try:
-        route = Route(cells["route"])
-    except ValueError:
-        legal = ", ".join(member.value for member in Route)
-        raise error("route", f"{cells['route']!r} is not one of: {legal}") from None
-    try:
-        status = FactorStatus(cells["status"])
-    except ValueError:
-        status = FactorStatus.UNKNOWN
-    if status not in _CSV_STATUSES:
-        legal = ", ".join(sorted(member.value for member in _CSV_STATUSES))
-        raise error("status", f"{cells['status']!r} is not one of: {legal}")
-
-    factor: float | None = None
-    basis: Basis | None = None
-    if status is FactorStatus.FACTOR:
-        factor = _positive_number(cells["factor"], error)
-        try:
-            basis = Basis(cells["basis"])
-        except ValueError:
-            legal = ", ".join(member.value for member in Basis)
-            raise error("basis", f"{cells['basis']!r} is not one of: {legal}") from None
-        patch = route is Route.TRANSDERMAL
-        if patch != (basis is Basis.PER_MICROGRAM_PER_HOUR):
-            raise error(
-                "basis",
-                "transdermal rows use per_microgram_per_hour and all other routes per_mg",
-            )
-    else:
-        for field in ("factor", "basis"):
-            if cells[field]:
-                raise error(field, f"must be empty when status is {status.value}")
-
-    source = _source_ids(cells["source"], source_ids, path, row, "source")
-    for field in ("source_locator", "notes"):
-        if not cells[field]:
-            raise error(field, "required field is empty")
-    return (profile, ingredient, route), FactorLookup(
-        status=status,
-        factor=factor,
-        basis=basis,
-        source=source,
-        source_locator=cells["source_locator"],
-        alternatives=cells["alternatives"],
-        notes=cells["notes"],
-    )
-
-
-def _positive_number(text: str, error: Callable[[str, str], ReferenceDataError]) -> float:
-    if not text:
-        raise error("factor", "a factor is required when status is factor")
-    try:
-        value = float(text)
-    except ValueError:
-        raise error("factor", f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise error("factor", f"{text!r} must be a number greater than 0")
-    return value

@@ -4,13 +4,86 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import yaml
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
-from service.errors import ReferenceDataError
+from service.rulefiles import Sources, StrictModel, Text, read_yaml
 
 KINDS = ("when_required", "immediate_release", "modified_release", "transdermal")
+TAPER_FILE = Path("taper.yaml")
+
+
+class _Cited(StrictModel):
+    """A cited setting: every number in rules/taper.yaml says where it comes from."""
+
+    unit: Text
+    source: Text
+    locator: Text
+
+
+class _Percent(_Cited):
+    value: float = Field(gt=0, le=100)
+
+
+class _Fraction(_Cited):
+    value: float = Field(gt=0, le=1)
+
+
+class _Days(_Cited):
+    value: PositiveInt
+
+
+class _Count(_Cited):
+    value: PositiveInt
+
+
+class _PaceFile(StrictModel):
+    reduction_percent_of_start: _Percent
+    interval_days: _Days
+    max_reduction_percent_of_start: _Percent
+
+
+class _SlowerFile(StrictModel):
+    default_enabled: bool
+    below_percent_of_start: _Percent
+    pace_fraction: _Fraction
+
+
+class _ConstructionFile(StrictModel):
+    max_units_per_administration: _Count
+    max_patches_at_once: _Count
+
+
+class _PatchGroupsFile(StrictModel):
+    source: Text
+    locator: Text
+    groups: dict[str, tuple[tuple[PositiveFloat, ...], ...]]
+
+
+class _OrderFile(StrictModel):
+    sequence: tuple[
+        Literal["when_required", "immediate_release", "modified_release", "transdermal"], ...
+    ]
+    source: Text
+    locator: Text
+
+    @field_validator("sequence")
+    @classmethod
+    def _each_kind_once(cls, sequence: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(sequence) != sorted(KINDS):
+            raise ValueError(f"must list each of {', '.join(KINDS)} once")
+        return sequence
+
+
+class TaperFile(StrictModel):
+    """The schema of rules/taper.yaml."""
+
+    pace: _PaceFile
+    slower_near_end: _SlowerFile
+    construction: _ConstructionFile
+    patch_groups: _PatchGroupsFile
+    order: _OrderFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,49 +121,42 @@ class TaperSettings:
     order: tuple[str, ...]
 
     @classmethod
-    def load(cls, rules_dir: Path, known_sources: frozenset[str]) -> TaperSettings:
-        path = rules_dir / "taper.yaml"
-        try:
-            data: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
-            _check_sources(data, known_sources, path)
-            pace, slow, build = data["pace"], data["slower_near_end"], data["construction"]
-            groups = {
-                ingredient: tuple(frozenset(float(x) for x in g) for g in group_list)
-                for ingredient, group_list in data["patch_groups"]["groups"].items()
-            }
-            order = tuple(data["order"]["sequence"])
-            if sorted(order) != sorted(KINDS):
-                raise ValueError(f"order.sequence must list each of {', '.join(KINDS)}")
-            return cls(
-                default_pace=Pace(
-                    float(pace["reduction_percent_of_start"]["value"]),
-                    int(pace["interval_days"]["value"]),
-                ),
-                slower_below_percent=float(slow["below_percent_of_start"]["value"]),
-                slower_fraction=float(slow["pace_fraction"]["value"]),
-                slower_by_default=bool(slow["default_enabled"]),
-                max_reduction_percent=float(pace["max_reduction_percent_of_start"]["value"]),
-                max_units_per_administration=int(build["max_units_per_administration"]["value"]),
-                max_patches_at_once=int(build["max_patches_at_once"]["value"]),
-                patch_groups=groups,
-                order=order,
+    def load(cls, rules_dir: Path, sources: Sources) -> TaperSettings:
+        path = rules_dir / TAPER_FILE
+        data = read_yaml(path, TaperFile)
+        file = str(path)
+        cited: list[tuple[str, str]] = [
+            (f"{section}.{name}.source", getattr(getattr(data, section), name).source)
+            for section, names in (
+                ("pace", _PaceFile.model_fields),
+                ("slower_near_end", ("below_percent_of_start", "pace_fraction")),
+                ("construction", _ConstructionFile.model_fields),
             )
-        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-            raise ReferenceDataError(str(path), "file", f"invalid taper settings: {exc}") from None
-
-
-def _check_sources(node: Any, known: frozenset[str], path: Path) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "source":
-                for source in str(value).split(";"):
-                    if source.strip() not in known:
-                        raise ReferenceDataError(str(path), "source", f"unknown source {source!r}")
-            else:
-                _check_sources(value, known, path)
-    elif isinstance(node, list):
-        for item in node:
-            _check_sources(item, known, path)
+            for name in names
+        ]
+        cited += [
+            ("patch_groups.source", data.patch_groups.source),
+            ("order.source", data.order.source),
+        ]
+        for field, source in cited:
+            sources.check(source, file, field)
+        pace, slow, build = data.pace, data.slower_near_end, data.construction
+        return cls(
+            default_pace=Pace(
+                float(pace.reduction_percent_of_start.value), pace.interval_days.value
+            ),
+            slower_below_percent=slow.below_percent_of_start.value,
+            slower_fraction=slow.pace_fraction.value,
+            slower_by_default=slow.default_enabled,
+            max_reduction_percent=pace.max_reduction_percent_of_start.value,
+            max_units_per_administration=build.max_units_per_administration.value,
+            max_patches_at_once=build.max_patches_at_once.value,
+            patch_groups={
+                ingredient: tuple(frozenset(group) for group in groups)
+                for ingredient, groups in data.patch_groups.groups.items()
+            },
+            order=data.order.sequence,
+        )
 
 
 def _num(value: float) -> str:

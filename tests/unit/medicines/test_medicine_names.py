@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from service.medicines.model import IngredientClass, Route, Use
 from service.medicines.names import ParsedName, normalise_name, parse_product_name
+from service.medicines.vocabulary import Vocabulary
+from service.rulefiles import Sources
+
+RULES = Path(__file__).resolve().parents[3] / "rules"
+# The parser reads names with the vocabulary the service loads at start-up.
+VOCABULARY = Vocabulary.load(RULES, Sources.load(RULES))
 
 OPIOID = IngredientClass.OPIOID
 OTHER = IngredientClass.OTHER
 
 
 def parse(name: str) -> ParsedName:
-    parsed = parse_product_name(name)
+    parsed = parse_product_name(name, VOCABULARY)
     assert parsed is not None, name
     return parsed
 
@@ -199,7 +206,7 @@ def test_combination_ingredients_keep_their_classes() -> None:
 
 @pytest.mark.parametrize("text", ["as directed", "", "   ", "10mg tablets", "Foo 10mg tablets"])
 def test_text_without_a_known_ingredient_or_brand_is_not_identified(text: str) -> None:
-    assert parse_product_name(text) is None
+    assert parse_product_name(text, VOCABULARY) is None
 
 
 def test_paracetamol_is_identified_as_class_other_only() -> None:
@@ -208,7 +215,7 @@ def test_paracetamol_is_identified_as_class_other_only() -> None:
 
 
 def test_unknown_second_ingredient_rejects_the_whole_name() -> None:
-    assert parse_product_name("Paracetamol 500mg / Zzyzx 10mg tablets") is None
+    assert parse_product_name("Paracetamol 500mg / Zzyzx 10mg tablets", VOCABULARY) is None
 
 
 @pytest.mark.parametrize(

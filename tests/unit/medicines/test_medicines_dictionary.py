@@ -306,6 +306,8 @@ def test_load_is_fast() -> None:
 
 def _copy_rules(tmp_path: Path) -> Path:
     shutil.copytree(RULES / "medicines", tmp_path / "medicines")
+    # Every row's source is checked against the bibliography.
+    shutil.copy(RULES / "sources.yaml", tmp_path / "sources.yaml")
     return tmp_path
 
 

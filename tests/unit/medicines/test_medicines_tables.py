@@ -106,7 +106,7 @@ def test_every_code_list_product_in_the_four_classes_resolves_by_code() -> None:
         code = row["code"]
         chain = CHAIN.match(row["term"])
         name = names.get(code) or (names.get(chain.group(1), "") if chain else "")
-        parsed = parse_product_name(name)
+        parsed = parse_product_name(name, dictionary.vocabulary)
         assert parsed is not None, f"{code} {name!r} does not parse"
         if not any(i.ingredient_class in TARGET for i in parsed.ingredients):
             continue  # meprobamate, listed with the benzodiazepines

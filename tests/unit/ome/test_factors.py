@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from service.errors import ReferenceDataError
 from service.medicines.model import Route
 from service.ome.factors import (
     COLUMNS,
     Basis,
     FactorStatus,
     FactorTable,
-    ReferenceDataError,
     StatedDailyMaximum,
 )
 
@@ -214,7 +214,6 @@ def test_profiles_round_to_a_tenth_and_count_prn_at_maximum(table: FactorTable) 
     for profile_id in table.profiles():
         profile = table.profile(profile_id)
         assert profile.rounding.decimal_places == 1
-        assert profile.prn.counted
         assert profile.prn.label == "maximum possible"
         assert profile.rounding.source
         assert profile.prn.source
@@ -319,17 +318,11 @@ PROFILES = textwrap.dedent(
         default: true
         sources: [src-a]
         rounding:
-          scope: per_ingredient_per_day
           decimal_places: 1
-          mode: half_up
           source: [src-a]
           source_locator: somewhere
           notes: why
         prn:
-          counted: true
-          dose: range_high
-          frequency: frequency_max
-          period: shortest
           stated_daily_maximum: cap
           label: maximum possible
           source: [src-b]
@@ -341,17 +334,11 @@ PROFILES = textwrap.dedent(
         default: false
         sources: [src-b]
         rounding:
-          scope: per_ingredient_per_day
           decimal_places: 1
-          mode: half_up
           source: [src-b]
           source_locator: somewhere
           notes: why
         prn:
-          counted: true
-          dose: range_high
-          frequency: frequency_max
-          period: shortest
           stated_daily_maximum: ignore
           label: maximum possible
           source: [src-b]
@@ -369,6 +356,24 @@ GOOD_ROWS = [
 ]
 
 
+VOCABULARY = {
+    "ingredients.csv": "ingredient,class,source,notes\n"
+    + "".join(
+        f"{name},opioid,src-a,\n" for name in ("morphine", "fentanyl", "methadone", "buprenorphine")
+    )
+    + "paracetamol,other,src-a,\n",
+    "ingredient_synonyms.csv": "synonym,ingredient,source,notes\n",
+    "brands.csv": (
+        "brand,ingredients,modified_release,release_hours,use,default_form,source,notes\n"
+    ),
+    "bnf_uses.csv": "bnf_prefix,use,source,notes\n",
+    "co_drugs.csv": "co_drug,ingredients,source,notes\n",
+    "uses_by_name.csv": (
+        "ingredient,with_ingredient,route,dose_form,liquid_only,min_unit_mg,use,source,notes\n"
+    ),
+}
+
+
 def _write_rules(
     tmp_path: Path,
     rows: list[str],
@@ -382,6 +387,11 @@ def _write_rules(
     (rules / "sources.yaml").write_text(sources, encoding="utf-8")
     (rules / "ome" / "profiles.yaml").write_text(profiles, encoding="utf-8")
     (rules / "ome" / "factors.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    # The opioids a row may name come from the medicines vocabulary.
+    medicines = rules / "medicines"
+    medicines.mkdir()
+    for name, text in VOCABULARY.items():
+        (medicines / name).write_text(text, encoding="utf-8")
     return rules
 
 
@@ -525,13 +535,11 @@ def test_loader_rejects_a_bad_row(tmp_path: Path, bad_row: str, field: str, reas
     with pytest.raises(ReferenceDataError) as caught:
         FactorTable.load(rules)
     error = caught.value
-    assert error.path == rules / "ome" / "factors.csv"
+    assert error.file == str(rules / "ome" / "factors.csv")
     assert error.row == 2
     assert error.field == field
-    assert reason in error.reason
-    assert "factors.csv" in str(error)
-    assert "row 2" in str(error)
-    assert repr(field) in str(error)
+    assert reason in error.problem
+    assert str(error).startswith(f"{error.file}: row 2, field {field!r}: ")
 
 
 def test_loader_rejects_a_duplicate_combination(tmp_path: Path) -> None:
@@ -540,7 +548,8 @@ def test_loader_rejects_a_duplicate_combination(tmp_path: Path) -> None:
     with pytest.raises(ReferenceDataError) as caught:
         FactorTable.load(rules)
     assert caught.value.row == len(GOOD_ROWS) + 2
-    assert "duplicate of row 2" in caught.value.reason
+    assert caught.value.field == "route"
+    assert "duplicate of row 2" in caught.value.problem
 
 
 def test_the_same_combination_in_two_profiles_is_not_a_duplicate(tmp_path: Path) -> None:
@@ -554,14 +563,16 @@ def test_loader_rejects_a_wrong_header(tmp_path: Path) -> None:
     with pytest.raises(ReferenceDataError) as caught:
         FactorTable.load(_write_rules(tmp_path, GOOD_ROWS, header=header))
     assert caught.value.row == 1
-    assert "header" in caught.value.reason
+    assert caught.value.field == "header"
+    assert "header" in caught.value.problem
 
 
 def test_loader_rejects_a_short_row(tmp_path: Path) -> None:
     with pytest.raises(ReferenceDataError) as caught:
         FactorTable.load(_write_rules(tmp_path, [*GOOD_ROWS, "p-one,morphine,oral"]))
     assert caught.value.row == len(GOOD_ROWS) + 2
-    assert "expected 10 fields" in caught.value.reason
+    assert caught.value.field == "status"
+    assert "expected 10 fields" in caught.value.problem
 
 
 def test_loader_rejects_a_missing_file(tmp_path: Path) -> None:
@@ -574,18 +585,28 @@ def test_loader_rejects_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "field", "reason"),
     [
-        ("sources: [src-a]", "sources: [src-x]", "sources", "src-x"),
-        ("source: [src-b]", "source: [src-y]", "prn.source", "src-y"),
-        ("default: false", "default: true", "default", "exactly one"),
-        ("mode: half_up", "mode: banker", "rounding.mode", "not one of"),
-        ("decimal_places: 1", "decimal_places: 0.1", "rounding.decimal_places", "whole"),
-        ("counted: true", "counted: yes please", "prn.counted", "true or false"),
-        ("label: maximum possible", "label: ''", "prn.label", "non-empty"),
-        ("id: p-two", "id: p-one", "id", "defined twice"),
+        ("sources: [src-a]", "sources: [src-x]", "profiles[0].sources", "src-x"),
+        ("source: [src-b]", "source: [src-y]", "profiles[0].prn.source", "src-y"),
+        ("default: false", "default: true", "profiles[].default", "exactly one"),
+        (
+            "stated_daily_maximum: cap",
+            "stated_daily_maximum: banker",
+            "profiles[0].prn.stated_daily_maximum",
+            "not one of",
+        ),
+        (
+            "decimal_places: 1",
+            "decimal_places: 0.1",
+            "profiles[0].rounding.decimal_places",
+            "whole",
+        ),
+        ("default: true", "default: yes please", "profiles[0].default", "true or false"),
+        ("label: maximum possible", "label: ''", "profiles[0].prn.label", "must not be empty"),
+        ("id: p-two", "id: p-one", "profiles[1].id", "defined twice"),
         (
             "      notes: why\n",
             "      notes: why\n      extra: 1\n",
-            "rounding.extra",
+            "profiles[0].rounding.extra",
             "unrecognised",
         ),
     ],
@@ -597,12 +618,14 @@ def test_loader_rejects_a_bad_profile(
     rules = _write_rules(tmp_path, GOOD_ROWS, profiles=PROFILES.replace(old, new, 1))
     with pytest.raises(ReferenceDataError) as caught:
         FactorTable.load(rules)
-    assert caught.value.path == rules / "ome" / "profiles.yaml"
+    assert caught.value.file == str(rules / "ome" / "profiles.yaml")
+    assert caught.value.row is None
     assert caught.value.field == field
-    assert reason in caught.value.reason
+    assert reason in caught.value.problem
+    assert f"profiles.yaml: field {field!r}: " in str(caught.value)
 
 
 def test_loader_rejects_invalid_yaml(tmp_path: Path) -> None:
     broken = SOURCES + "src-c:\n  title: Unquoted: colon: here\n"
-    with pytest.raises(ReferenceDataError, match=r"sources\.yaml: not valid YAML"):
+    with pytest.raises(ReferenceDataError, match=r"sources\.yaml: the whole file: not valid YAML"):
         FactorTable.load(_write_rules(tmp_path, GOOD_ROWS, sources=broken))
