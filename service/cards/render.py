@@ -19,10 +19,10 @@ from service.cards.suggestions import BUILDERS, SuggestionInput
 from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
 from service.engine.evaluate import Finding
 from service.engine.loader import PLACEHOLDER, format_value
-from service.engine.sources import OverrideReasons, SourceEntry
 from service.facts.registry import FactDefinition, FactValue
 from service.ome.calculate import MedicationOme, Status
 from service.ome.regimen import Regimen
+from service.rulefiles import OverrideReasons, SourceEntry
 
 _NAMESPACE = uuid.UUID("6f1c6f52-4a7e-4b8e-9b7d-0c2f4f1f6a31")  # this service's uuid5 namespace
 

@@ -15,3 +15,16 @@ UCUM: Final = "http://unitsofmeasure.org"
 ICD_10: Final = "http://hl7.org/fhir/sid/icd-10"
 ICD_10_UK: Final = "http://hl7.org/fhir/sid/icd-10-uk"
 ICD_10_CM: Final = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+def medicine_system(uri: str | None) -> str | None:
+    """ "dm+d" or "RxNorm" for a medicine coding's system as clients send it (any case, with
+    or without a trailing slash; dm+d also as SNOMED CT), else None."""
+    if uri is None:
+        return None
+    key = uri.strip().rstrip("/").casefold()
+    if key in (DMD, SNOMED_CT):
+        return "dm+d"
+    if key == RXNORM:
+        return "RxNorm"
+    return None

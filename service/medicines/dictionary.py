@@ -21,6 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from service.errors import ReferenceDataError
+from service.fhir.systems import medicine_system
 from service.medicines.model import Ingredient, IngredientClass, Product, Route, Strength, Use
 from service.medicines.names import normalise_name, parse_product_name
 from service.medicines.vocabulary import Vocabulary
@@ -44,8 +45,6 @@ RXNORM_PRODUCTS = Path("medicines") / "rxnorm_products.csv"
 # dm+d codes are SNOMED CT UK drug extension ids: UK Core uses https://dmd.nhs.uk, EPS and
 # GP Connect use http://snomed.info/sct (../shared/reference/README.md, dmd section).
 # Compared without a trailing slash and case-insensitively, as clients vary.
-_DMD_SYSTEMS = frozenset({"https://dmd.nhs.uk", "http://snomed.info/sct"})
-_RXNORM_SYSTEMS = frozenset({"http://www.nlm.nih.gov/research/umls/rxnorm"})
 
 _STRENGTH_UNITS = frozenset({"mg", "microgram", "g", "nanogram"})
 _PER_UNITS = frozenset({"unit", "ml", "hour", "dose", "g"})
@@ -93,14 +92,14 @@ class MedicinesDictionary:
 
     def by_code(self, system: str, code: str) -> Product | None:
         """The product a FHIR coding names; a superseded dm+d VMP id gives the current one."""
-        uri = system.strip().rstrip("/").casefold()
+        kind = medicine_system(system)
         code = code.strip()
-        if uri in _DMD_SYSTEMS:
+        if kind == "dm+d":
             product = self._dmd.get(code)
             if product is None and code in self._history:
                 product = self._dmd.get(self._history[code])
             return product
-        if uri in _RXNORM_SYSTEMS:
+        if kind == "RxNorm":
             return self._rxnorm.get(code)
         return None
 

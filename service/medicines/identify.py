@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from service.fhir.medication_record import MedicationConcept
+from service.fhir.systems import medicine_system
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass, Product
 from service.medicines.vocabulary import Vocabulary
@@ -164,8 +165,4 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
 def _system_name(system: str | None) -> str:
     if system is None:
         return "uncoded"
-    if "dmd.nhs.uk" in system or "snomed" in system:
-        return "dm+d"
-    if "rxnorm" in system:
-        return "RxNorm"
-    return system
+    return medicine_system(system) or system
