@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         description='Per-rule parameter values, e.g. {"high-dose-risk-assessment": '
         '{"threshold_mg_per_day": 90}}; units are those the rule file declares.',
     )
+    parameter_overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description="Values for shared parameters (rules/parameters.yaml), for every file "
+        'that uses them, e.g. {"high_dose_mg_per_day": 90}; units are those the file declares.',
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The service's own public URL, used in card links (e.g. the full "

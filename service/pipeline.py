@@ -18,7 +18,7 @@ from service.cards.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.cds_hooks.models import Card
 from service.config import Settings
 from service.engine.evaluate import Finding, evaluate
-from service.engine.loader import load_rules
+from service.engine.loader import load_rules, load_shared_parameters
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts.catalogue import RECORD_FACTS
 from service.facts.codesets import load_codeset
@@ -76,7 +76,11 @@ class Pipeline:
         # every practice's requests: remember the answers (bounded) instead of recomputing.
         self.identify = lru_cache(maxsize=100_000)(self._identify_uncached)
         self.taper_settings = TaperSettings.load(rules_dir, self.sources)
-        self.stratifier = Stratifier.load(rules_dir, self.sources)
+        # Clinical numbers that several files use, defined once (rules/parameters.yaml).
+        self.shared_parameters = load_shared_parameters(
+            rules_dir, self.sources, settings.parameter_overrides
+        )
+        self.stratifier = Stratifier.load(rules_dir, self.sources, self.shared_parameters)
         self.cancer_palliative = load_codeset(
             rules_dir / "codesets" / "cancer_palliative.csv", self.sources
         )
@@ -91,9 +95,11 @@ class Pipeline:
             self.override_reasons,
             SUGGESTION_KINDS,
             self.facts_catalogue,
+            self.shared_parameters,
             disabled=settings.disabled_rules,
             overrides=settings.rule_parameter_overrides,
         )
+        self._shared_values = {n: p.value for n, p in self.shared_parameters.items()}
         # Every declared fact is computed, and of its declared kind, on an empty record.
         empty = PatientRecord("start-up", None, (), ())
         check_values(
@@ -123,7 +129,7 @@ class Pipeline:
 
     def facts(self, record: PatientRecord, regimen: Regimen, today: date) -> dict[str, FactValue]:
         """Every fact, computed in order: each fact set may read the facts before it."""
-        situation = Situation(record, regimen, today, self.codesets, self.stratifier.parameters)
+        situation = Situation(record, regimen, today, self.codesets, self._shared_values)
         facts: dict[str, FactValue] = {}
         for fact_set in RECORD_FACTS:
             facts.update(fact_set.compute(situation))

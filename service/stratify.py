@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.engine.definitions import Condition, Parameter
+from service.engine.definitions import SHARED, Condition, Parameter
 from service.engine.evaluate import holds
-from service.engine.loader import check_condition
+from service.engine.loader import PLACEHOLDER, check_condition, format_value
 from service.errors import RuleDefinitionError
 from service.facts.codesets import CodeSet, load_codeset
 from service.facts.registry import FactDefinition, FactSet, FactValue
@@ -70,6 +70,18 @@ class Stratifier:
         self.codesets = codesets
         self.path = path
         self.parameters = {n: p.value for n, p in model.parameters.items()}
+        #: Labels with their {parameter} placeholders filled, so a card states the number.
+        self.labels = {
+            f.id: PLACEHOLDER.sub(
+                lambda m: (
+                    format_value(self.parameters[m.group(1)])
+                    if m.group(1) in self.parameters
+                    else m.group(0)
+                ),
+                f.label,
+            )
+            for f in model.risk_factors
+        }
         #: The facts this file defines, computed after the record's facts so that rules may
         #: use them too.
         self.facts = FactSet[Mapping[str, FactValue]]("support tier")
@@ -96,15 +108,17 @@ class Stratifier:
             result = holds(factor.when, values, self.parameters, [])
             values[f"risk_{factor.id}"] = result
             if result:
-                held.append(factor.label)
+                held.append(self.labels[factor.id])
             elif _undecided(factor.when, values, self.parameters):
-                unknown.append(factor.label)
+                unknown.append(self.labels[factor.id])
         return held, unknown, values
 
     @classmethod
-    def load(cls, rules_dir: Path, sources: Sources) -> Stratifier:
+    def load(cls, rules_dir: Path, sources: Sources, shared: Mapping[str, Parameter]) -> Stratifier:
         path = rules_dir / "stratification.yaml"
-        model = read_yaml(path, StratificationModel, error=RuleDefinitionError)
+        model = read_yaml(
+            path, StratificationModel, error=RuleDefinitionError, context={SHARED: shared}
+        )
         file = str(path)
         sources.check(model.source, file, "source", error=RuleDefinitionError)
         for name, p in model.parameters.items():
@@ -118,6 +132,12 @@ class Stratifier:
         compares it with a parameter in its unit. Run at start-up, once the catalogue of
         facts exists."""
         model, file = self.model, str(self.path)
+        for i, f in enumerate(model.risk_factors):
+            for name in PLACEHOLDER.findall(f.label):
+                if name not in self.parameters:
+                    raise RuleDefinitionError(
+                        file, f"risk_factors[{i}].label", f"{{{name}}} is not a parameter"
+                    )
         extra = {f"risk_{f.id}" for f in model.risk_factors}
         for i, f in enumerate(model.risk_factors):
             check_condition(f.when, f"risk_factors[{i}].when", model.parameters, file, facts)

@@ -7,10 +7,11 @@ file holds no bare numbers outside ``parameters``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from service.hooks import HookName
 from service.rulefiles import StrictModel
@@ -22,14 +23,54 @@ Comparison = Literal["at_least", "above", "at_most", "below"]
 Strict = StrictModel
 
 
+#: The comparisons that agree with a threshold's comparison: "at or above" and its
+#: complement "below", or "above" and its complement "at or below".
+CONSISTENT: dict[Comparison, frozenset[Comparison]] = {
+    "at_least": frozenset({"at_least", "below"}),
+    "below": frozenset({"at_least", "below"}),
+    "above": frozenset({"above", "at_most"}),
+    "at_most": frozenset({"above", "at_most"}),
+}
+#: The key of ``model_validate``'s context that holds the shared parameters.
+SHARED = "shared_parameters"
+
+
 class Parameter(Strict):
-    """A named, cited clinical number. Units are checked against the facts compared with it."""
+    """A named, cited clinical number. Units are checked against the facts compared with it.
+
+    A file may write ``{shared: <name>}`` instead, to use a parameter of
+    ``rules/parameters.yaml``: the number is then defined once, and ``comparison`` (when the
+    shared file sets one) is the only way conditions may compare with it.
+    """
 
     value: float
     unit: str
     source: str
     locator: str
     alternatives: str | None = None
+    #: The name in rules/parameters.yaml this parameter stands for, if any.
+    shared: str | None = None
+    comparison: Comparison | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_shared(cls, data: Any, info: ValidationInfo) -> Any:
+        if not (isinstance(data, dict) and "shared" in data):
+            return data
+        if set(data) != {"shared"}:
+            raise ValueError("a shared parameter is written {shared: <name>} and nothing else")
+        shared: Mapping[str, Parameter] = (info.context or {}).get(SHARED, {})
+        name = data["shared"]
+        if name not in shared:
+            known = ", ".join(sorted(shared)) or "none"
+            raise ValueError(f"unknown shared parameter {name!r} (rules/parameters.yaml: {known})")
+        return {**shared[name].model_dump(exclude={"shared"}), "shared": name}
+
+
+class SharedParameters(Strict):
+    """``rules/parameters.yaml``: clinical numbers that more than one file uses."""
+
+    parameters: dict[str, Parameter]
 
 
 class Condition(Strict):

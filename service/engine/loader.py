@@ -1,8 +1,9 @@
 """Load and check every rule file at start-up; refuse to start on any problem.
 
 Checks (style guide G5): the file parses against ``RuleDefinition``; its id is its file
-name and unique; every fact exists in the registry and is used as its kind allows; every
-comparison names a parameter of the rule in the fact's unit; every source id resolves;
+name and unique; every fact is in the catalogue and is used as its kind allows; every
+comparison names a parameter of the rule in the fact's unit (a shared parameter, from
+``rules/parameters.yaml``, only with the comparison that file gives it); every source id resolves;
 every suggestion and override reason is known; and the card summary cannot exceed 139
 characters whatever values fill it. Then the deployment's switches apply: rules switched
 off, parameters overridden (``service.config.Settings``).
@@ -14,7 +15,14 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from service.engine.definitions import Condition, Parameter, RuleDefinition
+from service.engine.definitions import (
+    CONSISTENT,
+    SHARED,
+    Condition,
+    Parameter,
+    RuleDefinition,
+    SharedParameters,
+)
 from service.errors import ConfigurationError, RuleDefinitionError
 from service.facts.registry import FactDefinition
 from service.hooks import SUMMARY_MAX_CHARS
@@ -22,6 +30,29 @@ from service.rulefiles import OverrideReasons, Sources, read_yaml
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 RULES_FOLDER = "recommendations"
+SHARED_PARAMETERS_FILE = "parameters.yaml"
+
+
+def load_shared_parameters(
+    rules_dir: Path, sources: Sources, overrides: Mapping[str, float] | None = None
+) -> dict[str, Parameter]:
+    """``rules/parameters.yaml``, with a deployment's overrides of its values."""
+    path = rules_dir / SHARED_PARAMETERS_FILE
+    shared = read_yaml(path, SharedParameters, error=RuleDefinitionError).parameters
+    for name, p in shared.items():
+        sources.check(p.source, str(path), f"parameters.{name}.source", error=RuleDefinitionError)
+    unknown = set(overrides or {}) - set(shared)
+    if unknown:
+        raise ConfigurationError(
+            f"settings override unknown shared parameters: {', '.join(sorted(unknown))} "
+            f"(rules/{SHARED_PARAMETERS_FILE}: {', '.join(sorted(shared))})"
+        )
+    return {
+        name: p.model_copy(update={"value": float((overrides or {})[name])})
+        if name in (overrides or {})
+        else p
+        for name, p in shared.items()
+    }
 
 
 def load_rules(
@@ -30,13 +61,14 @@ def load_rules(
     override_reasons: OverrideReasons,
     suggestion_kinds: frozenset[str],
     facts: Mapping[str, FactDefinition],
+    shared: Mapping[str, Parameter],
     *,
     disabled: frozenset[str] = frozenset(),
     overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[RuleDefinition, ...]:
     rules: list[RuleDefinition] = []
     for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
-        rule = _parse(path)
+        rule = _parse(path, shared)
         _check(rule, path, sources, override_reasons, suggestion_kinds, facts)
         rules.append(rule)
     ids = [r.id for r in rules]
@@ -51,8 +83,8 @@ def load_rules(
     return tuple(out)
 
 
-def _parse(path: Path) -> RuleDefinition:
-    rule = read_yaml(path, RuleDefinition, error=RuleDefinitionError)
+def _parse(path: Path, shared: Mapping[str, Parameter]) -> RuleDefinition:
+    rule = read_yaml(path, RuleDefinition, error=RuleDefinitionError, context={SHARED: shared})
     if rule.id != path.stem:
         raise RuleDefinitionError(str(path), "id", f"must equal the file name {path.stem!r}")
     return rule
@@ -155,6 +187,14 @@ def check_condition(
     parameter = params.get(name)
     if parameter is None:
         raise RuleDefinitionError(file, f"{where}.{op}", f"unknown parameter {name!r}")
+    if parameter.comparison is not None and op not in CONSISTENT[parameter.comparison]:
+        allowed = " or ".join(sorted(CONSISTENT[parameter.comparison]))
+        raise RuleDefinitionError(
+            file,
+            f"{where}.{op}",
+            f"{name} is the shared {parameter.shared!r}, compared with {allowed} everywhere "
+            f"(rules/{SHARED_PARAMETERS_FILE}): one threshold, one meaning",
+        )
     if parameter.unit != fact.unit:
         raise RuleDefinitionError(
             file,

@@ -43,8 +43,8 @@ DMD_HISTORY = Path("medicines") / "dmd_code_history.csv"
 RXNORM_PRODUCTS = Path("medicines") / "rxnorm_products.csv"
 
 # dm+d codes are SNOMED CT UK drug extension ids: UK Core uses https://dmd.nhs.uk, EPS and
-# GP Connect use http://snomed.info/sct (../shared/reference/README.md, dmd section).
-# Compared without a trailing slash and case-insensitively, as clients vary.
+# GP Connect use http://snomed.info/sct (../shared/reference/README.md, dmd section); see
+# service.fhir.systems.medicine_system.
 
 _STRENGTH_UNITS = frozenset({"mg", "microgram", "g", "nanogram"})
 _PER_UNITS = frozenset({"unit", "ml", "hour", "dose", "g"})

@@ -65,11 +65,17 @@ class Row(Generic[M]):
 
 
 def read_yaml(
-    path: Path, model: type[M], *, error: type[ReferenceDataError] = ReferenceDataError
+    path: Path,
+    model: type[M],
+    *,
+    error: type[ReferenceDataError] = ReferenceDataError,
+    context: Mapping[str, Any] | None = None,
 ) -> M:
     """The YAML file at ``path`` validated as ``model``.
 
-    ``error``: the subclass to raise (``RuleDefinitionError`` for rule files).
+    ``error``: the subclass to raise (``RuleDefinitionError`` for rule files). ``context``:
+    what the model's validators may look up (pydantic validation context), e.g. the shared
+    parameters a rule file refers to.
     """
     file = str(path)
     try:
@@ -80,7 +86,7 @@ def read_yaml(
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise error(file, "", f"not valid YAML ({exc})") from None
-    return validate(data, model, file, error=error)
+    return validate(data, model, file, error=error, context=context)
 
 
 def validate(
@@ -90,10 +96,11 @@ def validate(
     *,
     row: int | None = None,
     error: type[ReferenceDataError] = ReferenceDataError,
+    context: Mapping[str, Any] | None = None,
 ) -> M:
     """``data`` validated as ``model``; the first problem raised with its field path."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=dict(context) if context else None)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise error(file, field_path(first["loc"]), problem(first), row=row) from None

@@ -437,8 +437,11 @@ def test_the_card_links_to_the_full_plan_with_the_same_first_steps(
 
 
 def test_the_card_shows_the_support_tier(refill_card: dict[str, Any]) -> None:
-    assert "**Support tier 2: Brief GP intervention.**" in refill_card["detail"]
-    assert "Risk factors: Male; Older age." in refill_card["detail"]
+    # 120 mg OME/day is at the high-dose threshold, for the tier as for the cards.
+    assert "**Support tier 3: Primary Care Network tapering service.**" in refill_card["detail"]
+    assert (
+        "Risk factors: Male; Older age; Prescribed 120 mg OME/day or more." in refill_card["detail"]
+    )
 
 
 def test_the_card_offers_the_first_step_as_whole_medication_requests(

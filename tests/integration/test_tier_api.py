@@ -15,6 +15,7 @@ from tests.unit.test_stratify import (
     BENZODIAZEPINE,
     DEPENDENCE,
     EMERGENCY,
+    HIGH_DOSE,
     MALE,
     OLDER,
     PSYCHOLOGICAL,
@@ -23,6 +24,7 @@ from tests.unit.test_stratify import (
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
+DEPENDENCE_CODE = "66590003"  # Alcohol dependence, in the example
 TIER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "support-tier.json").read_text("utf-8"))
 HOOK_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "hook-requests.json").read_text("utf-8"))
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -60,7 +62,15 @@ def test_the_example_is_tier_4_with_its_factors(client: TestClient) -> None:
         "name": "Specialist multidisciplinary team",
         "support": "Referral to a place-based multidisciplinary team with specialist knowledge "
         "of managing both dependence and chronic pain.",
-        "risk_factors": [MALE, OLDER, BENZODIAZEPINE, EMERGENCY, DEPENDENCE, PSYCHOLOGICAL],
+        "risk_factors": [
+            MALE,
+            OLDER,
+            BENZODIAZEPINE,
+            EMERGENCY,
+            DEPENDENCE,
+            PSYCHOLOGICAL,
+            HIGH_DOSE,  # 120 mg OME/day: at the threshold, as the high-dose card says
+        ],
         "not_checked": [],
         "total_ome_mg_per_day": 120.0,
         "complete": True,
@@ -68,18 +78,23 @@ def test_the_example_is_tier_4_with_its_factors(client: TestClient) -> None:
     }
 
 
-def test_the_example_without_its_a_and_e_visit_is_tier_3(client: TestClient) -> None:
+def test_the_example_without_its_a_and_e_visit_and_dependence_history_is_tier_3(
+    client: TestClient,
+) -> None:
+    """Five factors, one of them the high dose: tier 3 (tier 4 needs six, or a high dose
+    with a dependence history)."""
     bundle = example()
     encounter = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter")
     encounter["resource"]["class"] = {"code": "AMB"}  # an outpatient visit: encounters sent
+    bundle["entry"] = [e for e in bundle["entry"] if DEPENDENCE_CODE not in json.dumps(e)]
     data = post(client, bundle)
     assert (data["tier"], data["not_checked"]) == (3, [])
-    assert EMERGENCY not in data["risk_factors"] and len(data["risk_factors"]) == 5
+    assert data["risk_factors"] == [MALE, OLDER, BENZODIAZEPINE, PSYCHOLOGICAL, HIGH_DOSE]
 
 
 def test_kinds_of_data_not_sent_are_reported_as_not_checked(client: TestClient) -> None:
     data = post(client, without(example(), "Patient", "Condition", "Encounter"))
-    assert data["tier"] == 1 and data["risk_factors"] == [BENZODIAZEPINE]
+    assert data["tier"] == 3 and data["risk_factors"] == [BENZODIAZEPINE, HIGH_DOSE]
     assert data["not_checked"] == [
         MALE,
         OLDER,
@@ -157,9 +172,11 @@ def test_the_high_dose_card_shows_the_support_tier(client: TestClient) -> None:
     cards = response.json()["cards"]
     (card,) = [c for c in cards if "complete an opioid risk assessment" in c["summary"]]
     detail = card["detail"]
-    # A man of 65 with a past alcohol dependence; 120 mg OME/day is not more than 120.
-    assert "**Support tier 2: Brief GP intervention.**" in detail
-    assert f"Risk factors: {MALE}; {OLDER}; {DEPENDENCE}." in detail
+    # A man of 65 with a past alcohol dependence at 120 mg OME/day: the card fires at the
+    # threshold, and the tier counts the same threshold the same way (high dose and a
+    # dependence history: the specialist team).
+    assert "**Support tier 4: Specialist multidisciplinary team.**" in detail
+    assert f"Risk factors: {MALE}; {OLDER}; {DEPENDENCE}; {HIGH_DOSE}." in detail
     assert f"Not checked (no data): {EMERGENCY}." in detail
 
 
@@ -183,4 +200,4 @@ def test_above_120_with_a_dependence_history_the_high_dose_card_says_tier_4(
         c for c in response.json()["cards"] if "complete an opioid risk assessment" in c["summary"]
     ]
     assert "**Support tier 4: Specialist multidisciplinary team.**" in card["detail"]
-    assert "Prescribed more than 120 mg OME/day" in card["detail"]
+    assert HIGH_DOSE in card["detail"]

@@ -40,7 +40,20 @@ def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text("utf-8"))
 
 
-RULES: dict[str, dict[str, Any]] = {p.stem: _yaml(p) for p in RULE_FILES}
+SHARED: dict[str, dict[str, Any]] = _yaml(RULES_DIR / "parameters.yaml")["parameters"]
+
+
+def _resolved(rule: dict[str, Any]) -> dict[str, Any]:
+    """The rule as the loader reads it: ``{shared: name}`` parameters filled in from
+    rules/parameters.yaml, so the corpus checks below see every parameter's unit and source."""
+    parameters = {
+        name: SHARED[p["shared"]] if set(p) == {"shared"} else p
+        for name, p in (rule.get("parameters") or {}).items()
+    }
+    return {**rule, "parameters": parameters}
+
+
+RULES: dict[str, dict[str, Any]] = {p.stem: _resolved(_yaml(p)) for p in RULE_FILES}
 
 
 def _scenarios(rule_id: str) -> list[dict[str, Any]]:
@@ -239,6 +252,22 @@ def _set_wrong_id(r: dict[str, Any]) -> None:
     r["id"] = "some-other-rule"
 
 
+def _set_unknown_shared_parameter(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"] = {"shared": "scary_dose_mg_per_day"}
+
+
+def _set_shared_parameter_with_a_value(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"] = {"shared": "high_dose_mg_per_day", "value": 90}
+
+
+def _set_shared_threshold_compared_the_other_way(r: dict[str, Any]) -> None:
+    """The high-dose threshold is "at or above" everywhere; "above" would make a total of
+    exactly the threshold high dose in one file and not in another."""
+    r["parameters"]["threshold_mg_per_day"] = {"shared": "high_dose_mg_per_day"}
+    del _condition(r, 1)["at_least"]
+    _condition(r, 1)["above"] = "threshold_mg_per_day"
+
+
 BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     # (case, mutation, field the error names (prefix), words in the problem)
     ("unknown fact", _set_unknown_fact, "inclusion.all[0].fact", "unknown fact"),
@@ -278,6 +307,24 @@ BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("unknown placeholder", _set_unknown_placeholder, "card.detail", "dose_in_words"),
     ("parameter without a unit", _set_empty_unit, "parameters.threshold_mg_per_day.unit", "unit"),
     ("id not matching the file name", _set_wrong_id, "id", "file name"),
+    (
+        "unknown shared parameter",
+        _set_unknown_shared_parameter,
+        "parameters.threshold_mg_per_day",
+        "scary_dose_mg_per_day",
+    ),
+    (
+        "shared parameter given its own value",
+        _set_shared_parameter_with_a_value,
+        "parameters.threshold_mg_per_day",
+        "nothing else",
+    ),
+    (
+        "shared threshold compared with another comparison",
+        _set_shared_threshold_compared_the_other_way,
+        "inclusion.all[1].above",
+        "one threshold, one meaning",
+    ),
 ]
 
 
@@ -502,3 +549,35 @@ def test_no_card_shows_an_unfilled_or_unknown_value(default_pipeline: Pipeline) 
             for text in (card.summary, card.detail or ""):
                 assert "None" not in text, (rule_id, scenario["name"], text)
                 assert not re.search(r"\{\w+\}", text), (rule_id, scenario["name"], text)
+
+
+def test_a_shared_parameter_moves_every_file_that_uses_it(default_pipeline: Pipeline) -> None:
+    """OPIOID_CDS_PARAMETER_OVERRIDES changes the high-dose threshold for every rule that
+    refers to it and for the support tier at once: one number, one meaning."""
+    vignette = _hundred_mg_vignette()
+    lowered = Pipeline(Settings(parameter_overrides={"high_dose_mg_per_day": 90}))
+    for rule_id in ("high-dose-risk-assessment", "escalation", "reauthorisation-taper"):
+        rule = next(r for r in lowered.rules if r.id == rule_id)
+        assert rule.parameters["threshold_mg_per_day"].value == 90
+    assert lowered.stratifier.parameters["high_dose_mg_per_day"] == 90
+    assert "Prescribed 90 mg OME/day or more" in lowered.stratifier.labels.values()
+    after = _evaluate(lowered, vignette)
+    assert "high-dose-risk-assessment" in after.rule_ids
+    assert (
+        after.facts["risk_factor_count"]
+        == _evaluate(default_pipeline, vignette).facts["risk_factor_count"] + 1
+    )  # the 100 mg total is now also the high-dose risk factor
+
+
+def test_an_override_of_an_unknown_shared_parameter_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="scary_dose"):
+        Pipeline(Settings(parameter_overrides={"scary_dose": 90}))
+
+
+def test_no_rule_restates_a_shared_number() -> None:
+    """A rule or the support-tier file that needs the high-dose threshold refers to it."""
+    files = [*RULE_FILES, RULES_DIR / "stratification.yaml"]
+    for path in files:
+        for name, p in (_yaml(path).get("parameters") or {}).items():
+            if p.get("unit") == SHARED["high_dose_mg_per_day"]["unit"]:
+                assert set(p) == {"shared"}, f"{path.name}: {name} restates a shared threshold"

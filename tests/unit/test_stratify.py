@@ -37,7 +37,7 @@ EMERGENCY = "A&E attendance in the last 12 months"
 DEPENDENCE = "Personal or family history of drug, alcohol or prescribed-medicine dependence"
 PSYCHOLOGICAL = "Depression or other psychological disease"
 SEXUAL_ABUSE = "Woman with a history of pre-adolescent sexual abuse"
-HIGH_DOSE = "Prescribed more than 120 mg OME/day"
+HIGH_DOSE = "Prescribed 120 mg OME/day or more"
 ALL_FACTORS = (
     MALE,
     OLDER,
@@ -231,12 +231,12 @@ def test_the_parameters_the_boundaries_are_built_around() -> None:
         "older_age_years": 65,
         "high_dose_mg_per_day": 120,
         "emergency_attendances": 1,
-        "emergency_lookback_days": 365,
         "tier2_min_factors": 2,
         "tier3_min_factors": 4,
         "tier4_min_factors": 6,
     }
-    assert tuple(f.label for f in PIPELINE.stratifier.model.risk_factors) == ALL_FACTORS
+    assert PIPELINE.shared_parameters["emergency_lookback_days"].value == 365
+    assert tuple(PIPELINE.stratifier.labels.values()) == ALL_FACTORS
 
 
 # --- A vignette for each tier ------------------------------------------------------------------
@@ -327,13 +327,10 @@ def test_seven_factors_without_a_high_dose_is_tier_4() -> None:
     ("mg", "high"),
     [
         pytest.param(119.9, False, id="119.9"),
-        pytest.param(120.0, False, id="120-is-not-more-than-120"),
-        pytest.param(120.1, True, id="120.1"),
+        pytest.param(120.0, True, id="120-is-high-dose-as-in-the-rules"),
     ],
 )
-def test_more_than_120mg_ome_a_day_is_the_high_dose_factor_and_tier_3(
-    mg: float, high: bool
-) -> None:
+def test_120mg_ome_a_day_or_more_is_the_high_dose_factor_and_tier_3(mg: float, high: bool) -> None:
     p = replace(BASELINE, medicines=[morphine_mg_a_day(mg)])
     tier, regimen = PIPELINE.support_tier(p.record(), TODAY)
     assert regimen.current_total == mg
@@ -355,7 +352,7 @@ def test_high_dose_with_a_dependence_history_is_tier_4_without_it_tier_3(
 
 
 def test_a_dependence_history_without_a_high_dose_is_one_factor() -> None:
-    p = replace(BASELINE, medicines=[morphine_mg_a_day(120.0)]).with_factors(DEPENDENCE)
+    p = replace(BASELINE, medicines=[morphine_mg_a_day(119.9)]).with_factors(DEPENDENCE)
     assert factors_and_tier(p) == (1, (DEPENDENCE,))
 
 

@@ -71,9 +71,9 @@ def test_risk_factor_count_either_side_of_older_age_for_a_man(age: int, count: f
 
 @pytest.mark.parametrize(
     ("total_mg", "count"),
-    [pytest.param(120.0, 0.0, id="120-mg-is-not-above"), pytest.param(120.1, 1.0, id="120.1")],
+    [pytest.param(119.9, 0.0, id="119.9-mg"), pytest.param(120.0, 1.0, id="120-mg-is-high")],
 )
-def test_risk_factor_count_either_side_of_more_than_120mg_ome_a_day(
+def test_risk_factor_count_either_side_of_the_120mg_ome_a_day_threshold(
     total_mg: float, count: float
 ) -> None:
     assert risk_factor_count(medicines=(morphine_mg_a_day(total_mg),)) == count
