@@ -20,8 +20,9 @@ from service.config import Settings
 from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules, load_shared_parameters
 from service.errors import ConfigurationError, PrefetchUnavailable
+from service.facts import patient
 from service.facts.catalogue import RECORD_FACTS
-from service.facts.codesets import load_codeset
+from service.facts.codesets import load_codesets
 from service.facts.registry import FactCatalogue, FactValue, check_values
 from service.facts.situation import Situation
 from service.fhir.medication_record import MedicationConcept, MedicationRecord
@@ -81,10 +82,7 @@ class Pipeline:
             rules_dir, self.sources, settings.parameter_overrides
         )
         self.stratifier = Stratifier.load(rules_dir, self.sources, self.shared_parameters)
-        self.cancer_palliative = load_codeset(
-            rules_dir / "codesets" / "cancer_palliative.csv", self.sources
-        )
-        self.codesets = {"cancer_palliative": self.cancer_palliative, **self.stratifier.codesets}
+        self.codesets = load_codesets(rules_dir / "codesets", self.sources, patient.CODESETS)
         # Facts are declared beside the code that computes them (service/facts/): the
         # record's facts first, then those the support-tier file defines over them.
         self.facts_catalogue = FactCatalogue(*RECORD_FACTS, self.stratifier.facts)

@@ -16,7 +16,6 @@ from service.engine.definitions import SHARED, Condition, Parameter
 from service.engine.evaluate import holds
 from service.engine.loader import PLACEHOLDER, check_condition, format_value
 from service.errors import RuleDefinitionError
-from service.facts.codesets import CodeSet, load_codeset
 from service.facts.registry import FactDefinition, FactSet, FactValue
 from service.rulefiles import Sources, StrictModel, read_yaml
 
@@ -63,11 +62,8 @@ class SupportTier:
 
 
 class Stratifier:
-    def __init__(
-        self, model: StratificationModel, codesets: Mapping[str, CodeSet], path: Path
-    ) -> None:
+    def __init__(self, model: StratificationModel, path: Path) -> None:
         self.model = model
-        self.codesets = codesets
         self.path = path
         self.parameters = {n: p.value for n, p in model.parameters.items()}
         #: Labels with their {parameter} placeholders filled, so a card states the number.
@@ -123,9 +119,7 @@ class Stratifier:
         sources.check(model.source, file, "source", error=RuleDefinitionError)
         for name, p in model.parameters.items():
             sources.check(p.source, file, f"parameters.{name}.source", error=RuleDefinitionError)
-        names = ("unemployment", "dependence_history", "psychological", "sexual_abuse_history")
-        codesets = {n: load_codeset(rules_dir / "codesets" / f"{n}.csv", sources) for n in names}
-        return cls(model, codesets, path)
+        return cls(model, path)
 
     def check(self, facts: Mapping[str, FactDefinition]) -> None:
         """Every condition names a computed fact (or a risk factor of this file) and

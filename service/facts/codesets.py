@@ -7,6 +7,7 @@ each set lists the parent concept and the common children, and says so in its no
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -82,3 +83,12 @@ def load_codeset(path: Path, sources: Sources) -> CodeSet:
                 file, "system", "a 'contains' row must have system 'text'", row=row.line
             )
     return CodeSet(path.stem, frozenset(exact), tuple(prefixes), tuple(keywords))
+
+
+def load_codesets(folder: Path, sources: Sources, required: Iterable[str]) -> dict[str, CodeSet]:
+    """Every ``*.csv`` under ``folder``, by file stem; a required set that is missing stops
+    start-up rather than becoming a fact that can never be true."""
+    codesets = {path.stem: load_codeset(path, sources) for path in sorted(folder.glob("*.csv"))}
+    for name in sorted(set(required) - set(codesets)):
+        raise ReferenceDataError(str(folder / f"{name}.csv"), "", "missing: a fact reads it")
+    return codesets

@@ -13,6 +13,16 @@ from service.facts.situation import Situation
 
 FACTS = FactSet[Situation]("patient")
 fact = FACTS.fact
+#: The code sets (rules/codesets/<name>.csv) these facts read.
+CODESETS = frozenset(
+    {
+        "cancer_palliative",
+        "unemployment",
+        "dependence_history",
+        "psychological",
+        "sexual_abuse_history",
+    }
+)
 
 #: Encounter.class codes (HL7 v3 ActCode EMER, and what clients send instead) and type words
 #: that make an encounter an emergency (A&E) attendance.

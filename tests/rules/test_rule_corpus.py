@@ -581,3 +581,9 @@ def test_no_rule_restates_a_shared_number() -> None:
         for name, p in (_yaml(path).get("parameters") or {}).items():
             if p.get("unit") == SHARED["high_dose_mg_per_day"]["unit"]:
                 assert set(p) == {"shared"}, f"{path.name}: {name} restates a shared threshold"
+
+
+def test_a_missing_code_set_that_a_fact_reads_stops_start_up(rules_copy: Path) -> None:
+    (rules_copy / "codesets" / "psychological.csv").unlink()
+    with pytest.raises(ConfigurationError, match=r"psychological\.csv.*a fact reads it"):
+        Pipeline(Settings(rules_dir=rules_copy))
