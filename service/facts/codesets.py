@@ -23,9 +23,10 @@ covers SNOMED CT lists the descendants, generated from a published code list (to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from pydantic import Field
@@ -137,6 +138,12 @@ class _Word:
         return True
 
 
+def _plain(display: str) -> str:
+    """A SNOMED CT description without its semantic tag: "Hodgkin's disease (disorder)" ->
+    "Hodgkin's disease"."""
+    return re.sub(r"\s*\([^()]*\)$", "", display.strip())
+
+
 def _word(keyword: str) -> _Word:
     k = keyword.strip().lower()
     return _Word(_tokens(k.strip("*")), k.startswith("*"), k.endswith("*"))
@@ -145,7 +152,8 @@ def _word(keyword: str) -> _Word:
 @dataclass(frozen=True, slots=True)
 class CodeSet:
     name: str
-    exact: frozenset[tuple[str, str]]
+    #: (system, code) -> the code set's display, shown when the record's coding has none.
+    exact: Mapping[tuple[str, str], str]
     prefixes: tuple[tuple[str, str], ...]
     keywords: tuple[str, ...]
     #: ``word`` keywords: whole words, negation-safe (``cues``).
@@ -164,7 +172,9 @@ class CodeSet:
             system = _SYSTEM_ALIASES.get(coding.system, coding.system)
             code = _normalise(system, coding.code)
             if (system, code) in self.exact:
-                return f"{coding.display or coding.code} ({coding.code})"
+                # A code-only record (no display) still says what it is on the card.
+                display = coding.display or _plain(self.exact[(system, code)]) or coding.code
+                return f"{display} ({coding.code})"
             for p_system, prefix in self.prefixes:
                 if system == p_system and code.startswith(prefix):
                     return f"{coding.display or coding.code} ({coding.code})"
@@ -250,7 +260,7 @@ def load_text_cues(path: Path, sources: Sources) -> TextCues:
 
 
 def load_codeset(path: Path, sources: Sources, cues: TextCues | None = None) -> CodeSet:
-    exact: set[tuple[str, str]] = set()
+    exact: dict[tuple[str, str], str] = {}
     prefixes: list[tuple[str, str]] = []
     keywords: list[str] = []
     words: list[_Word] = []
@@ -269,7 +279,7 @@ def load_codeset(path: Path, sources: Sources, cues: TextCues | None = None) -> 
                 file, "system", f"a '{r.match}' row must have system 'text'", row=row.line
             )
         if r.match == "exact":
-            exact.add((system, _normalise(system, r.code)))
+            exact[(system, _normalise(system, r.code))] = r.display
         elif r.match == "prefix":
             prefixes.append((system, _normalise(system, r.code).upper()))
         elif r.match == "covers":
@@ -286,7 +296,7 @@ def load_codeset(path: Path, sources: Sources, cues: TextCues | None = None) -> 
             words.append(_word(r.code))
     return CodeSet(
         path.stem,
-        frozenset(exact),
+        MappingProxyType(exact),
         tuple(prefixes),
         tuple(keywords),
         tuple(words),

@@ -22,8 +22,9 @@ A medicine (under ``current`` or ``proposed``) may say:
   ``this_admission: true`` (the order belongs to the admission being discharged).
 
 A scenario may say ``hook``, ``today``, ``current``, ``proposed``, ``conditions`` (each
-``snomed`` and/or ``text``, ``status``), ``sex``, ``born``, ``admitted`` (the start of the
-admission, for encounter-discharge; default 2026-11-15) and ``omit_prefetch``.
+``snomed`` or ``icd10``, ``text``, ``display``, ``status``), ``sex``, ``born``, ``admitted``
+(the start of the admission, for encounter-discharge; default 2026-11-15) and
+``omit_prefetch``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 from service.medicines.dictionary import MedicinesDictionary
 
 DMD = "https://dmd.nhs.uk"
+ICD_10 = "http://hl7.org/fhir/sid/icd-10"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 ADMISSION = "scenario-admission"
 
@@ -123,6 +125,30 @@ def medication_request(
     return resource
 
 
+def _condition(c: dict[str, Any], index: int) -> dict[str, Any]:
+    """A Condition from a scenario's ``snomed`` or ``icd10`` code (its display is ``text``
+    unless ``display`` says otherwise), ``text`` (code.text) and ``status``. A code given
+    without ``text`` is sent code-only, as some systems send it."""
+    codings = [
+        {
+            "system": system,
+            "code": str(c[key]),
+            **({"display": c.get("display", c["text"])} if "text" in c or "display" in c else {}),
+        }
+        for key, system in (("snomed", "http://snomed.info/sct"), ("icd10", ICD_10))
+        if key in c
+    ]
+    code: dict[str, Any] = {"coding": codings} if codings else {}
+    if "text" in c:
+        code["text"] = c["text"]
+    return {
+        "resourceType": "Condition",
+        "id": f"condition-{index}",
+        "clinicalStatus": {"coding": [{"code": c.get("status", "active")}]},
+        "code": code,
+    }
+
+
 def hook_request(
     scenario: dict[str, Any], dictionary: MedicinesDictionary
 ) -> tuple[str, dict[str, Any]]:
@@ -139,30 +165,7 @@ def hook_request(
     ]
     requests = [r for r in current if r["resourceType"] != "MedicationStatement"]
     statements = [r for r in current if r["resourceType"] == "MedicationStatement"]
-    conditions = [
-        {
-            "resourceType": "Condition",
-            "id": f"condition-{i}",
-            "clinicalStatus": {"coding": [{"code": c.get("status", "active")}]},
-            "code": {
-                **(
-                    {
-                        "coding": [
-                            {
-                                "system": "http://snomed.info/sct",
-                                "code": str(c["snomed"]),
-                                "display": c.get("text", ""),
-                            }
-                        ]
-                    }
-                    if "snomed" in c
-                    else {}
-                ),
-                "text": c.get("text", ""),
-            },
-        }
-        for i, c in enumerate(scenario.get("conditions", []))
-    ]
+    conditions = [_condition(c, i) for i, c in enumerate(scenario.get("conditions", []))]
     prefetch: dict[str, Any] = {
         "patient": {
             "resourceType": "Patient",

@@ -107,6 +107,175 @@ def test_cancer_or_palliative_care_unknown_when_the_conditions_prefetch_was_not_
     assert f["cancer_or_palliative_records"] is None
 
 
+# --- Cancer or palliative care: codes first, negation-safe text (issue 9) -----------------------
+# Boundary pairs with UK problem-list wording: each pair is one record that is not the patient's
+# cancer (the card must not be silenced) beside one that is.
+
+#: A code system the cancer set does not cover (Read CTV3, as some GP systems still send).
+CTV3 = "http://read.info/ctv3"
+
+
+def cancer(*records: Any) -> tuple[Any, Any]:
+    f = with_conditions(*records)
+    return f["cancer_or_palliative_care"], f["cancer_or_palliative_records"]
+
+
+@pytest.mark.parametrize(
+    ("not_cancer", "cancer_text"),
+    [
+        pytest.param("Chronic non-malignant pain", "Chronic pain due to malignancy", id="non-"),
+        pytest.param("Chronic non-cancer pain", "Cancer pain", id="non-cancer"),
+        pytest.param(
+            "Non malignant chronic low back pain",
+            "Malignant spinal cord compression",
+            id="non-space",
+        ),
+        pytest.param("Malignant hypertension", "Malignant melanoma of skin", id="not-meaning"),
+        pytest.param("Neuroleptic malignant syndrome", "Malignant neoplasm of pancreas", id="NMS"),
+        pytest.param("FH: breast cancer", "Breast cancer", id="FH:"),
+        pytest.param("Family history of bowel cancer", "Bowel cancer", id="family-history"),
+        pytest.param("Mother had breast cancer aged 50", "Breast cancer aged 50", id="mother-had"),
+        pytest.param("?cancer", "Cancer", id="query"),
+        pytest.param("? lung cancer - 2WW referral", "Lung cancer - 2WW referral", id="query-2ww"),
+        pytest.param("Suspected prostate cancer", "Prostate cancer", id="suspected"),
+        pytest.param("No evidence of metastatic disease", "Metastatic disease", id="no-evidence"),
+        pytest.param("Bowel cancer screening - normal", "Bowel cancer", id="screening"),
+        pytest.param("Ductal carcinoma in situ", "Ductal carcinoma of breast", id="in-situ"),
+    ],
+)
+def test_text_only_cancer_words_negated_or_qualified_are_not_cancer(
+    not_cancer: str, cancer_text: str
+) -> None:
+    """No coding at all: text is the fallback, read as whole words, refused when negated,
+    queried, a relative's, or part of a phrase that is not cancer."""
+    assert cancer(condition(None, text=not_cancer)) == (False, None)
+    assert cancer(condition(None, text=cancer_text)) == (True, f"'{cancer_text}' (text)")
+
+
+def test_text_keywords_are_whole_words_and_word_parts_only_where_listed() -> None:
+    """ "Sarcoidosis" is not sarcoma; "adenocarcinoma" is carcinoma ("*carcinoma*")."""
+    assert cancer(condition(None, text="Pulmonary sarcoidosis")) == (False, None)
+    assert cancer(condition(None, text="Adenocarcinoma of prostate"))[0] is True
+
+
+def test_a_clause_break_ends_a_negation() -> None:
+    """ "FH diabetes. Bowel cancer" - the family history is about the diabetes only."""
+    assert cancer(condition(None, text="FH diabetes. Bowel cancer"))[0] is True
+    assert cancer(condition(None, text="FH: bowel cancer"))[0] is False
+
+
+@pytest.mark.parametrize(
+    ("record", "evidence"),
+    [
+        pytest.param(
+            condition("118599009", display="Hodgkin's disease"),
+            "Hodgkin's disease (118599009)",
+            id="hodgkins-disease",
+        ),
+        pytest.param(
+            condition("363418001"),
+            "Malignant tumor of pancreas (363418001)",
+            id="pancreatic-cancer-code-only",
+        ),
+        pytest.param(
+            condition("C25.9", ICD_10, display="Malignant neoplasm of pancreas, unspecified"),
+            "Malignant neoplasm of pancreas, unspecified (C25.9)",
+            id="icd10-c25.9",
+        ),
+        pytest.param(condition("C259", ICD_10), "C259 (C259)", id="icd10-without-dot"),
+        pytest.param(condition("Z51.5", ICD_10), "Palliative care (Z51.5)", id="icd10-z51.5"),
+        pytest.param(condition("Z515", ICD_10), "Palliative care (Z515)", id="icd10-z515"),
+        pytest.param(
+            condition("1403151000000103", display="On palliative care register"),
+            "On palliative care register (1403151000000103)",
+            id="palliative-care-register",
+        ),
+    ],
+)
+def test_coded_cancer_and_palliative_care_are_recognised_by_code(
+    record: Any, evidence: str
+) -> None:
+    """Codes from the published lists, descendants included, and ICD-10 by block (with or
+    without the dot). A code sent without a display is shown with the code set's
+    description."""
+    assert cancer(record) == (True, evidence)
+
+
+@pytest.mark.parametrize(
+    ("not_cancer", "cancer_record"),
+    [
+        pytest.param(
+            condition("82423001", display="Chronic non-malignant pain"),
+            condition("363418001", display="Malignant tumor of pancreas"),
+            id="snomed-chronic-pain",
+        ),
+        pytest.param(
+            condition("70272006", display="Malignant hypertension"),
+            condition("372244006", display="Malignant melanoma"),
+            id="snomed-malignant-hypertension",
+        ),
+        pytest.param(
+            condition("429740004", display="Family history of malignant neoplasm of breast"),
+            condition("254837009", display="Malignant neoplasm of breast"),
+            id="snomed-family-history",
+        ),
+        pytest.param(
+            condition("Z80.3", ICD_10, display="Family history of malignant neoplasm of breast"),
+            condition("C50.9", ICD_10, display="Malignant neoplasm of breast, unspecified"),
+            id="icd10-z80-family-history",
+        ),
+        pytest.param(
+            condition("C44.3", ICD_10, display="Basal cell carcinoma of skin of face"),
+            condition("C43.3", ICD_10, display="Malignant melanoma of other parts of face"),
+            id="icd10-c44-not-counted",
+        ),
+        pytest.param(
+            condition("D05.1", ICD_10, display="Intraductal carcinoma in situ"),
+            condition("C50.1", ICD_10, display="Malignant neoplasm of central portion of breast"),
+            id="icd10-in-situ-not-counted",
+        ),
+    ],
+)
+def test_a_code_the_set_covers_decides_whatever_its_words_say(
+    not_cancer: Any, cancer_record: Any
+) -> None:
+    """Codes first: a SNOMED CT or ICD-10 coded record is judged by its code; the words of its
+    display are not read ("Malignant hypertension", "Family history of ... cancer")."""
+    assert cancer(not_cancer) == (False, None)
+    assert cancer(cancer_record)[0] is True
+
+
+def test_a_code_from_a_system_the_set_does_not_cover_falls_back_to_negation_safe_text() -> None:
+    assert cancer(condition("B1...", CTV3, display="Malignant neoplasm of pancreas"))[0] is True
+    assert cancer(condition("12C1.", CTV3, display="FH: Breast cancer")) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("clinical", "verification", "counts"),
+    [
+        pytest.param("active", None, True, id="active"),
+        pytest.param("recurrence", None, True, id="recurrence"),
+        pytest.param("relapse", None, True, id="relapse"),
+        pytest.param("remission", None, False, id="remission"),
+        pytest.param("resolved", None, False, id="resolved"),
+        pytest.param("inactive", None, False, id="inactive"),
+        pytest.param("active", "confirmed", True, id="confirmed"),
+        pytest.param("active", "provisional", True, id="provisional"),
+        pytest.param("active", "refuted", False, id="refuted"),
+        pytest.param("active", "entered-in-error", False, id="entered-in-error"),
+    ],
+)
+def test_only_an_active_unrefuted_cancer_counts(
+    clinical: str, verification: str | None, counts: bool
+) -> None:
+    """clinicalStatus resolved/inactive/remission is not active cancer; verificationStatus
+    refuted or entered-in-error is not evidence of anything (CodedRecord.refuted)."""
+    record = condition("118599009", status=clinical, display="Hodgkin's disease")
+    if verification is not None:
+        record["verificationStatus"] = {"coding": [{"code": verification}]}
+    assert cancer(record)[0] is counts
+
+
 # --- Conditions available ----------------------------------------------------------------------
 
 
