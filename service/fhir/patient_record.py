@@ -61,6 +61,9 @@ class PatientRecord:
     #: "observations", "encounters" when resources of that type were sent. Decides
     #: "not checked" versus "none".
     available: frozenset[str] = frozenset()
+    #: Containers (prefetch keys) that held only an OperationOutcome: the client tried and
+    #: failed to get that data. Named in the 412 so the client knows which query failed.
+    failed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +115,12 @@ def read_patient_record(
             raise HookRequestError("orders contain an OperationOutcome", outcomes[0].path)
     found: dict[str, list[Located]] = {}
     obtained: set[str] = set()
+    failed: set[str] = set()
     for part in sent:
         located, outcomes = resources(part.value, part.path)
         found[part.key] = located
         if outcomes and not located:
+            failed.add(part.key)
             continue  # only an error: the client could not get this data
         obtained.add(part.key)
         if outcomes:
@@ -184,8 +189,16 @@ def read_patient_record(
         selections=selections,
         not_checked=(*not_checked, *notes),
         available=available,
-        history_unavailable=None if history_available else "no medicines list was obtained",
+        failed=frozenset(failed),
+        history_unavailable=None if history_available else _no_history(sent, wanted, failed),
     )
+
+
+def _no_history(sent: Sequence[Sent], wanted: set[str], failed: set[str]) -> str:
+    errors = [p.path for p in sent if p.key in wanted and p.key in failed]
+    if not errors:
+        return "no medicines list was obtained"
+    return f"{' and '.join(errors)} held only an OperationOutcome: no medicines list was obtained"
 
 
 def read_resources(hook: str, value: Any, path: str) -> tuple[PatientRecord, int]:
