@@ -12,7 +12,16 @@ from datetime import date
 from typing import Any
 
 from service.errors import HookRequestError
-from service.fhir.read import JsonObject, obj, opt_bool, opt_list, opt_num, opt_obj, opt_str
+from service.fhir.read import (
+    JsonObject,
+    obj,
+    opt_bool,
+    opt_list,
+    opt_nonnegative,
+    opt_num,
+    opt_obj,
+    opt_str,
+)
 
 MEDICATION_RESOURCE_TYPES = frozenset(
     {"MedicationRequest", "MedicationStatement", "MedicationOrder"}
@@ -270,10 +279,10 @@ def _dosage(d: JsonObject, path: str) -> Dosage:
         patient_instruction=opt_str(d, "patientInstruction", path),
         sequence=int(sequence) if sequence is not None else None,
         as_needed=bool(as_needed),
-        frequency=opt_num(repeat, "frequency", rpath),
-        frequency_max=opt_num(repeat, "frequencyMax", rpath),
-        period=opt_num(repeat, "period", rpath),
-        period_max=opt_num(repeat, "periodMax", rpath),
+        frequency=opt_nonnegative(repeat, "frequency", rpath),
+        frequency_max=opt_nonnegative(repeat, "frequencyMax", rpath),
+        period=opt_nonnegative(repeat, "period", rpath),
+        period_max=opt_nonnegative(repeat, "periodMax", rpath),
         # DSTU2 says periodUnits; the CDC example says unit.
         period_unit=opt_str(repeat, "periodUnit", rpath)
         or opt_str(repeat, "periodUnits", rpath)
@@ -319,7 +328,8 @@ def _quantity(value: Any, path: str) -> Quantity | None:
     if value is None:
         return None
     q = obj(value, path)
-    number = opt_num(q, "value", path)
+    # A negative dose, rate, quantity or duration is not a smaller one: refuse it (400).
+    number = opt_nonnegative(q, "value", path)
     if number is None:
         return None
     return Quantity(
@@ -346,7 +356,7 @@ def _duration_days(value: Any, path: str) -> float | None:
 
 
 def _int(parent: JsonObject, key: str, path: str) -> int | None:
-    number = opt_num(parent, key, path)
+    number = opt_nonnegative(parent, key, path)
     return int(number) if number is not None else None
 
 

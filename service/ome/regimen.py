@@ -8,6 +8,9 @@ History semantics (issue #3 §5; real-world-data.md §2):
   intent=plan) and one MedicationRequest intent=order per issue: a record ``basedOn``
   another current record is that record's issue and is not counted again; the same medicine
   at the same daily dose recorded twice (statement and authorisation) is counted once.
+- A total above the plausibility ceiling (``implausible_total_mg_per_day``) is not a total:
+  every medicine in it is unresolved with the reason, so no card shows it as a figure and
+  the unresolved-medicine card names them (issue 9 item 7; ADR 0001).
 - The proposed order **replaces** the current item it re-authorises or changes (the same
   resource re-signed, ``priorPrescription``, ``basedOn``, or with no link the same medicine)
   instead of being added to it; see ``replaces``. A replacement inferred without a link is
@@ -20,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from service.ome.calculate import Flag, MedicationOme, Status
+from service.ome.calculate import Flag, MedicationOme, Status, implausible_reason
 
 CURRENT_STATUSES = frozenset({"active", "intended", "unknown"})
 CURRENT_INTENTS = frozenset(
@@ -37,6 +40,11 @@ class Regimen:
     duplicates: tuple[MedicationOme, ...]
     #: (proposal, current) pairs where the replacement was inferred (same medicine, no link).
     inferred: tuple[tuple[MedicationOme, MedicationOme], ...] = ()
+    #: The total (mg OME/day) that was above the plausibility ceiling, when one was: its
+    #: medicines are then unresolved and it is never reported as a total.
+    implausible_total: float | None = None
+    #: Why, in words, when ``implausible_total`` is set.
+    implausible_reason: str | None = None
 
     @property
     def continuing(self) -> tuple[MedicationOme, ...]:
@@ -71,7 +79,10 @@ def total(items: Iterable[MedicationOme]) -> float:
 
 
 def build_regimen(
-    proposed: Iterable[MedicationOme], history: Iterable[MedicationOme], today: date
+    proposed: Iterable[MedicationOme],
+    history: Iterable[MedicationOme],
+    today: date,
+    implausible_total_mg_per_day: float | None = None,
 ) -> Regimen:
     proposed = tuple(proposed)
     current: list[MedicationOme] = []
@@ -86,7 +97,7 @@ def build_regimen(
             )
     counted, duplicates = _count_once(current)
     replaced = [c for c in counted if any(replaces(p, c) for p in proposed)]
-    return Regimen(
+    regimen = Regimen(
         proposed=proposed,
         current=tuple(counted),
         replaced=tuple(replaced),
@@ -99,6 +110,45 @@ def build_regimen(
         ),
         not_current=tuple(not_current),
         duplicates=tuple(duplicates),
+    )
+    return _check_plausible(regimen, implausible_total_mg_per_day)
+
+
+def _check_plausible(regimen: Regimen, ceiling: float | None) -> Regimen:
+    """Each medicine was checked against the ceiling (``assess``); a sum of plausible
+    medicines can still pass it. Then none of them is counted: each is unresolved with the
+    reason, and the regimen keeps the figure for the /ome report to flag."""
+    # total_if_added too: a card states it when a replacement was inferred ("if both are
+    # to be taken, the total is ...").
+    worst = max(regimen.current_total, regimen.total_with_proposal, regimen.total_if_added)
+    if ceiling is None or worst <= ceiling:
+        return regimen
+    reason = implausible_reason(worst, ceiling, "the total")
+    swap = {
+        id(m): replace(
+            m,
+            status=Status.UNRESOLVED,
+            ome_mg_per_day=None,
+            explanation=f"{m.label}: OME not counted ({reason})",
+            reason=reason,
+            flags=m.flags | {Flag.IMPLAUSIBLE},
+        )
+        for m in (*regimen.current, *regimen.proposed)
+        if m.status is Status.CALCULATED
+    }
+
+    def s(m: MedicationOme) -> MedicationOme:
+        return swap.get(id(m), m)
+
+    return Regimen(
+        proposed=tuple(map(s, regimen.proposed)),
+        current=tuple(map(s, regimen.current)),
+        replaced=tuple(map(s, regimen.replaced)),
+        not_current=regimen.not_current,
+        duplicates=regimen.duplicates,
+        inferred=tuple((s(p), s(c)) for p, c in regimen.inferred),
+        implausible_total=worst,
+        implausible_reason=reason,
     )
 
 
