@@ -105,6 +105,9 @@ class MedicationRecord:
     categories: tuple[str, ...] = ()
     course_of_therapy: str | None = None
     encounter: str | None = None
+    #: R4 ``MedicationRequest.doNotPerform``: an instruction NOT to give the medicine. It is
+    #: never counted or proposed as a medicine being taken (service/ome/regimen.py).
+    do_not_perform: bool = False
     #: The resource as sent, for suggestions that update it (CDS Hooks: "update" carries
     #: the whole resource). Never logged.
     resource: JsonObject = field(default_factory=dict, repr=False, compare=False)
@@ -163,6 +166,7 @@ def read_medication_record(
             iter(_concept_codes(opt_obj(resource, "courseOfTherapyType", path) or {})), None
         ),
         encounter=_reference(resource.get("encounter") or resource.get("context")),
+        do_not_perform=bool(opt_bool(resource, "doNotPerform", path)),
         resource=resource,
     )
 

@@ -72,6 +72,7 @@ class Flag(StrEnum):
     NOT_CURRENT = "not_current"
     COUNTED_ONCE = "counted_once"  # the same medicine recorded more than once
     IMPLAUSIBLE = "implausible"  # a figure no patient could take: check the record
+    DO_NOT_PERFORM = "do_not_perform"  # an instruction not to give the medicine
 
 
 @dataclass(frozen=True, slots=True)

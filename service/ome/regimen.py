@@ -8,6 +8,9 @@ History semantics (issue #3 §5; real-world-data.md §2):
   intent=plan) and one MedicationRequest intent=order per issue: a record ``basedOn``
   another current record is that record's issue and is not counted again; the same medicine
   at the same daily dose recorded twice (statement and authorisation) is counted once.
+- A MedicationRequest with ``doNotPerform: true`` is an instruction not to give the
+  medicine (FHIR R4 MedicationRequest.doNotPerform): whether proposed or in the history it
+  is excluded with that reason, never counted, never proposed, never replaced by a proposal.
 - A total above the plausibility ceiling (``implausible_total_mg_per_day``) is not a total:
   every medicine in it is unresolved with the reason, so no card shows it as a figure and
   the unresolved-medicine card names them (issue 9 item 7; ADR 0001).
@@ -26,6 +29,7 @@ from datetime import date
 from service.ome.calculate import Flag, MedicationOme, Status, implausible_reason
 
 CURRENT_STATUSES = frozenset({"active", "intended", "unknown"})
+DO_NOT_PERFORM = "doNotPerform: an instruction not to give it"
 CURRENT_INTENTS = frozenset(
     {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
 )
@@ -84,10 +88,15 @@ def build_regimen(
     today: date,
     implausible_total_mg_per_day: float | None = None,
 ) -> Regimen:
-    proposed = tuple(proposed)
     current: list[MedicationOme] = []
     not_current: list[MedicationOme] = []
+    orders = tuple(proposed)
+    proposed = tuple(p for p in orders if not p.record.do_not_perform)
+    not_current.extend(_do_not_perform(p) for p in orders if p.record.do_not_perform)
     for item in history:
+        if item.record.do_not_perform:
+            not_current.append(_do_not_perform(item))
+            continue
         why = _not_current_reason(item, today)
         if why is None:
             current.append(item)
@@ -112,6 +121,11 @@ def build_regimen(
         duplicates=tuple(duplicates),
     )
     return _check_plausible(regimen, implausible_total_mg_per_day)
+
+
+def _do_not_perform(item: MedicationOme) -> MedicationOme:
+    flags = item.flags | {Flag.NOT_CURRENT, Flag.DO_NOT_PERFORM}
+    return replace(item, flags=flags, reason=DO_NOT_PERFORM)
 
 
 def _check_plausible(regimen: Regimen, ceiling: float | None) -> Regimen:

@@ -1,5 +1,5 @@
-"""Numbers that are not doses (issue 9 item 7), below HTTP: the reader, the daily amount,
-one medicine's OME and the regimen."""
+"""Numbers that are not doses (issue 9 item 7) and doNotPerform (item 6), below HTTP: the
+reader, the daily amount, one medicine's OME and the regimen."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from service.fhir.medication_record import read_medication_record
 from service.fhir.read import opt_nonnegative, opt_num
 from service.medicines.identify import identify
 from service.ome.calculate import Flag, Plausibility, Status, assess
-from service.ome.regimen import build_regimen
+from service.ome.regimen import DO_NOT_PERFORM, build_regimen
 from tests.unit.ome.fhir_builders import (
     MORPHINE_MR_30,
     OXYCODONE_MR_40,
@@ -23,6 +23,7 @@ from tests.unit.ome.fhir_builders import (
     dosage,
     factors,
     mg,
+    regimen,
     request,
 )
 
@@ -116,3 +117,24 @@ def test_a_total_above_the_ceiling_unresolves_every_counted_medicine() -> None:
     assert len(plan.unresolved) == 2
     below = build_regimen([_assess(oxy)], history, TODAY, 10001)
     assert below.implausible_total is None and below.total_with_proposal == 10001.0
+
+
+# --------------------------------------------------------------------------- doNotPerform
+def test_do_not_perform_in_the_history_is_not_current() -> None:
+    plan = regimen([request(MORPHINE_MR_30, text="1 twice a day") | {"doNotPerform": True}])
+    assert plan.current == ()
+    (item,) = plan.not_current
+    assert item.reason == DO_NOT_PERFORM
+    assert {Flag.NOT_CURRENT, Flag.DO_NOT_PERFORM} <= item.flags
+
+
+def test_a_proposed_do_not_perform_is_not_proposed_and_replaces_nothing() -> None:
+    current = request(MORPHINE_MR_30, text="1 twice a day", id="mst")
+    stop = request(
+        MORPHINE_MR_30, text="1 twice a day", status="draft", prior="MedicationRequest/mst"
+    )
+    plan = regimen([current], [stop | {"doNotPerform": True}])
+    assert plan.proposed == () and plan.replaced == ()
+    assert plan.total_with_proposal == 60.0
+    assert [m.reason for m in plan.not_current] == [DO_NOT_PERFORM]
+    assert regimen([current], [stop]).replaced  # without it, the order replaces the current
