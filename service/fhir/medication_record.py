@@ -50,6 +50,8 @@ class MedicationConcept:
     #: A ``medicationReference`` that could not be resolved (not contained, not in the Bundle
     #: or prefetch): the medicine is then unresolved with this as the reason, never dropped.
     unresolved_reference: str | None = None
+    #: Why it could not be resolved, in words (shown with the reference).
+    unresolved_why: str = "not contained, not in the Bundle or prefetch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +186,9 @@ def _medication(
     medication = None
     if target:
         if target.startswith("#"):
-            for contained in opt_list(resource, "contained"):
-                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+            for i, item in enumerate(opt_list(resource, "contained")):
+                contained = obj(item, f"{path}.contained[{i}]")  # never skipped silently
+                if contained.get("id") == target[1:]:
                     medication = contained
         else:
             # In-bundle references may be the entry's fullUrl (urn:uuid:...) or relative.
@@ -197,10 +200,15 @@ def _medication(
     display = opt_str(ref, "display", f"{path}.medicationReference")
     if display:
         return MedicationConcept(codings=(), text=display)
+    # Each way a reference fails gets its own reason (issue 9 item 6): never a wrong one.
+    if not target:
+        why = "it has neither a reference nor a display"
+    elif medication is not None:
+        why = "it points to a Medication with no code"
+    else:
+        why = "not contained, not in the Bundle or prefetch"
     return MedicationConcept(
-        codings=(),
-        text=None,
-        unresolved_reference=target or "a medicationReference with no reference",
+        codings=(), text=None, unresolved_reference=target or "", unresolved_why=why
     )
 
 

@@ -128,7 +128,7 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
         return Identification(
             None,
             f"its medicationReference {concept.unresolved_reference!r} could not be resolved "
-            "(not contained, not in the Bundle or prefetch)",
+            f"({concept.unresolved_why})",
             "(unresolvable medicationReference)",
         )
     for coding in concept.codings:

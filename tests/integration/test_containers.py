@@ -10,6 +10,7 @@ through HTTP, as named accepted/refused pairs:
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -127,3 +128,60 @@ def test_an_operation_outcome_for_the_conditions_says_conditions_were_not_checke
     assert all(
         "conditions (cancer, palliative care) were not available" in c["detail"] for c in cards
     )
+
+
+# ---------------------------------------------- medicationReference that cannot be resolved
+def _by_reference(reference: Any, **extra: Any) -> dict[str, Any]:
+    resource = copy.deepcopy(MORPHINE_BD)
+    del resource["medicationCodeableConcept"]
+    return resource | {"medicationReference": reference} | extra
+
+
+MEDICATION = {
+    "resourceType": "Medication",
+    "id": "m",
+    "code": MORPHINE_BD["medicationCodeableConcept"],
+}
+
+
+@pytest.mark.parametrize(
+    ("resource", "why"),
+    [
+        pytest.param(_by_reference({"reference": "Medication/x"}),
+                     "'Medication/x' could not be resolved (not contained, not in the Bundle",
+                     id="not-sent"),
+        pytest.param(_by_reference({"reference": "#m"}),
+                     "'#m' could not be resolved (not contained", id="contained-missing"),
+        pytest.param(_by_reference({"reference": "#m"},
+                                   contained=[{"resourceType": "Medication", "id": "m"}]),
+                     "'#m' could not be resolved (it points to a Medication with no code)",
+                     id="contained-without-code"),
+        pytest.param(_by_reference({}), "(it has neither a reference nor a display)",
+                     id="no-reference-no-display"),
+    ],
+)  # fmt: skip
+def test_an_unresolvable_medication_reference_is_unresolved_with_its_own_reason(
+    http: TestClient, resource: dict[str, Any], why: str
+) -> None:
+    (row,) = ome(http, resource)["medications"]
+    assert row["status"] == "unresolved"
+    assert why in row["reason"]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        pytest.param(_by_reference({"reference": "#m"}, contained=[MEDICATION]), id="contained"),
+        pytest.param(_by_reference({"reference": "Medication/x", "display": "Morphine 30mg "
+                                    "modified-release tablets"}), id="by-display"),
+    ],
+)  # fmt: skip
+def test_a_resolvable_medication_reference_is_calculated(
+    http: TestClient, resource: dict[str, Any]
+) -> None:
+    assert ome(http, resource)["total_ome_mg_per_day"] == 60.0
+
+
+def test_a_contained_value_that_is_not_an_object_is_400_naming_it(http: TestClient) -> None:
+    body = {"medications": _by_reference({"reference": "#m"}, contained=["m", MEDICATION])}
+    assert refused(http, json.dumps(body))["expression"] == ["medications.contained[0]"]
