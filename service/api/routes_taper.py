@@ -26,7 +26,10 @@ SYSTEMS = {"dmd": DMD, "rxnorm": RXNORM}
 
 class PaceIn(BaseModel):
     reduction_percent: float | None = Field(
-        default=None, gt=0, description="Reduce by this % of the starting dose per interval."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,  # Python's json reads NaN, Infinity and 1e309 (issue 9 item 7)
+        description="Reduce by this % of the starting dose per interval.",
     )
     interval_days: int | None = Field(default=None, ge=1, le=365)
     slower_near_end: bool | None = Field(
@@ -42,7 +45,9 @@ class TaperRequest(BaseModel):
     )
     pace: PaceIn = Field(default_factory=PaceIn)
     start: date | None = Field(default=None, description="First step's date (default today).")
-    floor_mg_per_day: float = Field(default=0, ge=0, description="Agreed floor, mg OME/day.")
+    floor_mg_per_day: float = Field(
+        default=0, ge=0, allow_inf_nan=False, description="Agreed floor, mg OME/day."
+    )
     patient: str | None = Field(default=None, description="e.g. Patient/123, for the CarePlan.")
 
 
@@ -126,7 +131,7 @@ def taper_plan(
         ),
     ],
     start: date | None = None,
-    reduction_percent: Annotated[float | None, Query(gt=0)] = None,
+    reduction_percent: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
     """The full plan behind a re-authorisation card's link."""

@@ -245,3 +245,56 @@ def test_a_card_never_shows_an_implausible_total_as_a_figure(
     assert labelled in text  # the figure appears only as the reason it was not counted
     assert "10001" not in text.replace(labelled, "")
     assert any("not assessed" in c["summary"] for c in cards)
+
+
+# ---------------------------------------------------- /taper numbers (pydantic fields)
+def _taper(extra: str) -> str:
+    return json.dumps({"medications": [MORPHINE_BD]})[:-1] + ", " + extra + "}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "location"),
+    [
+        pytest.param('"floor_mg_per_day": Infinity', "floor_mg_per_day", id="floor-Infinity"),
+        pytest.param('"floor_mg_per_day": 1e309', "floor_mg_per_day", id="floor-1e309"),
+        pytest.param('"floor_mg_per_day": NaN', "floor_mg_per_day", id="floor-NaN"),
+        pytest.param('"pace": {"reduction_percent": NaN}', "pace.reduction_percent",
+                     id="pace-NaN"),
+    ],
+)  # fmt: skip
+def test_taper_refuses_non_finite_numbers_naming_the_field(
+    http: TestClient, extra: str, location: str
+) -> None:
+    issue = refused(http, _taper(extra), "/taper")
+    assert issue["expression"] == [location]
+
+
+def test_taper_accepts_a_finite_floor(http: TestClient) -> None:
+    response = http.post(
+        "/taper",
+        content=_taper('"floor_mg_per_day": 30'),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["plan"]["floor_mg_per_day"] == 30
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [pytest.param("nan", 400, id="nan-refused"), pytest.param("inf", 400, id="inf-refused"),
+     pytest.param("10", 200, id="10-accepted")],
+)  # fmt: skip
+def test_taper_plan_link_refuses_a_non_finite_pace(
+    http: TestClient, query: str, status: int
+) -> None:
+    response = http.get(
+        "/taper/plan",
+        params={"item": f"dmd|{MORPHINE_MR_30.code}|2|unit", "reduction_percent": query},
+    )
+    assert response.status_code == status, response.text
+
+
+def test_taper_plan_link_refuses_a_non_finite_amount(http: TestClient) -> None:
+    response = http.get("/taper/plan", params={"item": f"dmd|{MORPHINE_MR_30.code}|nan|unit"})
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"][0].startswith("item[0]")
