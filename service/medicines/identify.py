@@ -129,7 +129,7 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
             None,
             f"its medicationReference {concept.unresolved_reference!r} could not be resolved "
             "(not contained, not in the Bundle or prefetch)",
-            "(unresolvable medicationReference)",
+            f"an unidentified medicine ({concept.unresolved_reference}, not sent)",
         )
     for coding in concept.codings:
         if coding.system and coding.code:
