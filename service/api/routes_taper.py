@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -22,6 +23,9 @@ from service.taper.settings import Pace
 router = APIRouter(tags=["Tapering"])
 
 SYSTEMS = {"dmd": DMD, "rxnorm": RXNORM}
+#: A plan is for now: its first step is within a year of today (input validation, not a
+#: clinical number).
+_START_WINDOW_DAYS = 366
 
 
 class PaceIn(BaseModel):
@@ -154,9 +158,20 @@ def _respond(
         raise HookRequestError(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
+    if abs((start - today).days) > _START_WINDOW_DAYS:
+        raise HookRequestError(
+            f"a plan starts within {_START_WINDOW_DAYS} days of today, not on {start}", "start"
+        )
     pace = _pace(pipeline, pace_in)
     regimen = pipeline.regimen(record, today)
-    plan = pipeline.taper(regimen, start, pace, floor)
+    try:
+        plan = pipeline.taper(regimen, start, pace, floor)
+    except OverflowError:
+        # Only a pace so slow that the plan would run past the year 9999 gets here.
+        raise HookRequestError(
+            "at this pace the plan would not end before the year 9999: choose a faster pace",
+            "pace.reduction_percent",
+        ) from None
     unidentified = {m.label for m in regimen.with_proposal if m.product is None}
     if not plan.steps[0].medicines and all(label in unidentified for label, _ in plan.not_planned):
         # Nothing identified to plan (an opioid already at or below the agreed floor is a
@@ -203,6 +218,8 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
         value = float(amount)
     except ValueError:
         raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+    if not math.isfinite(value) or value <= 0:
+        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
         raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")

@@ -28,6 +28,10 @@ MEDICATION_RESOURCE_TYPES = frozenset(
 )
 
 
+#: Why a medicationReference was not resolved when its target was simply not sent.
+NOT_SENT = "not contained, not in the Bundle or prefetch"
+
+
 @dataclass(frozen=True, slots=True)
 class Quantity:
     value: float
@@ -51,7 +55,7 @@ class MedicationConcept:
     #: or prefetch): the medicine is then unresolved with this as the reason, never dropped.
     unresolved_reference: str | None = None
     #: Why it could not be resolved, in words (shown with the reference).
-    unresolved_why: str = "not contained, not in the Bundle or prefetch"
+    unresolved_why: str = "not contained, not in the Bundle or prefetch"  # = NOT_SENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +210,7 @@ def _medication(
     elif medication is not None:
         why = "it points to a Medication with no code"
     else:
-        why = "not contained, not in the Bundle or prefetch"
+        why = NOT_SENT
     return MedicationConcept(
         codings=(), text=None, unresolved_reference=target or "", unresolved_why=why
     )

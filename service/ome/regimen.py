@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES
 from service.ome.calculate import Flag, MedicationOme, Status, implausible_reason
 
 CURRENT_STATUSES = frozenset({"active", "intended", "unknown"})
@@ -215,10 +216,16 @@ def replaces(proposal: MedicationOme, current: MedicationOme) -> bool:
     p, c = proposal.record, current.record
     if c.reference is not None and c.reference in _links(proposal):
         return True
-    if p.prior_prescription or p.based_on:
-        return False  # it names what it continues, and this is not it
+    if any(_is_medication_link(ref) for ref in (p.prior_prescription, *p.based_on) if ref):
+        return False  # it names the prescription it continues, and this is not it
+    # A link to anything else (basedOn a CarePlan or a ServiceRequest) names no prescription:
+    # fall back to the same medicine.
     key = _medicine_key(proposal)
     return key is not None and key == _medicine_key(current)
+
+
+def _is_medication_link(reference: str) -> bool:
+    return reference.split("/", 1)[0] in MEDICATION_RESOURCE_TYPES
 
 
 def _links(item: MedicationOme) -> set[str]:
