@@ -204,6 +204,28 @@ def _unresolved_count(s: Situation) -> FactValue:
     return len(s.regimen.unresolved)
 
 
+@fact(
+    "medicines_list_gap",
+    "text",
+    None,
+    "Why the patient's medicines list may be missing items although it was sent (a "
+    "paginated search, an OperationOutcome beside the data); absent when it is complete.",
+    max_chars=70,
+)
+def _medicines_list_gap(s: Situation) -> FactValue:
+    return s.record.history_incomplete
+
+
+@fact(
+    "medicines_list_gap_known",
+    "bool",
+    None,
+    "The medicines list was sent but may be missing items (see medicines_list_gap).",
+)
+def _medicines_list_gap_known(s: Situation) -> FactValue:
+    return s.record.history_incomplete is not None
+
+
 @fact("unresolved_names", "text", None, "The names of those medicines, as sent.", max_chars=60)
 def _unresolved_names(s: Situation) -> FactValue:
     return names(s.regimen.unresolved)

@@ -401,3 +401,40 @@ def test_distinct_opioid_count_counts_substitution_therapy_with_an_analgesic() -
     f = facts(current=[METHADONE_MAINTENANCE], orders=[draft(OXYCODONE_CAPS_5, QDS_TEXT)])
     assert f["distinct_opioid_count"] == 2
     assert f["total_ome_with_proposal_mg_per_day"] == 30.0  # oxycodone 20 mg/day only
+
+
+# --- Whether the medicines list is complete ------------------------------------------------------
+
+
+def _paginated(requests: list[Json]) -> dict[str, object]:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": "https://gp.example/fhir/MedicationRequest?page=2"}],
+        "entry": [{"resource": r} for r in requests],
+    }
+    return facts(current=None, orders=[draft(PREGABALIN_CAPS_300)], medicationRequests=bundle)
+
+
+def test_medicines_list_gap_names_a_paginated_search() -> None:
+    f = _paginated(ON_MORPHINE_MR)
+    assert f["medicines_list_gap_known"] is True
+    assert (
+        f["medicines_list_gap"]
+        == "the medicines list was paginated and only its first page was read"
+    )
+
+
+def test_medicines_list_gap_absent_for_a_whole_list() -> None:
+    f = drafted_to_morphine_patient(draft(PREGABALIN_CAPS_300))
+    assert (f["medicines_list_gap_known"], f["medicines_list_gap"]) == (False, None)
+
+
+def test_medicines_list_gap_names_an_operation_outcome_beside_the_medicines() -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
+    f = facts(current=[*ON_MORPHINE_MR, outcome], orders=[draft(PREGABALIN_CAPS_300)])
+    assert f["medicines_list_gap_known"] is True
+    assert "OperationOutcome" in str(f["medicines_list_gap"])
