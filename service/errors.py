@@ -30,7 +30,7 @@ class ConfigurationError(ServiceError):
 class ReferenceDataError(ConfigurationError):
     """A file under ``rules/`` is unreadable or breaks its schema (``service.rulefiles``).
 
-    ``field`` is a dotted path into a YAML file (``parameters.high_dose.unit``,
+    ``field`` is a dotted path into a YAML file (``parameters.threshold_mg_per_day.unit``,
     ``profiles[0].prn.label``) or a CSV column; empty only when the whole file is at fault
     (unreadable, not YAML). ``row`` is the CSV line number (the header is line 1), else None.
     """

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.cds_hooks.models import Feedback
+from service.rulefiles import OverrideReasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,8 @@ class FeedbackEntry:
     outcome: str
     accepted_suggestions: tuple[str, ...]
     override_reason: str | None
+    #: Whether the reason is one the cards offer (its code, and its system if sent).
+    override_reason_recognised: bool | None
     has_comment: bool
     outcome_timestamp: datetime
 
@@ -29,7 +32,7 @@ class FeedbackLog:
         self._entries: list[FeedbackEntry] = []
         self._lock = threading.Lock()
 
-    def record(self, service_id: str, items: list[Feedback]) -> None:
+    def record(self, service_id: str, items: list[Feedback], known: OverrideReasons) -> None:
         entries = [
             FeedbackEntry(
                 service_id=service_id,
@@ -41,6 +44,7 @@ class FeedbackLog:
                     if f.override_reason and f.override_reason.reason
                     else None
                 ),
+                override_reason_recognised=_recognised(f, known),
                 has_comment=bool(f.override_reason and f.override_reason.user_comment),
                 outcome_timestamp=f.outcome_timestamp,
             )
@@ -52,3 +56,10 @@ class FeedbackLog:
     def entries(self) -> tuple[FeedbackEntry, ...]:
         with self._lock:
             return tuple(self._entries)
+
+
+def _recognised(item: Feedback, known: OverrideReasons) -> bool | None:
+    reason = item.override_reason.reason if item.override_reason else None
+    if reason is None:
+        return None
+    return reason.system in (None, known.system) and reason.code in known.reasons

@@ -61,6 +61,17 @@ class OmeReport(BaseModel):
         description="Parts of the input that could not be read (an OperationOutcome, a "
         "paginated list): the total may be understated."
     )
+    implausible: bool = Field(
+        default=False,
+        description="True when a medicine's daily amount or the total is above the "
+        "plausibility ceiling (rules/parameters.yaml implausible_total_mg_per_day) or a dose "
+        "is implausibly frequent: a recording error is likely; check the record. Such "
+        "medicines are unresolved and not in the total.",
+    )
+    implausible_message: str | None = Field(
+        default=None,
+        description='Why, when `implausible` is true: "implausible: check the record".',
+    )
     medications: list[MedicationOut]
 
 
@@ -94,14 +105,26 @@ def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: da
         key=lambda m: position[id(m.record)],  # report in the order the caller sent them
     )
     rows_sorted = [_row(m, counted=id(m) in counted, duplicate=id(m) in duplicates) for m in items]
+    implausible = [m for m in regimen.current if Flag.IMPLAUSIBLE in m.flags]
+    message = None
+    if regimen.implausible_reason is not None:
+        message = regimen.implausible_reason
+    elif implausible:
+        message = f"implausible: check the record ({names(implausible)})"
     return OmeReport(
         profile=profile.profile_id,
         total_ome_mg_per_day=regimen.current_total,
         complete=not regimen.unresolved and not record.not_checked,
         unresolved_count=len(regimen.unresolved),
         not_checked=list(record.not_checked),
+        implausible=message is not None,
+        implausible_message=message,
         medications=rows_sorted,
     )
+
+
+def names(items: list[MedicationOme]) -> str:
+    return ", ".join(dict.fromkeys(m.label for m in items))
 
 
 def _row(m: MedicationOme, *, counted: bool, duplicate: bool) -> MedicationOut:

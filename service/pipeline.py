@@ -31,7 +31,7 @@ from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.identify import Identification, identify
 from service.medicines.model import IngredientClass
 from service.medicines.vocabulary import Vocabulary
-from service.ome.calculate import MedicationOme, assess
+from service.ome.calculate import MedicationOme, Plausibility, assess
 from service.ome.factors import FactorTable, Profile
 from service.ome.regimen import Regimen, build_regimen
 from service.rulefiles import OverrideReasons, Sources
@@ -98,6 +98,11 @@ class Pipeline:
             overrides=settings.rule_parameter_overrides,
         )
         self._shared_values = {n: p.value for n, p in self.shared_parameters.items()}
+        # Ceilings past which arithmetic is a recording error, not a dose (issue 9 item 7).
+        self.plausibility = Plausibility(
+            max_administrations_per_day=self._shared_values["implausible_administrations_per_day"],
+            max_ome_mg_per_day=self._shared_values["implausible_total_mg_per_day"],
+        )
         # Every declared fact is computed, and of its declared kind, on an empty record.
         empty = PatientRecord("start-up", None, (), ())
         check_values(
@@ -113,7 +118,10 @@ class Pipeline:
     def assess_all(
         self, records: tuple[MedicationRecord, ...], profile: Profile
     ) -> tuple[MedicationOme, ...]:
-        return tuple(assess(r, self.identify(r.medication), self.factors, profile) for r in records)
+        return tuple(
+            assess(r, self.identify(r.medication), self.factors, profile, self.plausibility)
+            for r in records
+        )
 
     def regimen(
         self, record: PatientRecord, today: date, profile: Profile | None = None
@@ -123,6 +131,7 @@ class Pipeline:
             self.assess_all(record.proposed, profile),
             self.assess_all(record.history, profile),
             today,
+            self.plausibility.max_ome_mg_per_day,
         )
 
     def facts(self, record: PatientRecord, regimen: Regimen, today: date) -> dict[str, FactValue]:

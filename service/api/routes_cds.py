@@ -52,9 +52,12 @@ def feedback(
     service_id: ServiceId,
     body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],
     feedback_log: FeedbackLogDep,
+    pipeline: PipelineDep,
 ) -> dict[str, Any]:
     """Receive what the user did with the cards (accepted a suggestion, or overrode the card
-    with a reason). The same card may get feedback several times."""
+    with a reason). The same card may get feedback several times. An override reason the
+    cards never offered (rules/override_reasons.yaml) is kept, marked as not recognised, so
+    reports can tell it apart; it is not refused (clients send feedback they cannot retry)."""
     check_service(service_id)
-    feedback_log.record(service_id, body.feedback)
+    feedback_log.record(service_id, body.feedback, pipeline.override_reasons)
     return {}

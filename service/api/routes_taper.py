@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -22,11 +23,17 @@ from service.taper.settings import Pace
 router = APIRouter(tags=["Tapering"])
 
 SYSTEMS = {"dmd": DMD, "rxnorm": RXNORM}
+#: A plan is for now: its first step is within a year of today (input validation, not a
+#: clinical number).
+_START_WINDOW_DAYS = 366
 
 
 class PaceIn(BaseModel):
     reduction_percent: float | None = Field(
-        default=None, gt=0, description="Reduce by this % of the starting dose per interval."
+        default=None,
+        gt=0,
+        allow_inf_nan=False,  # Python's json reads NaN, Infinity and 1e309 (issue 9 item 7)
+        description="Reduce by this % of the starting dose per interval.",
     )
     interval_days: int | None = Field(default=None, ge=1, le=365)
     slower_near_end: bool | None = Field(
@@ -42,7 +49,9 @@ class TaperRequest(BaseModel):
     )
     pace: PaceIn = Field(default_factory=PaceIn)
     start: date | None = Field(default=None, description="First step's date (default today).")
-    floor_mg_per_day: float = Field(default=0, ge=0, description="Agreed floor, mg OME/day.")
+    floor_mg_per_day: float = Field(
+        default=0, ge=0, allow_inf_nan=False, description="Agreed floor, mg OME/day."
+    )
     patient: str | None = Field(default=None, description="e.g. Patient/123, for the CarePlan.")
 
 
@@ -126,7 +135,7 @@ def taper_plan(
         ),
     ],
     start: date | None = None,
-    reduction_percent: Annotated[float | None, Query(gt=0)] = None,
+    reduction_percent: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
     """The full plan behind a re-authorisation card's link."""
@@ -149,9 +158,20 @@ def _respond(
         raise HookRequestError(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
+    if abs((start - today).days) > _START_WINDOW_DAYS:
+        raise HookRequestError(
+            f"a plan starts within {_START_WINDOW_DAYS} days of today, not on {start}", "start"
+        )
     pace = _pace(pipeline, pace_in)
     regimen = pipeline.regimen(record, today)
-    plan = pipeline.taper(regimen, start, pace, floor)
+    try:
+        plan = pipeline.taper(regimen, start, pace, floor)
+    except OverflowError:
+        # Only a pace so slow that the plan would run past the year 9999 gets here.
+        raise HookRequestError(
+            "at this pace the plan would not end before the year 9999: choose a faster pace",
+            "pace.reduction_percent",
+        ) from None
     unidentified = {m.label for m in regimen.with_proposal if m.product is None}
     if not plan.steps[0].medicines and all(label in unidentified for label, _ in plan.not_planned):
         # Nothing identified to plan (an opioid already at or below the agreed floor is a
@@ -198,6 +218,8 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
         value = float(amount)
     except ValueError:
         raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+    if not math.isfinite(value) or value <= 0:
+        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
         raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")

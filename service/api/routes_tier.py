@@ -46,7 +46,7 @@ def support_tier(
     record, _ = read_resources("support-tier", body, "body")
     if not record.history:
         raise HookRequestError(
-            "the Bundle holds no MedicationRequest or MedicationStatement", "body"
+            "the input holds no MedicationRequest or MedicationStatement", "body"
         )
     tier, regimen = pipeline.support_tier(record, now.date())
     return SupportTierOut(

@@ -73,8 +73,14 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
             )
     reasons = ctx.override_reasons
     if finding.shown_as_info_because:
+        lead = (
+            "Shown as information rather than a warning"
+            if rule.card.indicator != "info"
+            else "Also recorded"
+        )
         detail.insert(
-            -1, _downgraded(finding.shown_as_info_because, finding.facts, ctx.facts_catalogue)
+            -1,
+            _downgraded(lead, finding.shown_as_info_because, finding.facts, ctx.facts_catalogue),
         )
     return Card(
         uuid=card_id,
@@ -95,6 +101,7 @@ def render(finding: Finding, ctx: RenderContext) -> Card:
 
 
 def _downgraded(
+    lead: str,
     because: Sequence[str],
     facts: Mapping[str, FactValue],
     catalogue: Mapping[str, FactDefinition],
@@ -112,7 +119,7 @@ def _downgraded(
         if isinstance(evidence, str):
             reason += f" ({evidence})"
         reasons.append(reason)
-    return "*Shown as information rather than a warning: " + "; ".join(reasons) + ".*"
+    return f"*{lead}: " + "; ".join(reasons) + ".*"
 
 
 def fill(

@@ -88,7 +88,10 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
         )
     if record.history_unavailable is not None:
         return replace(
-            record, history_unavailable=_unavailable_message(request, MEDICATION_HISTORY_KEYS)
+            record,
+            history_unavailable=_unavailable_message(
+                request, MEDICATION_HISTORY_KEYS, record.failed
+            ),
         )
     return record
 
@@ -102,7 +105,16 @@ def _selections(context: dict[str, Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _unavailable_message(request: HookRequest, keys: tuple[str, ...]) -> str:
+def _unavailable_message(
+    request: HookRequest, keys: tuple[str, ...], failed: frozenset[str] = frozenset()
+) -> str:
+    errors = [f"prefetch.{k}" for k in keys if k in failed]
+    if errors:
+        # The client tried and its FHIR server answered with an error: say which query.
+        return (
+            f"{' and '.join(errors)} holds an OperationOutcome (the client could not get it), "
+            "so the current medicines are unknown"
+        )
     names = " or ".join(f"prefetch.{k}" for k in keys)
     if request.fhir_server is not None and request.fhir_authorization is not None:
         return (

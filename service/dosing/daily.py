@@ -17,6 +17,7 @@ When-required doses count at the maximum the prescription allows and are labelle
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,27 +52,41 @@ class NotDosed:
 
 
 def daily_amount(
-    record: MedicationRecord, *, use_stated_maximum: bool = True
+    record: MedicationRecord,
+    *,
+    use_stated_maximum: bool = True,
+    max_administrations_per_day: float | None = None,
 ) -> DailyAmount | NotDosed:
     """``use_stated_maximum``: whether a stated daily maximum ("max 8 in 24 hours",
     ``maxDosePerPeriod``) caps the count; a profile setting (``rules/ome/profiles.yaml``).
+    ``max_administrations_per_day``: a dosage given more often than this is a recording
+    error, not a dose (``implausible_administrations_per_day`` in rules/parameters.yaml).
 
     Each dosage line is read from its structure, else from its own text; every line counts
     (a second line is a second instruction, not a restatement of the first)."""
     reasons: list[str] = []
     lines = [(i, d) for i, d in enumerate(record.dosages, start=1) if _has_instruction(d)]
     if lines:
-        result = _from_lines(lines, use_stated_maximum)
-        if isinstance(result, DailyAmount):
+        result = _finite(_from_lines(lines, use_stated_maximum, max_administrations_per_day))
+        if isinstance(result, DailyAmount) or result.reason.startswith("implausible"):
             return result
         reasons.append(result.reason)
-    supply = _from_supply(record)
+    supply = _finite(_from_supply(record))
     if isinstance(supply, DailyAmount):
         return supply
     if not reasons:
         reasons.append("no dosage instruction")
     reasons.append(supply.reason)
     return NotDosed("; ".join(reasons))
+
+
+def _finite(result: DailyAmount | NotDosed) -> DailyAmount | NotDosed:
+    """Finite inputs can still overflow (1e308 mg twice a day): that is no daily amount."""
+    if isinstance(result, DailyAmount) and not math.isfinite(result.amount):
+        return NotDosed(
+            "implausible: the daily amount is too large to be a dose (check the record)"
+        )
+    return result
 
 
 def _texts(dosage: Dosage) -> list[str]:
@@ -83,13 +98,15 @@ def _has_instruction(dosage: Dosage) -> bool:
     return dosage.has_structure or bool(_texts(dosage))
 
 
-def _from_lines(lines: list[tuple[int, Dosage]], use_cap: bool) -> DailyAmount | NotDosed:
+def _from_lines(
+    lines: list[tuple[int, Dosage]], use_cap: bool, ceiling: float | None = None
+) -> DailyAmount | NotDosed:
     """Lines with the same ``sequence`` (or none) run together and add up; different
     sequence numbers follow one another, so the day that allows most counts (FHIR R4
     Dosage.sequence)."""
     groups: dict[int | None, list[DailyAmount]] = {}
     for number, dosage in lines:
-        one = _one_line(dosage, use_cap)
+        one = _one_line(dosage, use_cap, ceiling)
         if isinstance(one, NotDosed):
             prefix = f"dosage line {number}: " if len(lines) > 1 else ""
             return NotDosed(prefix + one.reason)
@@ -103,10 +120,16 @@ def _from_lines(lines: list[tuple[int, Dosage]], use_cap: bool) -> DailyAmount |
     return max(amounts, key=lambda a: a.amount)
 
 
-def _one_line(dosage: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
-    """One dosage line: its structured dose, else its text, else its patient instruction."""
+def _one_line(dosage: Dosage, use_cap: bool, ceiling: float | None) -> DailyAmount | NotDosed:
+    """One dosage line: its structured dose, else its text, else its patient instruction.
+    A reading that is implausibly frequent is refused outright, not passed over for the
+    text: the record itself needs checking (issue 9 item 7)."""
     reasons: list[str] = []
     if dosage.has_structure:
+        per_day = _administrations_per_day(dosage) if dosage.rate is None else None
+        implausible = _implausibly_often(per_day, ceiling)
+        if implausible is not None:
+            return implausible
         one = _one_dosage(dosage, use_cap)
         if isinstance(one, DailyAmount):
             return one
@@ -114,9 +137,19 @@ def _one_line(dosage: Dosage, use_cap: bool) -> DailyAmount | NotDosed:
     for text in _texts(dosage):
         sig = _parse_sig(text)
         if isinstance(sig, SigDose):
-            return _from_sig(sig, use_cap)
+            implausible = _implausibly_often(sig.administrations_per_day, ceiling)
+            return implausible if implausible is not None else _from_sig(sig, use_cap)
         reasons.append(f"dosage text: {sig.reason}")
     return NotDosed("; ".join(reasons))
+
+
+def _implausibly_often(per_day: float | None, ceiling: float | None) -> NotDosed | None:
+    if per_day is None or ceiling is None or per_day <= ceiling:
+        return None
+    return NotDosed(
+        f"implausible: {_num(per_day)} doses a day is more than the plausible "
+        f"{_num(ceiling)} (check the record)"
+    )
 
 
 # -- structured -------------------------------------------------------------------------

@@ -38,6 +38,24 @@ NUMBER_WORDS: tuple[tuple[str, str], ...] = (
     ("twelve", "12"),
 )
 
+# Roman numerals for counts, as UK sigs write them ("ii qds", "i bd", "ii-iii prn"), and
+# "ss" (semis, a half; "iss" one and a half). Read only where a count is expected: at the
+# start of the instruction or after a verb or joining word (ROMAN_AFTER), and followed by a
+# form noun or a frequency or time word (ROMAN_BEFORE). So "if I need it", "10mg iv qds"
+# (intravenous) and "vi" or "x" inside a word are left alone.
+ROMAN_NUMERALS: dict[str, str] = {
+    "i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8",
+    "ix": "9", "x": "10", "xi": "11", "xii": "12", "ss": "0.5", "iss": "1.5",
+}  # fmt: skip
+ROMAN_AFTER: frozenset[str] = frozenset(
+    {"", ",", "take", "give", "apply", "use", "insert", "then", "max", "maximum", "of"}
+)
+ROMAN_BEFORE = (
+    r"od|qd|bds|bd|bid|tds|tid|qds|qid|prn|stat|nocte|mane|om|daily|hourly|q\s*\d+\s*h"
+    r"|every|each|at|in\s+the|on|once|twice|\d+\s*times|when|as\s+(?:required|needed)"
+    r"|in\s+(?:24|a|any|one)"
+)
+
 # Measured units: spelling -> (canonical unit, factor to the canonical unit).
 # Grams become milligrams so that every mass is reported in "mg" or "microgram".
 MEASURED_UNITS: dict[str, tuple[str, float]] = {
@@ -493,6 +511,7 @@ def normalise(text: str) -> str:
     s = re.sub(r"\b[a-z](?:\.[a-z])+\b\.?", lambda m: m.group(0).replace(".", ""), s)  # b.d.
     for pattern, digits in NUMBER_WORDS:
         s = re.sub(rf"\b{pattern}\b", digits, s)
+    s = _ROMAN.sub(_roman, s)
     s = re.sub(r"(?<![\d./])1/2(?![\d/])", "0.5", s)
     s = re.sub(r"\bhalf\s+an?\b|\ban?\s+half\b|\bhalf\b", "0.5", s)
     s = re.sub(r"\b(\d+)\s+and\s+0\.5\b", r"\1.5", s)  # "one and a half"
@@ -501,6 +520,25 @@ def normalise(text: str) -> str:
     s = re.sub(r"(\d)\s*-\s*(?=hourly|hrly)", r"\1-", s)  # "4 - hourly"
     s = re.sub(r"(?:^|\s)-+(?=\s|$)", " , ", s)  # a dash between phrases
     return re.sub(r"\s+", " ", s).strip()
+
+
+_ROMAN_WORD = "|".join(sorted(ROMAN_NUMERALS, key=len, reverse=True))
+_ROMAN = re.compile(
+    rf"""(?<![a-z0-9.])(?P<a>{_ROMAN_WORD})(?:\s*(?:-|to|or)\s*(?P<b>{_ROMAN_WORD}))?
+         (?=\s*(?:(?:{_ADJ})\s+)*(?:{_NOUN}|{ROMAN_BEFORE})(?![a-z]))""",
+    re.VERBOSE,
+)
+
+
+def _roman(m: re.Match[str]) -> str:
+    """A Roman count where a count is expected (see ``ROMAN_NUMERALS``), else the text."""
+    before = m.string[: m.start()].rstrip()
+    previous = re.split(r"[\s]+", before)[-1] if before else ""
+    previous = "," if previous.endswith(",") else previous
+    if previous not in ROMAN_AFTER:
+        return m.group(0)
+    low = ROMAN_NUMERALS[m["a"]]
+    return low if m["b"] is None else f"{low}-{ROMAN_NUMERALS[m['b']]}"
 
 
 def tokenize(text: str) -> list[Token]:

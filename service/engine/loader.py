@@ -24,6 +24,7 @@ from service.engine.definitions import (
     SharedParameters,
 )
 from service.errors import ConfigurationError, RuleDefinitionError
+from service.facts.event import EVENT
 from service.facts.registry import FactDefinition
 from service.hooks import SUMMARY_MAX_CHARS
 from service.rulefiles import OverrideReasons, Sources, read_yaml
@@ -114,6 +115,7 @@ def _check(
     check_condition(rule.inclusion, "inclusion", rule.parameters, file, facts)
     if rule.exclusion is not None:
         check_condition(rule.exclusion, "exclusion", rule.parameters, file, facts)
+        _check_exclusion(rule.exclusion, "exclusion", file, facts)
     if rule.card.info_when is not None:
         check_condition(rule.card.info_when, "card.info_when", rule.parameters, file, facts)
     for kind in rule.card.suggestions:
@@ -138,6 +140,26 @@ def _check(
             file,
             "card.summary",
             f"could reach {widest} characters; the limit is {SUMMARY_MAX_CHARS}",
+        )
+
+
+def _check_exclusion(
+    c: Condition, where: str, file: str, facts: Mapping[str, FactDefinition]
+) -> None:
+    """An exclusion only routes an event to another rule's card (re-authorisation, discharge).
+    A clinical reason to soften a card (cancer or palliative care) must be ``card.info_when``,
+    which still shows the card, as information, saying what was found: an exclusion must
+    never hide a warning without saying so (docs/adr/0006-new-increase-continue.md)."""
+    for i, child in enumerate(c.all or c.any or ()):
+        _check_exclusion(child, f"{where}.{'all' if c.all else 'any'}[{i}]", file, facts)
+    if c.not_ is not None:
+        _check_exclusion(c.not_, f"{where}.not", file, facts)
+    if c.fact is not None and facts[c.fact].fact_set != EVENT:
+        raise RuleDefinitionError(
+            file,
+            f"{where}.fact",
+            f"{c.fact} would hide the card without saying so: exclude only on facts of the "
+            f"{EVENT!r} set; to soften a card, use card.info_when",
         )
 
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import re
 
+from service.dosing.units import dose_unit, to_base
 from service.facts.registry import FactSet, FactValue
-from service.facts.situation import Situation
+from service.facts.situation import Situation, has_class
 from service.hooks import ENCOUNTER_DISCHARGE, MEDICATION_REFILL, ORDER_SIGN
+from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme
 from service.ome.regimen import replaces
 
-FACTS = FactSet[Situation]("prescribing event")
+#: The only facts a rule may use in ``exclusion``: they route an event to another card
+#: (re-authorisation has its own), never hide a clinical finding (ADR 0006).
+EVENT = "prescribing event"
+FACTS = FactSet[Situation](EVENT)
 fact = FACTS.fact
 
 #: Words that say a discharge prescription carries a weaning plan (wording, not a number).
@@ -24,13 +29,13 @@ _WEANING = re.compile(
 
 
 @fact(
-    "is_reauthorisation",
+    "continues_prescription",
     "bool",
     None,
-    "The event re-authorises an existing prescription: medication-refill, an order-sign of a "
+    "The event continues an existing prescription: medication-refill, an order-sign of a "
     "non-draft (re-signed) order, or an order with priorPrescription or basedOn.",
 )
-def _is_reauthorisation(s: Situation) -> FactValue:
+def _continues_prescription(s: Situation) -> FactValue:
     if s.record.hook == MEDICATION_REFILL:
         return True
     for item in s.regimen.proposed:
@@ -40,6 +45,80 @@ def _is_reauthorisation(s: Situation) -> FactValue:
         if s.record.hook == ORDER_SIGN and r.status not in (None, "draft"):
             return True  # re-signed after revision (order-sign 1.1.0)
     return False
+
+
+@fact(
+    "opioid_change",
+    "text",
+    None,
+    "What the proposal does to the patient's opioids for pain, the largest change of any "
+    "proposed opioid: new start (none current), added (another opioid alongside), increase, "
+    "continue (the same dose), decrease, or unknown (a dose could not be worked out); absent "
+    "when no opioid is proposed. docs/adr/0006-new-increase-continue.md.",
+    max_chars=9,
+)
+def _opioid_change(s: Situation) -> FactValue:
+    changes = [change_of(m, s) for m in s.proposed_opioids]
+    return max(changes, key=_CHANGE_ORDER.index) if changes else None
+
+
+@fact(
+    "opioid_started",
+    "bool",
+    None,
+    "A proposed opioid for pain is a new start or is added alongside the current opioids "
+    "(it replaces none of them).",
+)
+def _opioid_started(s: Situation) -> FactValue:
+    return any(change_of(m, s) in ("new start", "added") for m in s.proposed_opioids)
+
+
+@fact(
+    "opioid_dose_increased",
+    "bool",
+    None,
+    "A proposed opioid for pain replaces a current one at a higher OME/day.",
+)
+def _opioid_dose_increased(s: Situation) -> FactValue:
+    return any(change_of(m, s) == "increase" for m in s.proposed_opioids)
+
+
+@fact(
+    "is_reauthorisation",
+    "bool",
+    None,
+    "The event continues an existing prescription (continues_prescription) and every "
+    "proposed opioid continues at the same or a lower dose: no new start, no increase, no "
+    "dose unknown.",
+)
+def _is_reauthorisation(s: Situation) -> FactValue:
+    if not _continues_prescription(s):
+        return False
+    return all(change_of(m, s) in ("continue", "decrease") for m in s.proposed_opioids)
+
+
+#: From the least to the most that a prescriber should be asked about.
+_CHANGE_ORDER = ("decrease", "continue", "unknown", "increase", "added", "new start")
+#: OME/day differences smaller than this are rounding, not a change of dose.
+_SAME = 1e-6
+
+
+def change_of(item: MedicationOme, s: Situation) -> str:
+    """One proposed opioid against the current regimen (ADR 0006)."""
+    replaced = [c for c in s.regimen.current if replaces(item, c)]
+    if not replaced:
+        others = [c for c in s.regimen.current if has_class(c, IngredientClass.OPIOID)]
+        return "added" if others else "new start"
+    before = [c.ome_mg_per_day for c in replaced]
+    after = item.ome_mg_per_day
+    if after is None or any(b is None for b in before):
+        return "unknown"
+    total_before = sum(b for b in before if b is not None)
+    if after > total_before + _SAME:
+        return "increase"
+    if after < total_before - _SAME:
+        return "decrease"
+    return "continue"
 
 
 @fact(
@@ -63,14 +142,39 @@ def _is_discharge(s: Situation) -> FactValue:
 def _discharge_opioid_supply_days(s: Situation) -> FactValue:
     if not s.is_discharge:
         return None
-    days = []
-    for m in s.proposed_opioids:
-        r = m.record
-        if r.expected_supply_days:
-            days.append(r.expected_supply_days)
-        elif r.dispense_quantity is not None and m.daily is not None and m.daily.unit == "unit":
-            days.append(r.dispense_quantity.value / m.daily.amount)
+    days = [d for d in (supply_days(m) for m in s.proposed_opioids) if d is not None]
     return round(max(days), 1) if days else None
+
+
+def supply_days(item: MedicationOme) -> float | None:
+    """How many days the prescription supplies: its stated supply duration, else the
+    quantity divided by the daily dose — in the same unit (tablets, patches, ml, mg), or
+    through the product's strength (112 × 5 mg capsules at 40 mg a day = 14 days). None
+    when neither can be worked out."""
+    r = item.record
+    if r.expected_supply_days:
+        return r.expected_supply_days
+    quantity, daily = r.dispense_quantity, item.daily
+    if quantity is None or daily is None or daily.amount <= 0:
+        return None
+    unit = dose_unit(quantity)
+    if unit is None:
+        return None
+    amount, unit = to_base(quantity.value, unit)
+    if unit == daily.unit:
+        return amount / daily.amount
+    product = item.product
+    if product is None or len(product.ingredients) != 1 or len(item.ingredients) != 1:
+        return None
+    strength = product.ingredients[0].strength
+    per_day_mg = item.ingredients[0].amount if item.ingredients[0].amount_unit == "mg/day" else None
+    if per_day_mg is None or per_day_mg <= 0:
+        return None
+    if unit == "mg":
+        return amount / per_day_mg
+    if strength is not None and unit == strength.per_unit:
+        return amount * strength.mg_per_one / per_day_mg
+    return None
 
 
 @fact(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from service.facts.registry import FactSet, FactValue
-from service.facts.situation import Situation, has_class, is_sedative
+from service.facts.situation import Situation, has_class, is_sedative, is_substitution_therapy
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
 
@@ -26,6 +26,37 @@ fact = FACTS.fact
 )
 def _proposed_opioid(s: Situation) -> FactValue:
     return bool(s.proposed_opioids)
+
+
+@fact(
+    "proposed_any_opioid",
+    "bool",
+    None,
+    "A proposed medicine contains an opioid, for pain or as opioid substitution therapy.",
+)
+def _proposed_any_opioid(s: Situation) -> FactValue:
+    return bool(s.proposed_any_opioids)
+
+
+@fact(
+    "any_opioid_in_regimen",
+    "bool",
+    None,
+    "An opioid, for pain or as opioid substitution therapy, is current or proposed.",
+)
+def _any_opioid_in_regimen(s: Situation) -> FactValue:
+    return bool(s.any_opioids)
+
+
+@fact(
+    "substitution_therapy_in_regimen",
+    "bool",
+    None,
+    "Opioid substitution therapy (a product for dependence, BNF 4.10) is current or proposed; "
+    "it is not in the analgesic OME total.",
+)
+def _substitution_therapy_in_regimen(s: Situation) -> FactValue:
+    return any(is_substitution_therapy(m) for m in s.any_opioids)
 
 
 @fact("proposed_gabapentinoid", "bool", None, "A proposed medicine contains a gabapentinoid.")
@@ -102,11 +133,11 @@ def _ome_increase_percent(s: Situation) -> FactValue:
     "distinct_opioid_count",
     "number",
     "count",
-    "Number of different opioid ingredients current or proposed.",
+    "Number of different opioid ingredients current or proposed, substitution therapy included.",
     max_chars=2,
 )
 def _distinct_opioid_count(s: Situation) -> FactValue:
-    return len({i.name for m in s.opioids if m.product for i in m.product.opioids})
+    return len({i.name for m in s.any_opioids if m.product for i in m.product.opioids})
 
 
 @fact(
@@ -173,6 +204,28 @@ def _unresolved_count(s: Situation) -> FactValue:
     return len(s.regimen.unresolved)
 
 
+@fact(
+    "medicines_list_gap",
+    "text",
+    None,
+    "Why the patient's medicines list may be missing items although it was sent (a "
+    "paginated search, an OperationOutcome beside the data); absent when it is complete.",
+    max_chars=70,
+)
+def _medicines_list_gap(s: Situation) -> FactValue:
+    return s.record.history_incomplete
+
+
+@fact(
+    "medicines_list_gap_known",
+    "bool",
+    None,
+    "The medicines list was sent but may be missing items (see medicines_list_gap).",
+)
+def _medicines_list_gap_known(s: Situation) -> FactValue:
+    return s.record.history_incomplete is not None
+
+
 @fact("unresolved_names", "text", None, "The names of those medicines, as sent.", max_chars=60)
 def _unresolved_names(s: Situation) -> FactValue:
     return names(s.regimen.unresolved)
@@ -181,6 +234,22 @@ def _unresolved_names(s: Situation) -> FactValue:
 @fact("opioid_names", "text", None, "The opioid medicines current or proposed.", max_chars=60)
 def _opioid_names(s: Situation) -> FactValue:
     return names(s.opioids)
+
+
+@fact(
+    "any_opioid_names",
+    "text",
+    None,
+    "The opioids current or proposed, substitution therapy included and named as such.",
+    max_chars=60,
+)
+def _any_opioid_names(s: Situation) -> FactValue:
+    return ", ".join(
+        dict.fromkeys(
+            f"{m.label} (opioid substitution therapy)" if is_substitution_therapy(m) else m.label
+            for m in s.any_opioids
+        )
+    )
 
 
 @fact(

@@ -17,7 +17,7 @@ a fact the catalogue does not hold, or compares a fact in a unit other than its 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from service.errors import ConfigurationError
@@ -41,6 +41,8 @@ class FactDefinition:
     #: For a bool fact: a text fact naming the records that made it true, shown when a card
     #: says why it was shown as information (e.g. which cancer diagnosis).
     evidence: str | None = None
+    #: The fact set that computes it ("medicines", "prescribing event", "patient"...).
+    fact_set: str = ""
 
 
 class FactSet(Generic[T]):
@@ -71,7 +73,7 @@ class FactSet(Generic[T]):
     def add(self, definition: FactDefinition, compute: Callable[[T], FactValue]) -> None:
         if definition.name in self._facts:
             raise ConfigurationError(f"fact {definition.name!r} is declared twice in {self.name}")
-        self._facts[definition.name] = (definition, compute)
+        self._facts[definition.name] = (replace(definition, fact_set=self.name), compute)
 
     @property
     def definitions(self) -> Mapping[str, FactDefinition]:

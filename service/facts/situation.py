@@ -14,7 +14,7 @@ from service.facts.codesets import CodeSet
 from service.fhir.patient_record import PatientRecord
 from service.hooks import ENCOUNTER_DISCHARGE
 from service.medicines.model import IngredientClass
-from service.ome.calculate import MedicationOme, Status
+from service.ome.calculate import Flag, MedicationOme, Status
 from service.ome.regimen import Regimen
 
 _SEDATIVES = (IngredientClass.BENZODIAZEPINE, IngredientClass.Z_DRUG)
@@ -47,6 +47,17 @@ class Situation:
         return [m for m in self.regimen.proposed if has_class(m, IngredientClass.OPIOID)]
 
     @cached_property
+    def any_opioids(self) -> list[MedicationOme]:
+        """Opioids for pain and opioid substitution therapy, current or proposed: for the
+        checks where any opioid matters (respiratory depression with a sedative or a
+        gabapentinoid, several opioids at once)."""
+        return [m for m in self.regimen.with_proposal if is_any_opioid(m)]
+
+    @cached_property
+    def proposed_any_opioids(self) -> list[MedicationOme]:
+        return [m for m in self.regimen.proposed if is_any_opioid(m)]
+
+    @cached_property
     def sedatives(self) -> list[MedicationOme]:
         return [m for m in self.regimen.with_proposal if is_sedative(m)]
 
@@ -73,6 +84,20 @@ def has_class(item: MedicationOme, ingredient_class: IngredientClass) -> bool:
         and item.product.has_class(ingredient_class)
         and (item.status is not Status.EXCLUDED or ingredient_class is not IngredientClass.OPIOID)
     )
+
+
+def is_substitution_therapy(item: MedicationOme) -> bool:
+    """An opioid used to treat dependence (BNF 4.10: methadone oral solution, Subutex...):
+    kept out of the analgesic OME total, but an opioid all the same."""
+    return (
+        item.product is not None
+        and item.product.has_class(IngredientClass.OPIOID)
+        and Flag.SUBSTANCE_DEPENDENCE in item.flags
+    )
+
+
+def is_any_opioid(item: MedicationOme) -> bool:
+    return has_class(item, IngredientClass.OPIOID) or is_substitution_therapy(item)
 
 
 def is_sedative(item: MedicationOme) -> bool:

@@ -35,14 +35,21 @@ def resources(value: Any, path: str) -> tuple[list[Located], list[Located]]:
             raise HookRequestError("expected a FHIR resource or Bundle (no resourceType)", path)
         if container["resourceType"] == "Bundle":
             items = []
+            entries = container.get("entry")
+            # ``entry`` is an array. A client that sends one entry as an object is read
+            # leniently as that one entry (as ``category`` is), never dropped (issue 9).
+            single = entries is not None and not isinstance(entries, list)
             for i, entry in enumerate(opt_list(container, "entry")):
-                epath = f"{path}.entry[{i}]"
+                epath = f"{path}.entry" if single else f"{path}.entry[{i}]"
                 entry_obj = obj(entry, epath)
                 resource = entry_obj.get("resource")
-                if resource is not None:
-                    full_url = entry_obj.get("fullUrl")
-                    url = full_url if isinstance(full_url, str) else None
-                    items.append((resource, f"{epath}.resource", url))
+                if resource is None:
+                    # An entry with no resource hides data we were meant to read (a search
+                    # result, a prefetch): refuse it rather than read the Bundle as less.
+                    raise HookRequestError("a Bundle entry without a resource", f"{epath}.resource")
+                full_url = entry_obj.get("fullUrl")
+                url = full_url if isinstance(full_url, str) else None
+                items.append((resource, f"{epath}.resource", url))
         else:
             items = [(container, path, None)]
     for item, ipath, url in items:

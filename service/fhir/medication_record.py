@@ -12,11 +12,24 @@ from datetime import date
 from typing import Any
 
 from service.errors import HookRequestError
-from service.fhir.read import JsonObject, obj, opt_bool, opt_list, opt_num, opt_obj, opt_str
+from service.fhir.read import (
+    JsonObject,
+    obj,
+    opt_bool,
+    opt_list,
+    opt_nonnegative,
+    opt_num,
+    opt_obj,
+    opt_str,
+)
 
 MEDICATION_RESOURCE_TYPES = frozenset(
     {"MedicationRequest", "MedicationStatement", "MedicationOrder"}
 )
+
+
+#: Why a medicationReference was not resolved when its target was simply not sent.
+NOT_SENT = "not contained, not in the Bundle or prefetch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,8 @@ class MedicationConcept:
     #: A ``medicationReference`` that could not be resolved (not contained, not in the Bundle
     #: or prefetch): the medicine is then unresolved with this as the reason, never dropped.
     unresolved_reference: str | None = None
+    #: Why it could not be resolved, in words (shown with the reference).
+    unresolved_why: str = "not contained, not in the Bundle or prefetch"  # = NOT_SENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,9 @@ class MedicationRecord:
     categories: tuple[str, ...] = ()
     course_of_therapy: str | None = None
     encounter: str | None = None
+    #: R4 ``MedicationRequest.doNotPerform``: an instruction NOT to give the medicine. It is
+    #: never counted or proposed as a medicine being taken (service/ome/regimen.py).
+    do_not_perform: bool = False
     #: The resource as sent, for suggestions that update it (CDS Hooks: "update" carries
     #: the whole resource). Never logged.
     resource: JsonObject = field(default_factory=dict, repr=False, compare=False)
@@ -154,6 +172,7 @@ def read_medication_record(
             iter(_concept_codes(opt_obj(resource, "courseOfTherapyType", path) or {})), None
         ),
         encounter=_reference(resource.get("encounter") or resource.get("context")),
+        do_not_perform=bool(opt_bool(resource, "doNotPerform", path)),
         resource=resource,
     )
 
@@ -171,8 +190,9 @@ def _medication(
     medication = None
     if target:
         if target.startswith("#"):
-            for contained in opt_list(resource, "contained"):
-                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+            for i, item in enumerate(opt_list(resource, "contained")):
+                contained = obj(item, f"{path}.contained[{i}]")  # never skipped silently
+                if contained.get("id") == target[1:]:
                     medication = contained
         else:
             # In-bundle references may be the entry's fullUrl (urn:uuid:...) or relative.
@@ -184,10 +204,15 @@ def _medication(
     display = opt_str(ref, "display", f"{path}.medicationReference")
     if display:
         return MedicationConcept(codings=(), text=display)
+    # Each way a reference fails gets its own reason (issue 9 item 6): never a wrong one.
+    if not target:
+        why = "it has neither a reference nor a display"
+    elif medication is not None:
+        why = "it points to a Medication with no code"
+    else:
+        why = NOT_SENT
     return MedicationConcept(
-        codings=(),
-        text=None,
-        unresolved_reference=target or "a medicationReference with no reference",
+        codings=(), text=None, unresolved_reference=target or "", unresolved_why=why
     )
 
 
@@ -270,10 +295,10 @@ def _dosage(d: JsonObject, path: str) -> Dosage:
         patient_instruction=opt_str(d, "patientInstruction", path),
         sequence=int(sequence) if sequence is not None else None,
         as_needed=bool(as_needed),
-        frequency=opt_num(repeat, "frequency", rpath),
-        frequency_max=opt_num(repeat, "frequencyMax", rpath),
-        period=opt_num(repeat, "period", rpath),
-        period_max=opt_num(repeat, "periodMax", rpath),
+        frequency=opt_nonnegative(repeat, "frequency", rpath),
+        frequency_max=opt_nonnegative(repeat, "frequencyMax", rpath),
+        period=opt_nonnegative(repeat, "period", rpath),
+        period_max=opt_nonnegative(repeat, "periodMax", rpath),
         # DSTU2 says periodUnits; the CDC example says unit.
         period_unit=opt_str(repeat, "periodUnit", rpath)
         or opt_str(repeat, "periodUnits", rpath)
@@ -319,7 +344,8 @@ def _quantity(value: Any, path: str) -> Quantity | None:
     if value is None:
         return None
     q = obj(value, path)
-    number = opt_num(q, "value", path)
+    # A negative dose, rate, quantity or duration is not a smaller one: refuse it (400).
+    number = opt_nonnegative(q, "value", path)
     if number is None:
         return None
     return Quantity(
@@ -346,7 +372,7 @@ def _duration_days(value: Any, path: str) -> float | None:
 
 
 def _int(parent: JsonObject, key: str, path: str) -> int | None:
-    number = opt_num(parent, key, path)
+    number = opt_nonnegative(parent, key, path)
     return int(number) if number is not None else None
 
 

@@ -57,10 +57,16 @@ class PatientRecord:
     #: Why the current medicines are unknown, when they are; the pipeline answers 412 if a
     #: proposed medicine needs them (CDS Hooks 2.0.1: required data unobtainable).
     history_unavailable: str | None = None
+    #: Why the medicines list may be missing items although it was obtained (a paginated
+    #: list, an OperationOutcome beside the data), when it may.
+    history_incomplete: str | None = None
     #: Kinds of data obtained (even if empty): prefetch keys, and "patient", "conditions",
     #: "observations", "encounters" when resources of that type were sent. Decides
     #: "not checked" versus "none".
     available: frozenset[str] = frozenset()
+    #: Containers (prefetch keys) that held only an OperationOutcome: the client tried and
+    #: failed to get that data. Named in the 412 so the client knows which query failed.
+    failed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +118,19 @@ def read_patient_record(
             raise HookRequestError("orders contain an OperationOutcome", outcomes[0].path)
     found: dict[str, list[Located]] = {}
     obtained: set[str] = set()
+    failed: set[str] = set()
+    elsewhere = 0
     for part in sent:
         located, outcomes = resources(part.value, part.path)
+        if patient_id is not None:
+            # A resource about another patient (a client's query gone wrong) is never read
+            # as this patient's: left out, and said.
+            kept = [x for x in located if not _about_another_patient(x.resource, patient_id)]
+            elsewhere += len(located) - len(kept)
+            located = kept
         found[part.key] = located
         if outcomes and not located:
+            failed.add(part.key)
             continue  # only an error: the client could not get this data
         obtained.add(part.key)
         if outcomes:
@@ -148,13 +163,25 @@ def read_patient_record(
             history.append(record)
         seen |= in_this
     wanted = set(keys if history_keys is None else history_keys)
-    history_available = bool(wanted & obtained) or any(
-        x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
-        for key in keys
-        for x in found[key]
+    # One part of the medicines list failing (an OperationOutcome for MedicationRequest while
+    # MedicationStatement came back empty) leaves the list unknown, not empty.
+    history_available = not (wanted & failed) and (
+        bool(wanted & obtained)
+        or any(
+            x.resource.get("resourceType") in MEDICATION_RESOURCE_TYPES
+            for key in keys
+            for x in found[key]
+        )
     )
+    incomplete: list[str] = []
     if any(_has_next_page(p.value) for p in sent if p.key in keys):
-        notes.append(PAGINATED)
+        incomplete.append(PAGINATED)
+    incomplete += [n for n in notes if any(n.startswith(f"prefetch.{k}") for k in wanted)]
+    if elsewhere:
+        notes.append(
+            f"{elsewhere} resource(s) about another patient were left out (check the client's "
+            "prefetch queries)"
+        )
 
     clinical = read_clinical(x for located in found.values() for x in located)
     encounter = clinical.encounter(encounter_id) or next(
@@ -182,10 +209,19 @@ def read_patient_record(
         encounter=encounter,
         encounters=clinical.encounters,
         selections=selections,
-        not_checked=(*not_checked, *notes),
+        not_checked=(*not_checked, *notes, *(n for n in incomplete if n not in notes)),
         available=available,
-        history_unavailable=None if history_available else "no medicines list was obtained",
+        failed=frozenset(failed),
+        history_unavailable=None if history_available else _no_history(sent, wanted, failed),
+        history_incomplete="; ".join(incomplete) or None,
     )
+
+
+def _no_history(sent: Sequence[Sent], wanted: set[str], failed: set[str]) -> str:
+    errors = [p.path for p in sent if p.key in wanted and p.key in failed]
+    if not errors:
+        return "no medicines list was obtained"
+    return f"{' and '.join(errors)} held only an OperationOutcome: no medicines list was obtained"
 
 
 def read_resources(hook: str, value: Any, path: str) -> tuple[PatientRecord, int]:
@@ -197,6 +233,24 @@ def read_resources(hook: str, value: Any, path: str) -> tuple[PatientRecord, int
     if outcomes and not found:
         raise HookRequestError("the input holds only an OperationOutcome", outcomes[0].path)
     return read_patient_record(hook, [Sent(path, value, path)]), len(found)
+
+
+def _about_another_patient(resource: JsonObject, patient_id: str) -> bool:
+    """Whether the resource names a patient other than ``patient_id`` (``subject`` or
+    ``patient``, relative or absolute); a resource that names none is taken as this
+    patient's, as prefetch queries are by patient. Some clients send ``patientId`` as
+    ``Patient/<id>`` (cqframework's examples): the id is what follows the slash."""
+    own = patient_id.rstrip("/").split("/")[-1]
+    if resource.get("resourceType") == "Patient":
+        rid = resource.get("id")
+        return isinstance(rid, str) and rid != own
+    for key in ("subject", "patient"):
+        ref = resource.get(key)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            parts = ref["reference"].rstrip("/").split("/")
+            if len(parts) >= 2 and parts[-2] == "Patient":
+                return bool(parts[-1] != own)
+    return False
 
 
 def _has_next_page(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from service.errors import HookRequestError
@@ -40,18 +41,38 @@ def opt_str(parent: JsonObject, key: str, path: str) -> str | None:
 
 
 def opt_num(parent: JsonObject, key: str, path: str) -> float | None:
+    """A finite number. JSON has no NaN or Infinity, but Python's json (and so FastAPI's
+    body parsing) accepts the literals ``NaN``, ``Infinity`` and ``-Infinity`` and reads an
+    overflowing ``1e309`` as infinity; ``float("nan")`` parses the strings too. None of them
+    is a dose: a 400 naming the field, never arithmetic on them (issue 9 item 7)."""
     value = parent.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
         # Some clients send numbers as strings ("2"): accept those that parse.
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    if number is None:
         raise HookRequestError(f"expected a number, got {_kind(value)}", f"{path}.{key}")
-    return float(value)
+    if not math.isfinite(number):
+        raise HookRequestError(
+            "expected a finite number, got NaN or infinity (or one too large to hold)",
+            f"{path}.{key}",
+        )
+    return number
+
+
+def opt_nonnegative(parent: JsonObject, key: str, path: str) -> float | None:
+    """A finite number that is not negative: a dose, a frequency, a period, a quantity."""
+    number = opt_num(parent, key, path)
+    if number is not None and number < 0:
+        raise HookRequestError(f"expected a number not below 0, got {number:g}", f"{path}.{key}")
+    return number
 
 
 def opt_bool(parent: JsonObject, key: str, path: str) -> bool | None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from service.fhir.medication_record import MedicationConcept
+from service.fhir.medication_record import NOT_SENT, MedicationConcept
 from service.fhir.systems import medicine_system
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass, Product
@@ -121,6 +121,14 @@ def _typos(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
+def _unresolved_label(concept: MedicationConcept) -> str:
+    """A name for a medicine whose reference could not be resolved; "not sent" only when
+    the target was indeed not sent (it may be a Medication with no code)."""
+    reference = concept.unresolved_reference or "no reference"
+    not_sent = concept.unresolved_why == NOT_SENT
+    return f"an unidentified medicine ({reference}{', not sent' if not_sent else ''})"
+
+
 def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary) -> Identification:
     if concept is None:
         return Identification(None, "the prescription names no medicine", "(no medicine)")
@@ -128,8 +136,8 @@ def identify(concept: MedicationConcept | None, dictionary: MedicinesDictionary)
         return Identification(
             None,
             f"its medicationReference {concept.unresolved_reference!r} could not be resolved "
-            "(not contained, not in the Bundle or prefetch)",
-            "(unresolvable medicationReference)",
+            f"({concept.unresolved_why})",
+            _unresolved_label(concept),
         )
     for coding in concept.codings:
         if coding.system and coding.code:

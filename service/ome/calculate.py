@@ -12,6 +12,7 @@ be identified, dosed or converted is ``unresolved`` with the reason — never 0.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -70,6 +71,29 @@ class Flag(StrEnum):
     TOPICAL = "topical"
     NOT_CURRENT = "not_current"
     COUNTED_ONCE = "counted_once"  # the same medicine recorded more than once
+    IMPLAUSIBLE = "implausible"  # a figure no patient could take: check the record
+    DO_NOT_PERFORM = "do_not_perform"  # an instruction not to give the medicine
+
+
+@dataclass(frozen=True, slots=True)
+class Plausibility:
+    """Ceilings beyond which arithmetic is a recording error, not a dose: shared parameters
+    ``implausible_administrations_per_day`` and ``implausible_total_mg_per_day``
+    (rules/parameters.yaml). None: no ceiling."""
+
+    max_administrations_per_day: float | None = None
+    max_ome_mg_per_day: float | None = None
+
+
+NO_CEILINGS = Plausibility()
+
+
+def implausible_reason(ome_mg_per_day: float, ceiling: float, what: str) -> str:
+    """The one wording for an OME figure above the plausibility ceiling."""
+    return (
+        f"implausible: {what} of {_num(ome_mg_per_day)} mg OME/day is above the plausibility "
+        f"ceiling of {_num(ceiling)} mg OME/day; check the record"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +132,7 @@ def assess(
     identification: Identification,
     factors: FactorTable,
     profile: Profile,
+    plausibility: Plausibility = NO_CEILINGS,
 ) -> MedicationOme:
     product = identification.product
     if product is None and identification.out_of_scope:
@@ -150,9 +175,16 @@ def assess(
             flags=frozenset({Flag.SUBSTANCE_DEPENDENCE}),
         )
     use_cap = profile.prn.stated_daily_maximum is StatedDailyMaximum.CAP
-    daily = daily_amount(record, use_stated_maximum=use_cap)
+    daily = daily_amount(
+        record,
+        use_stated_maximum=use_cap,
+        max_administrations_per_day=plausibility.max_administrations_per_day,
+    )
     if isinstance(daily, NotDosed):
-        return _unresolved(record, identification, f"daily dose unknown: {daily.reason}")
+        flags = {Flag.IMPLAUSIBLE} if daily.reason.startswith("implausible") else set()
+        return _unresolved(
+            record, identification, f"daily dose unknown: {daily.reason}", flags=flags
+        )
     flags = {Flag.AS_NEEDED_MAXIMUM} if daily.as_needed else set()
     parts: list[IngredientOme] = []
     for ingredient in product.opioids:
@@ -203,10 +235,35 @@ def assess(
                 f"the dose gives {unit} but the factor is per {expected}",
                 daily,
             )
-        ome = _round(value * lookup.factor, profile.rounding.decimal_places)
+        raw = value * lookup.factor
+        ceiling = plausibility.max_ome_mg_per_day
+        if not math.isfinite(raw) or (ceiling is not None and raw > ceiling):
+            # Checked before rounding (Decimal refuses infinity) and per ingredient, so one
+            # absurd figure cannot hide in a sum.
+            return _unresolved(
+                record,
+                identification,
+                implausible_reason(raw, ceiling, "a daily amount")
+                if ceiling is not None and math.isfinite(raw)
+                else "implausible: the daily amount is too large to be a dose; check the record",
+                daily,
+                {Flag.IMPLAUSIBLE},
+            )
+        ome = _round(raw, profile.rounding.decimal_places)
         parts.append(IngredientOme(ingredient.name, value, unit, lookup.factor, ome, lookup.source))
     total = sum(p.ome_mg_per_day for p in parts)
     total = _round(total, profile.rounding.decimal_places)
+    ceiling = plausibility.max_ome_mg_per_day
+    if ceiling is not None and total > ceiling:
+        # A daily amount no patient could take (a dose per second, 1e308 mg): the record is
+        # wrong, so the medicine is unresolved with the reason, never a figure (issue 9).
+        return _unresolved(
+            record,
+            identification,
+            implausible_reason(total, ceiling, "a daily amount"),
+            daily,
+            {Flag.IMPLAUSIBLE},
+        )
     return MedicationOme(
         record,
         identification,

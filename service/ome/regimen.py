@@ -8,6 +8,12 @@ History semantics (issue #3 §5; real-world-data.md §2):
   intent=plan) and one MedicationRequest intent=order per issue: a record ``basedOn``
   another current record is that record's issue and is not counted again; the same medicine
   at the same daily dose recorded twice (statement and authorisation) is counted once.
+- A MedicationRequest with ``doNotPerform: true`` is an instruction not to give the
+  medicine (FHIR R4 MedicationRequest.doNotPerform): whether proposed or in the history it
+  is excluded with that reason, never counted, never proposed, never replaced by a proposal.
+- A total above the plausibility ceiling (``implausible_total_mg_per_day``) is not a total:
+  every medicine in it is unresolved with the reason, so no card shows it as a figure and
+  the unresolved-medicine card names them (issue 9 item 7; ADR 0001).
 - The proposed order **replaces** the current item it re-authorises or changes (the same
   resource re-signed, ``priorPrescription``, ``basedOn``, or with no link the same medicine)
   instead of being added to it; see ``replaces``. A replacement inferred without a link is
@@ -20,9 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from service.ome.calculate import Flag, MedicationOme, Status
+from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES
+from service.ome.calculate import Flag, MedicationOme, Status, implausible_reason
 
 CURRENT_STATUSES = frozenset({"active", "intended", "unknown"})
+DO_NOT_PERFORM = "doNotPerform: an instruction not to give it"
 CURRENT_INTENTS = frozenset(
     {"order", "original-order", "reflex-order", "filler-order", "instance-order", "plan"}
 )
@@ -37,6 +45,11 @@ class Regimen:
     duplicates: tuple[MedicationOme, ...]
     #: (proposal, current) pairs where the replacement was inferred (same medicine, no link).
     inferred: tuple[tuple[MedicationOme, MedicationOme], ...] = ()
+    #: The total (mg OME/day) that was above the plausibility ceiling, when one was: its
+    #: medicines are then unresolved and it is never reported as a total.
+    implausible_total: float | None = None
+    #: Why, in words, when ``implausible_total`` is set.
+    implausible_reason: str | None = None
 
     @property
     def continuing(self) -> tuple[MedicationOme, ...]:
@@ -71,12 +84,20 @@ def total(items: Iterable[MedicationOme]) -> float:
 
 
 def build_regimen(
-    proposed: Iterable[MedicationOme], history: Iterable[MedicationOme], today: date
+    proposed: Iterable[MedicationOme],
+    history: Iterable[MedicationOme],
+    today: date,
+    implausible_total_mg_per_day: float | None = None,
 ) -> Regimen:
-    proposed = tuple(proposed)
     current: list[MedicationOme] = []
     not_current: list[MedicationOme] = []
+    orders = tuple(proposed)
+    proposed = tuple(p for p in orders if not p.record.do_not_perform)
+    not_current.extend(_do_not_perform(p) for p in orders if p.record.do_not_perform)
     for item in history:
+        if item.record.do_not_perform:
+            not_current.append(_do_not_perform(item))
+            continue
         why = _not_current_reason(item, today)
         if why is None:
             current.append(item)
@@ -86,7 +107,7 @@ def build_regimen(
             )
     counted, duplicates = _count_once(current)
     replaced = [c for c in counted if any(replaces(p, c) for p in proposed)]
-    return Regimen(
+    regimen = Regimen(
         proposed=proposed,
         current=tuple(counted),
         replaced=tuple(replaced),
@@ -99,6 +120,50 @@ def build_regimen(
         ),
         not_current=tuple(not_current),
         duplicates=tuple(duplicates),
+    )
+    return _check_plausible(regimen, implausible_total_mg_per_day)
+
+
+def _do_not_perform(item: MedicationOme) -> MedicationOme:
+    flags = item.flags | {Flag.NOT_CURRENT, Flag.DO_NOT_PERFORM}
+    return replace(item, flags=flags, reason=DO_NOT_PERFORM)
+
+
+def _check_plausible(regimen: Regimen, ceiling: float | None) -> Regimen:
+    """Each medicine was checked against the ceiling (``assess``); a sum of plausible
+    medicines can still pass it. Then none of them is counted: each is unresolved with the
+    reason, and the regimen keeps the figure for the /ome report to flag."""
+    # total_if_added too: a card states it when a replacement was inferred ("if both are
+    # to be taken, the total is ...").
+    worst = max(regimen.current_total, regimen.total_with_proposal, regimen.total_if_added)
+    if ceiling is None or worst <= ceiling:
+        return regimen
+    reason = implausible_reason(worst, ceiling, "the total")
+    swap = {
+        id(m): replace(
+            m,
+            status=Status.UNRESOLVED,
+            ome_mg_per_day=None,
+            explanation=f"{m.label}: OME not counted ({reason})",
+            reason=reason,
+            flags=m.flags | {Flag.IMPLAUSIBLE},
+        )
+        for m in (*regimen.current, *regimen.proposed)
+        if m.status is Status.CALCULATED
+    }
+
+    def s(m: MedicationOme) -> MedicationOme:
+        return swap.get(id(m), m)
+
+    return Regimen(
+        proposed=tuple(map(s, regimen.proposed)),
+        current=tuple(map(s, regimen.current)),
+        replaced=tuple(map(s, regimen.replaced)),
+        not_current=regimen.not_current,
+        duplicates=regimen.duplicates,
+        inferred=tuple((s(p), s(c)) for p, c in regimen.inferred),
+        implausible_total=worst,
+        implausible_reason=reason,
     )
 
 
@@ -151,10 +216,16 @@ def replaces(proposal: MedicationOme, current: MedicationOme) -> bool:
     p, c = proposal.record, current.record
     if c.reference is not None and c.reference in _links(proposal):
         return True
-    if p.prior_prescription or p.based_on:
-        return False  # it names what it continues, and this is not it
+    if any(_is_medication_link(ref) for ref in (p.prior_prescription, *p.based_on) if ref):
+        return False  # it names the prescription it continues, and this is not it
+    # A link to anything else (basedOn a CarePlan or a ServiceRequest) names no prescription:
+    # fall back to the same medicine.
     key = _medicine_key(proposal)
     return key is not None and key == _medicine_key(current)
+
+
+def _is_medication_link(reference: str) -> bool:
+    return reference.split("/", 1)[0] in MEDICATION_RESOURCE_TYPES
 
 
 def _links(item: MedicationOme) -> set[str]:

@@ -1,9 +1,9 @@
 """One way to read a file under ``rules/``: a strict pydantic model per YAML file or CSV row.
 
 Every problem is raised as the one :class:`service.errors.ReferenceDataError`, naming the
-file, the field (a dotted path such as ``parameters.high_dose.unit``, or a CSV column) and,
-for CSV, the row (the line number; the header is line 1). The service then refuses to start
-(style guide G5, G9): a bad table must never become a wrong number at request time.
+file, the field (a dotted path such as ``parameters.threshold_mg_per_day.unit``, or a CSV
+column) and, for CSV, the row (the line number; the header is line 1). The service then
+refuses to start (style guide G5, G9): a bad table must never become a wrong number at request time.
 """
 
 from __future__ import annotations

@@ -219,7 +219,10 @@ def test_rec05_dose_matches_the_cdc_figure(cdc_client: TestClient) -> None:
     )
     card = next(c for c in response.json()["cards"] if _rule_of(c) in REC04_05)
     assert f"{cdc_mme:g} mg OME/day" in card["summary"]
-    assert _rule_of(card) == "reauthorisation-taper"  # status "active" at order-sign
+    # The order is "active" at order-sign (re-signed), but the patient's record holds no
+    # current fentanyl for it to continue: a new start, so the risk assessment, not a taper
+    # (ADR 0006; the CDC card is the same REC 04/05 recommendation either way).
+    assert _rule_of(card) == "high-dose-risk-assessment"
 
 
 def test_rec05_new_draft_order_gets_the_risk_assessment_card(cdc_client: TestClient) -> None:

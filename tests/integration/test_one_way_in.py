@@ -35,7 +35,7 @@ MORPHINE_URL = "urn:uuid:0b7b5c2e-8a51-4d3c-9a51-5f0c2b1d7e10"
 #: Morphine 30 mg MR twice a day = 60; oxycodone 40 mg MR twice a day = 120; tramadol 50 mg
 #: two four times a day = 40 (uk-opioids-aware); the fourth is unresolvable.
 TOTAL = 220.0
-UNRESOLVED = "(unresolvable medicationReference)"
+UNRESOLVED = "an unidentified medicine (Medication/not-sent, not sent)"
 
 
 def _by_reference(med: Med, reference: str, text: str, id_: str) -> dict[str, Any]:

@@ -373,6 +373,9 @@ def test_an_invalid_pace_is_a_400(client: TestClient, pace: dict[str, Any]) -> N
         pytest.param("dmd|36127711000001103|two|unit", "'two' is not a number", id="amount"),
         pytest.param("dmd|36127711000001103|2|tablets", "unknown unit 'tablets'", id="unit"),
         pytest.param("dmd|36127711000001103|2|unit|prn|x", "expected", id="too-many"),
+        pytest.param("dmd|36127711000001103|inf|unit", "not a positive amount", id="infinite"),
+        pytest.param("dmd|36127711000001103|nan|unit", "not a positive amount", id="nan"),
+        pytest.param("dmd|36127711000001103|0|unit", "not a positive amount", id="zero"),
     ],
 )
 def test_bad_item_strings_are_a_400_naming_the_item(
@@ -380,6 +383,23 @@ def test_bad_item_strings_are_a_400_naming_the_item(
 ) -> None:
     response = client.get("/taper/plan", params={"item": [f"dmd|{MORPHINE_MR_60}|2|unit", item]})
     assert why in _error(response, "item[1]")
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        pytest.param("start=9999-12-01", "start", id="start-in-the-year-9999"),
+        pytest.param("start=1900-01-01", "start", id="start-in-1900"),
+        pytest.param("reduction_percent=0.01&interval_days=365", "pace.reduction_percent",
+                     id="a-pace-that-never-ends"),
+    ],
+)  # fmt: skip
+def test_a_plan_that_cannot_be_dated_is_a_400_not_a_500(
+    client: TestClient, query: str, location: str
+) -> None:
+    """Found by trying the service as a user would: these were 500s (date overflow)."""
+    url = f"/taper/plan?item=dmd|{MORPHINE_MR_60}|2|unit&{query}"
+    _error(client.get(url), location)
 
 
 def test_an_item_naming_no_known_opioid_is_a_400(client: TestClient) -> None:

@@ -202,6 +202,11 @@ def hook_request(
             context["selections"] = [f"MedicationRequest/{r['id']}" for r in proposed]
     for key in scenario.get("omit_prefetch", []):
         prefetch.pop(key, None)
+    if scenario.get("paginated") and prefetch.get("medicationRequests"):
+        # The client sent the first page of a search with more to come.
+        prefetch["medicationRequests"]["link"] = [
+            {"relation": "next", "url": "https://gp.example/fhir/MedicationRequest?page=2"}
+        ]
     body = {
         "hook": hook,
         "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, scenario["name"])),

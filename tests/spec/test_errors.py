@@ -269,7 +269,8 @@ def test_cors_preflight_is_answered_for_configured_origins_only() -> None:
 
 def test_conditions_under_the_clients_own_prefetch_key_are_read(client: TestClient) -> None:
     """Clients name prefetch keys their own way (the sandbox sends 'meds'): a cancer record
-    under 'problems' still suppresses the high-dose card, and is not reported unchecked."""
+    under 'problems' is still read — the high-dose card becomes information naming it — and
+    conditions are not reported unchecked."""
     body = example("order-sign-morphine")
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     draft["dosageInstruction"] = [{"text": "two twice a day"}]  # 120 mg OME/day
@@ -291,5 +292,39 @@ def test_conditions_under_the_clients_own_prefetch_key_are_read(client: TestClie
         ],
     }
     cards = client.post("/cds-services/opioid-safety", json=body).json()["cards"]
-    assert not any("complete an opioid risk assessment" in c["summary"] for c in cards)
+    (card,) = [c for c in cards if "complete an opioid risk assessment" in c["summary"]]
+    assert card["indicator"] == "info"
+    assert "Shown as information rather than a warning" in card["detail"]
+    assert "(363346000)" in card["detail"]
     assert all("conditions (cancer, palliative care) were not" not in c["detail"] for c in cards)
+
+
+@pytest.mark.parametrize(
+    ("reason", "accepted"),
+    [
+        pytest.param({"code": "palliative-care"}, True, id="offered-code-no-system"),
+        pytest.param({"code": "made-up"}, False, id="code-never-offered"),
+        pytest.param(
+            {"system": "https://elsewhere.example/reasons", "code": "palliative-care"},
+            False,
+            id="another-code-system",
+        ),
+    ],
+)
+def test_feedback_override_reasons_the_cards_never_offered_are_kept_marked_unrecognised(
+    client: TestClient, reason: dict[str, str], accepted: bool
+) -> None:
+    body = {
+        "feedback": [
+            {
+                "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                "outcome": "overridden",
+                "overrideReason": {"reason": reason},
+                "outcomeTimestamp": "2026-11-22T10:16:00Z",
+            }
+        ]
+    }
+    response = client.post("/cds-services/opioid-safety/feedback", json=body)
+    assert response.status_code == 200, response.text
+    last = client.app.state.feedback_log.entries()[-1]  # type: ignore[attr-defined]
+    assert (last.override_reason, last.override_reason_recognised) == (reason["code"], accepted)

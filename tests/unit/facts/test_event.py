@@ -23,13 +23,18 @@ from tests.unit.facts.vignettes import (
 )
 from tests.unit.ome.fhir_builders import (
     FENTANYL_PATCH_12,
+    MORPHINE_MR_15,
     MORPHINE_MR_30,
+    MORPHINE_MR_60,
+    MORPHINE_SOLUTION_10_5,
     OXYCODONE_CAPS_5,
     OXYCODONE_MR_40,
     PREGABALIN_CAPS_300,
     Json,
     capsules,
     dosage,
+    ml,
+    patches,
     request,
     tablets,
 )
@@ -83,8 +88,8 @@ def discharge_oxycodone(**kw: Any) -> Json:
         ),
     ],
 )
-def test_is_reauthorisation_by_hook_and_link(hook: str, order: Json, expected: bool) -> None:
-    assert facts(hook, orders=[order])["is_reauthorisation"] is expected
+def test_continues_prescription_by_hook_and_link(hook: str, order: Json, expected: bool) -> None:
+    assert facts(hook, orders=[order])["continues_prescription"] is expected
 
 
 def test_is_reauthorisation_true_for_a_repeat_of_morphine_mr_at_medication_refill() -> None:
@@ -94,6 +99,76 @@ def test_is_reauthorisation_true_for_a_repeat_of_morphine_mr_at_medication_refil
 
 def test_is_reauthorisation_false_for_a_new_draft_of_morphine_mr_at_order_sign() -> None:
     assert facts(ORDER_SIGN, orders=[draft(MORPHINE_MR_30)])["is_reauthorisation"] is False
+
+
+# --- New start, added, increase, continue, decrease (ADR 0006) ---------------------------------
+
+CURRENT_MST = taking(MORPHINE_MR_30, id="mst")  # 60 mg OME/day
+
+
+def _change(order: Json, current: tuple[Json, ...] = (CURRENT_MST,), hook: str = ORDER_SIGN) -> Any:
+    f = facts(hook, orders=[order], current=list(current))
+    return (
+        f["opioid_change"],
+        f["is_reauthorisation"],
+        f["opioid_started"],
+        f["opioid_dose_increased"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        pytest.param(
+            draft(MORPHINE_MR_30, prior="MedicationRequest/mst"),
+            ("continue", True, False, False),
+            id="same-dose-with-prior-prescription-continues",
+        ),
+        pytest.param(
+            draft(MORPHINE_MR_60, prior="MedicationRequest/mst"),
+            ("increase", False, False, True),
+            id="30-to-60-mg-with-prior-prescription-is-an-increase-not-a-re-authorisation",
+        ),
+        pytest.param(
+            draft(MORPHINE_MR_15, prior="MedicationRequest/mst"),
+            ("decrease", True, False, False),
+            id="30-to-15-mg-is-a-decrease-and-still-a-re-authorisation",
+        ),
+        pytest.param(
+            draft(MORPHINE_MR_60, based_on=["CarePlan/pain-plan"]),
+            ("increase", False, False, True),
+            id="based-on-a-care-plan-names-no-prescription-the-same-medicine-is-replaced",
+        ),
+        pytest.param(
+            draft(OXYCODONE_MR_40, based_on=["CarePlan/pain-plan"]),
+            ("added", False, True, False),
+            id="oxycodone-added-to-morphine-based-on-a-care-plan",
+        ),
+        pytest.param(
+            draft(MORPHINE_MR_30, sig="as directed", prior="MedicationRequest/mst"),
+            ("unknown", False, False, False),
+            id="a-dose-that-cannot-be-worked-out-is-unknown-not-a-re-authorisation",
+        ),
+    ],
+)
+def test_a_proposed_opioid_against_the_current_regimen(order: Json, expected: Any) -> None:
+    assert _change(order) == expected
+
+
+def test_a_linked_order_with_no_current_opioid_is_a_new_start() -> None:
+    """A link to an authorisation the record does not hold proves nothing about what the
+    patient takes: the risk-assessment prompt, not the taper."""
+    order = draft(MORPHINE_MR_30, prior="MedicationRequest/not-in-the-record")
+    assert _change(order, current=()) == ("new start", False, True, False)
+
+
+def test_a_refill_that_raises_the_dose_is_no_re_authorisation() -> None:
+    order = taking(MORPHINE_MR_60, prior="MedicationRequest/mst")
+    assert _change(order, hook=MEDICATION_REFILL) == ("increase", False, False, True)
+
+
+def test_opioid_change_is_absent_when_no_opioid_is_proposed() -> None:
+    assert _change(draft(PREGABALIN_CAPS_300))[0] is None
 
 
 # --- Discharge ---------------------------------------------------------------------------------
@@ -132,6 +207,42 @@ def test_discharge_opioid_supply_days_from_the_quantity_and_four_capsules_a_day(
 ) -> None:
     order = {**discharge_oxycodone(), "dispenseRequest": {"quantity": capsules(capsule_count)}}
     assert discharged_with(order)["discharge_opioid_supply_days"] == expected
+
+
+@pytest.mark.parametrize(
+    ("volume_ml", "expected"),
+    [pytest.param(210, 7.0, id="210-ml-7-days"), pytest.param(240, 8.0, id="240-ml-8-days")],
+)
+def test_discharge_opioid_supply_days_of_oral_morphine_liquid_from_ml(
+    volume_ml: int, expected: float
+) -> None:
+    """Oramorph 5 ml four-hourly when required: at most 30 ml a day."""
+    order = request(
+        MORPHINE_SOLUTION_10_5, text="5ml every 4 hours when required", authored_on=days_ago(0)
+    )
+    order["dispenseRequest"] = {"quantity": ml(volume_ml)}
+    assert discharged_with(order)["discharge_opioid_supply_days"] == expected
+
+
+@pytest.mark.parametrize(
+    ("capsule_count", "expected"),
+    [pytest.param(56, 7.0, id="56-capsules-7-days"), pytest.param(112, 14.0, id="112-capsules")],
+)
+def test_discharge_opioid_supply_days_from_a_mg_dose_and_the_capsule_strength(
+    capsule_count: int, expected: float
+) -> None:
+    """Oxycodone 10 mg every 6 hours (40 mg a day) as 5 mg capsules."""
+    order = request(OXYCODONE_CAPS_5, text="10mg every 6 hours", authored_on=days_ago(0))
+    order["dispenseRequest"] = {"quantity": capsules(capsule_count)}
+    assert discharged_with(order)["discharge_opioid_supply_days"] == expected
+
+
+def test_discharge_opioid_supply_days_of_patches_changed_every_72_hours() -> None:
+    order = request(
+        FENTANYL_PATCH_12, text="apply one patch every 72 hours", authored_on=days_ago(0)
+    )
+    order["dispenseRequest"] = {"quantity": patches(10)}
+    assert discharged_with(order)["discharge_opioid_supply_days"] == 30.0
 
 
 def test_discharge_opioid_supply_days_takes_the_longest_of_two_opioids() -> None:

@@ -22,6 +22,7 @@ from tests.unit.ome.fhir_builders import (
     AMOXICILLIN_500,
     CO_CODAMOL_30_500,
     DIAZEPAM_2,
+    METHADONE_SOLUTION_1MG_ML,
     MORPHINE_GEL,
     MORPHINE_MR_15,
     MORPHINE_MR_30,
@@ -30,9 +31,12 @@ from tests.unit.ome.fhir_builders import (
     OXYCODONE_CAPS_5,
     OXYCODONE_MR_40,
     PREGABALIN_CAPS_300,
+    SUBUTEX_8,
     Json,
     Med,
 )
+
+QDS_TEXT = "one four times a day"
 
 ON_MORPHINE_MR = [taking(MORPHINE_MR_30)]
 CLASS_FACTS = ("proposed_opioid", "proposed_gabapentinoid", "proposed_sedative")
@@ -357,3 +361,80 @@ def test_gabapentinoid_names_lists_the_drafted_pregabalin() -> None:
 def test_names_are_empty_for_a_patient_on_amoxicillin_alone(fact: str) -> None:
     f = facts(current=[taking(AMOXICILLIN_500, "one three times a day")])
     assert f[fact] == ""
+
+
+# --- Opioid substitution therapy (issue 9) -------------------------------------------------------
+
+METHADONE_MAINTENANCE = taking(METHADONE_SOLUTION_1MG_ML, "40ml once daily")
+SUBUTEX = taking(SUBUTEX_8, "one daily")
+
+
+@pytest.mark.parametrize(
+    "substitution", [METHADONE_MAINTENANCE, SUBUTEX], ids=["methadone-1mg-ml", "subutex-8mg"]
+)
+def test_substitution_therapy_is_an_opioid_for_co_prescribing_but_not_in_the_total(
+    substitution: Json,
+) -> None:
+    """Diazepam drafted for a patient on methadone or buprenorphine for dependence: the
+    opioid matters for respiratory depression, and stays out of the analgesic total."""
+    f = facts(current=[substitution], orders=[draft(DIAZEPAM_2, "one at night")])
+    assert (f["any_opioid_in_regimen"], f["substitution_therapy_in_regimen"]) == (True, True)
+    assert (f["opioid_in_regimen"], f["total_ome_with_proposal_mg_per_day"]) == (False, 0.0)
+    assert "(opioid substitution therapy)" in str(f["any_opioid_names"])
+
+
+def test_no_substitution_therapy_for_a_patient_on_morphine_for_pain() -> None:
+    f = facts(current=ON_MORPHINE_MR, orders=[draft(DIAZEPAM_2, "one at night")])
+    assert (f["any_opioid_in_regimen"], f["substitution_therapy_in_regimen"]) == (True, False)
+    assert f["any_opioid_names"] == MORPHINE_MR_30.name
+
+
+def test_proposed_any_opioid_true_for_a_methadone_draft_false_for_morphine_gel() -> None:
+    methadone = draft(METHADONE_SOLUTION_1MG_ML, "40ml once daily")
+    assert facts(orders=[methadone])["proposed_any_opioid"] is True
+    assert facts(orders=[methadone])["proposed_opioid"] is False
+    gel = draft(MORPHINE_GEL, "apply twice a day")
+    assert facts(orders=[gel])["proposed_any_opioid"] is False
+
+
+def test_distinct_opioid_count_counts_substitution_therapy_with_an_analgesic() -> None:
+    f = facts(current=[METHADONE_MAINTENANCE], orders=[draft(OXYCODONE_CAPS_5, QDS_TEXT)])
+    assert f["distinct_opioid_count"] == 2
+    assert f["total_ome_with_proposal_mg_per_day"] == 30.0  # oxycodone 20 mg/day only
+
+
+# --- Whether the medicines list is complete ------------------------------------------------------
+
+
+def _paginated(requests: list[Json]) -> dict[str, object]:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": "https://gp.example/fhir/MedicationRequest?page=2"}],
+        "entry": [{"resource": r} for r in requests],
+    }
+    return facts(current=None, orders=[draft(PREGABALIN_CAPS_300)], medicationRequests=bundle)
+
+
+def test_medicines_list_gap_names_a_paginated_search() -> None:
+    f = _paginated(ON_MORPHINE_MR)
+    assert f["medicines_list_gap_known"] is True
+    assert (
+        f["medicines_list_gap"]
+        == "the medicines list was paginated and only its first page was read"
+    )
+
+
+def test_medicines_list_gap_absent_for_a_whole_list() -> None:
+    f = drafted_to_morphine_patient(draft(PREGABALIN_CAPS_300))
+    assert (f["medicines_list_gap_known"], f["medicines_list_gap"]) == (False, None)
+
+
+def test_medicines_list_gap_names_an_operation_outcome_beside_the_medicines() -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout"}],
+    }
+    f = facts(current=[*ON_MORPHINE_MR, outcome], orders=[draft(PREGABALIN_CAPS_300)])
+    assert f["medicines_list_gap_known"] is True
+    assert "OperationOutcome" in str(f["medicines_list_gap"])

@@ -1,0 +1,73 @@
+"""What a hook call's prefetch says, read as a client means it (issue 9, found by trying the
+service as a user would): part of the medicines list failing leaves the list unknown, not
+empty; a resource about another patient is never read as this one's."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.vignettes import OUTCOME
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
+HOOKS: dict[str, Any] = json.loads((EXAMPLES / "hook-requests.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def client(fixed_client: TestClient) -> TestClient:
+    return fixed_client
+
+
+def morphine_for_a_patient_on_pregabalin() -> dict[str, Any]:
+    """The order-sign example: morphine MR drafted for a man whose record holds pregabalin."""
+    return copy.deepcopy(HOOKS["order-sign-morphine"]["value"])
+
+
+def summaries(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [c["summary"] for c in response.json()["cards"]]
+
+
+def test_the_example_warns_about_morphine_with_the_current_pregabalin(client: TestClient) -> None:
+    body = morphine_for_a_patient_on_pregabalin()
+    cards = summaries(client.post("/cds-services/opioid-safety", json=body))
+    assert any("gabapentinoid" in s for s in cards), cards
+
+
+@pytest.mark.parametrize(
+    "statements", [None, "missing"], ids=["statements-null", "statements-missing"]
+)
+def test_a_failed_medication_request_search_is_a_412_not_no_medicines(
+    client: TestClient, statements: Any
+) -> None:
+    body = morphine_for_a_patient_on_pregabalin()
+    body["prefetch"]["medicationRequests"] = OUTCOME
+    if statements == "missing":
+        body["prefetch"].pop("medicationStatements", None)
+    else:
+        body["prefetch"]["medicationStatements"] = None
+    response = client.post("/cds-services/opioid-safety", json=body)
+    assert response.status_code == 412, response.text
+    assert "prefetch.medicationRequests" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_medicine_about_another_patient_is_left_out_and_said(client: TestClient) -> None:
+    body = morphine_for_a_patient_on_pregabalin()
+    for entry in body["prefetch"]["medicationRequests"]["entry"]:
+        entry["resource"]["subject"] = {"reference": "Patient/someone-else"}
+    response = client.post("/cds-services/opioid-safety", json=body)
+    cards = summaries(response)
+    assert not any("gabapentinoid" in s for s in cards), cards
+
+
+def test_a_patient_id_sent_as_a_reference_still_matches_its_resources(client: TestClient) -> None:
+    body = morphine_for_a_patient_on_pregabalin()
+    patient = body["context"]["patientId"]
+    body["context"]["patientId"] = f"Patient/{patient}"
+    cards = summaries(client.post("/cds-services/opioid-safety", json=body))
+    assert any("gabapentinoid" in s for s in cards), cards
