@@ -71,3 +71,19 @@ def test_a_patient_id_sent_as_a_reference_still_matches_its_resources(client: Te
     body["context"]["patientId"] = f"Patient/{patient}"
     cards = summaries(client.post("/cds-services/opioid-safety", json=body))
     assert any("gabapentinoid" in s for s in cards), cards
+
+
+def test_a_draft_naming_its_medicine_by_an_unresolvable_reference_gets_a_card(
+    client: TestClient,
+) -> None:
+    """Issue 9: a proposed medicine named only by a medicationReference that resolves nowhere
+    got no card at all; it is now unresolved, and the card says so and why."""
+    body = morphine_for_a_patient_on_pregabalin()
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del draft["medicationCodeableConcept"]
+    draft["medicationReference"] = {"reference": "Medication/not-sent"}
+    response = client.post("/cds-services/opioid-safety", json=body)
+    cards = response.json()["cards"]
+    (card,) = [c for c in cards if "not assessed" in c["summary"]]
+    assert "Medication/not-sent" in card["summary"] + card["detail"]
+    assert "could not be resolved" in card["detail"]
