@@ -13,12 +13,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
+from service.cds_hooks.services import SERVICE_FOR_HOOK
 from service.main import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The fixed "now" of every clinical test: no test reads the clock.
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+
+def service_url(body: Any) -> str:
+    """The endpoint of the service listed in discovery for the body's hook (a hook no
+    service serves goes to the order-sign service, which refuses it with a 400)."""
+    return f"/cds-services/{SERVICE_FOR_HOOK.get(body['hook'], 'opioid-safety-sign')}"
 
 
 def reference_path(*parts: str) -> Path:

@@ -27,8 +27,9 @@ ServiceId = Annotated[str, Path(description="The CDS Service id from discovery."
 
 @router.get("/cds-services", response_model_exclude_none=True)
 def discovery() -> Discovery:
-    """List the CDS Services: one entry per hook; ids are shared across prescribing hooks so
-    that order-sign cards replace order-select cards."""
+    """List the CDS Services: one entry per hook, each with its own id (clients key services
+    by id). The deprecated id ``opioid-safety`` still answers the prescribing hooks but is not
+    listed."""
     return Discovery(services=list(SERVICES))
 
 

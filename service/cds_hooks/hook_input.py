@@ -28,6 +28,7 @@ from service.cds_hooks.services import (
     CONTRACTS,
     DISCHARGE_ORDERS_KEY,
     MEDICATION_HISTORY_KEYS,
+    SERVICE_FOR_HOOK,
     SERVICE_HOOKS,
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
@@ -46,9 +47,14 @@ def check_service(service_id: str) -> frozenset[str]:
 def check_service_and_hook(service_id: str, hook: str) -> None:
     hooks = check_service(service_id)
     if hook not in hooks:
+        # Name the service that does serve the hook: a client configured before each hook
+        # had its own id (issue 10) can be pointed at the right one.
+        elsewhere = SERVICE_FOR_HOOK.get(hook)
+        hint = f"; {hook} is served by {elsewhere!r}" if elsewhere else ""
         raise HookRequestError(
             f"service {service_id!r} does not serve hook {hook!r}; it serves "
-            + ", ".join(sorted(hooks)),
+            + ", ".join(sorted(hooks))
+            + hint,
             "hook",
         )
 

@@ -1,10 +1,15 @@
 """The CDS Services this server offers (discovery) and each hook's context contract.
 
-One service id, ``opioid-safety``, serves prescribing (order-select, order-sign) and
-repeat re-authorisation (medication-refill) so that a later call's cards replace the
-earlier ones ([SPEC2] Discovery: "the same id may appear several times with different
-hooks"). Hospital discharge has its own id, ``opioid-discharge``, because the EPMA calls it
-at a different workflow step with no orders in context.
+One service per hook, each with its own id (``SERVICE_FOR_HOOK``), the same behaviour
+behind each. [SPEC2] Discovery allows one id under several hooks, but real clients key
+services by id — the CDS Hooks sandbox keeps the last entry, so a shared id for three hooks
+left the service called for medication-refill only and the prescriber told "All clear!" —
+and the spec's own discovery example, the sandbox's captured discovery and the Inferno test
+kit all use one id per hook (issue 10).
+
+``opioid-safety``, the shared id of the first release, is a deprecated alias
+(``DEPRECATED_ALIASES``): not listed in discovery, still answering the three prescribing
+hooks, so integrations configured with it keep working.
 
 Prefetch templates use only the 2.0 token subset: first-level primitive context fields,
 type-level searches with reference and token parameters ([SPEC2] Prefetch Template).
@@ -77,11 +82,23 @@ _PRESCRIBING_HOOKS = (
     (MEDICATION_REFILL, "Opioid safety: repeat re-authorisation"),
 )
 
+#: The service id for each hook (discovery lists exactly these).
+SERVICE_FOR_HOOK: dict[str, str] = {
+    ORDER_SELECT: "opioid-safety-select",
+    ORDER_SIGN: "opioid-safety-sign",
+    MEDICATION_REFILL: "opioid-safety-refill",
+    ENCOUNTER_DISCHARGE: "opioid-discharge",
+}
+#: Ids that still answer calls but are not listed in discovery, with the hooks they serve.
+DEPRECATED_ALIASES: dict[str, frozenset[str]] = {
+    "opioid-safety": frozenset(hook for hook, _ in _PRESCRIBING_HOOKS),
+}
+
 SERVICES: tuple[CdsService, ...] = (
     *(
         CdsService(
             hook=hook,
-            id="opioid-safety",
+            id=SERVICE_FOR_HOOK[hook],
             title=title,
             description=_PRESCRIBING_DESCRIPTION,
             prefetch=dict(_MEDICATION_PREFETCH),
@@ -91,7 +108,7 @@ SERVICES: tuple[CdsService, ...] = (
     ),
     CdsService(
         hook=ENCOUNTER_DISCHARGE,
-        id="opioid-discharge",
+        id=SERVICE_FOR_HOOK[ENCOUNTER_DISCHARGE],
         title="Opioid safety: hospital discharge",
         description=(
             "Checks discharge prescriptions: opioid supply longer than the local maximum, "
@@ -110,6 +127,7 @@ SERVICES: tuple[CdsService, ...] = (
     ),
 )
 
-SERVICE_HOOKS: dict[str, frozenset[str]] = {}
+#: Every id that answers calls (listed or alias), with the hooks it serves.
+SERVICE_HOOKS: dict[str, frozenset[str]] = {**DEPRECATED_ALIASES}
 for _s in SERVICES:
     SERVICE_HOOKS[_s.id] = SERVICE_HOOKS.get(_s.id, frozenset()) | {_s.hook}

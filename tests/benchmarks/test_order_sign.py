@@ -151,7 +151,7 @@ def test_bench_json_parse(benchmark: BenchmarkFixture) -> None:
 def test_bench_evaluate(benchmark: BenchmarkFixture, engine: Pipeline) -> None:
     def run() -> int:
         request = HookRequest.model_validate(json.loads(RAW))
-        record = read_hook_input("opioid-safety", request)
+        record = read_hook_input("opioid-safety-sign", request)
         return len(engine.evaluate(record, NOW, request.hook_instance).cards)
 
     assert benchmark(run) >= 3  # high dose, gabapentinoid, sedative, multiple opioids...
@@ -160,7 +160,9 @@ def test_bench_evaluate(benchmark: BenchmarkFixture, engine: Pipeline) -> None:
 def test_bench_http_round_trip(benchmark: BenchmarkFixture, client: TestClient) -> None:
     def run() -> int:
         return client.post(
-            "/cds-services/opioid-safety", content=RAW, headers={"content-type": "application/json"}
+            "/cds-services/opioid-safety-sign",
+            content=RAW,
+            headers={"content-type": "application/json"},
         ).status_code
 
     assert benchmark(run) == 200

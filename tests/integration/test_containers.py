@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
 from service.main import create_app
-from tests.conftest import NOW
+from tests.conftest import NOW, service_url
 from tests.integration.vignettes import (
     MORPHINE_BD,
     OUTCOME,
@@ -83,22 +83,22 @@ def test_a_prefetch_value_that_is_not_an_object_is_400_naming_the_key(
 ) -> None:
     body = hook_body([MORPHINE_BD])
     body["prefetch"]["medicationRequests"] = value
-    issue = refused(http, json.dumps(body), "/cds-services/opioid-safety")
+    issue = refused(http, json.dumps(body), "/cds-services/opioid-safety-sign")
     assert issue["expression"] == ["prefetch.medicationRequests"]
 
 
 def test_a_prefetch_value_that_is_a_bundle_or_null_is_accepted(http: TestClient) -> None:
     body = hook_body([MORPHINE_BD])
-    assert http.post("/cds-services/opioid-safety", json=body).status_code == 200
+    assert http.post(service_url(body), json=body).status_code == 200
     body["prefetch"]["medicationRequests"] = None
-    assert http.post("/cds-services/opioid-safety", json=body).status_code == 200
+    assert http.post(service_url(body), json=body).status_code == 200
 
 
 # ------------------------------------------------- an OperationOutcome as a prefetch value
 def test_an_operation_outcome_for_the_medicines_is_412_naming_the_key(http: TestClient) -> None:
     body = hook_body([MORPHINE_BD])
     body["prefetch"]["medicationRequests"] = OUTCOME
-    response = http.post("/cds-services/opioid-safety", json=body)
+    response = http.post(service_url(body), json=body)
     assert response.status_code == 412
     diagnostics = response.json()["issue"][0]["diagnostics"]
     assert "prefetch.medicationRequests holds an OperationOutcome" in diagnostics
@@ -106,7 +106,7 @@ def test_an_operation_outcome_for_the_medicines_is_412_naming_the_key(http: Test
 
 
 def test_the_same_request_with_the_medicines_sent_is_evaluated(http: TestClient) -> None:
-    response = http.post("/cds-services/opioid-safety", json=hook_body([MORPHINE_BD]))
+    response = http.post("/cds-services/opioid-safety-sign", json=hook_body([MORPHINE_BD]))
     assert response.status_code == 200
 
 
@@ -120,10 +120,10 @@ def test_an_operation_outcome_for_the_conditions_says_conditions_were_not_checke
     )
     oxy["status"] = "draft"
     body = hook_body([MORPHINE_BD], draft=oxy)
-    checked = http.post("/cds-services/opioid-safety", json=body).json()["cards"]
+    checked = http.post(service_url(body), json=body).json()["cards"]
     assert checked and "conditions" not in json.dumps(checked)
     body["prefetch"]["conditions"] = OUTCOME
-    cards = http.post("/cds-services/opioid-safety", json=body).json()["cards"]
+    cards = http.post(service_url(body), json=body).json()["cards"]
     assert cards
     assert all(
         "conditions (cancer, palliative care) were not available" in c["detail"] for c in cards

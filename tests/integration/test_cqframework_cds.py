@@ -61,7 +61,7 @@ from service.api.deps import now_dependency
 from service.config import Settings
 from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES
 from service.main import create_app
-from tests.conftest import load_json, reference_path
+from tests.conftest import load_json, reference_path, service_url
 
 pytestmark = pytest.mark.reference
 
@@ -194,7 +194,7 @@ def test_same_card_outcome_as_cqframework(
 ) -> None:
     expected = _expected_cards(resp_folder, name)
     body = adapt(_request_as_sent(req_folder, name))
-    response = cdc_client.post("/cds-services/opioid-safety", json=body)
+    response = cdc_client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
     fired = {_rule_of(c) for c in cards}
@@ -214,9 +214,8 @@ def test_rec05_dose_matches_the_cdc_figure(cdc_client: TestClient) -> None:
     match = re.search(r"is ([\d.]+) 'mg/d'", cdc_detail)
     assert match is not None
     cdc_mme = round(float(match.group(1)), 1)
-    response = cdc_client.post(
-        "/cds-services/opioid-safety", json=adapt(_request_as_sent("OpioidCDSREC04_05", name))
-    )
+    body = adapt(_request_as_sent("OpioidCDSREC04_05", name))
+    response = cdc_client.post(service_url(body), json=body)
     card = next(c for c in response.json()["cards"] if _rule_of(c) in REC04_05)
     assert f"{cdc_mme:g} mg OME/day" in card["summary"]
     # The order is "active" at order-sign (re-signed), but the patient's record holds no
@@ -230,7 +229,7 @@ def test_rec05_new_draft_order_gets_the_risk_assessment_card(cdc_client: TestCli
     high-dose-risk-assessment instead, at the CDC's 50 MME/day."""
     body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-greater-than-fifty"))
     body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "draft"
-    response = cdc_client.post("/cds-services/opioid-safety", json=body)
+    response = cdc_client.post(service_url(body), json=body)
     fired = [_rule_of(c) for c in response.json()["cards"]]
     assert "high-dose-risk-assessment" in fired
     assert "reauthorisation-taper" not in fired
@@ -246,7 +245,7 @@ def test_cdc_threshold_boundary_at_fifty(cdc_client: TestClient, dose_tablets: i
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     order["status"] = "draft"
     order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = dose_tablets
-    response = cdc_client.post("/cds-services/opioid-safety", json=body)
+    response = cdc_client.post(service_url(body), json=body)
     fired = {_rule_of(c) for c in response.json()["cards"]}
     assert ("high-dose-risk-assessment" in fired) is (dose_tablets * 10 >= CDC_THRESHOLD_MME)
 
@@ -258,19 +257,13 @@ def test_under_uk_defaults_the_rec05_example_still_fires_but_rec04_threshold_dif
     app.dependency_overrides[now_dependency] = lambda: NOW
     with TestClient(app) as client:
         body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-greater-than-fifty"))
-        fired = {
-            _rule_of(c)
-            for c in client.post("/cds-services/opioid-safety", json=body).json()["cards"]
-        }
+        fired = {_rule_of(c) for c in client.post(service_url(body), json=body).json()["cards"]}
         assert fired & REC04_05
         body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-less-than-fifty"))
         order = body["context"]["draftOrders"]["entry"][0]["resource"]
         order["status"] = "draft"
         order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = 5
-        fired = {
-            _rule_of(c)
-            for c in client.post("/cds-services/opioid-safety", json=body).json()["cards"]
-        }
+        fired = {_rule_of(c) for c in client.post(service_url(body), json=body).json()["cards"]}
         assert not fired & REC04_05
 
 
@@ -286,7 +279,7 @@ def test_as_sent_the_answer_is_the_one_the_spec_calls_for(
     """patient-view: 400 naming the hook. Otherwise, with no medication resource in any
     prefetch key (and no FHIR access token): 412, naming the prefetch it needs."""
     body = _request_as_sent(folder, name)
-    response = cdc_client.post("/cds-services/opioid-safety", json=body)
+    response = cdc_client.post(service_url(body), json=body)
     if body["hook"] == "patient-view":
         assert response.status_code == 400
         assert "patient-view" in response.text
@@ -296,7 +289,7 @@ def test_as_sent_the_answer_is_the_one_the_spec_calls_for(
         # The medicines are there once the brace is put back; as sent they are at the top
         # level, where no CDS Service reads them.
         assert response.status_code == 412, response.text
-        ok = cdc_client.post("/cds-services/opioid-safety", json=repaired)
+        ok = cdc_client.post(service_url(repaired), json=repaired)
         assert ok.status_code == 200, ok.text
         return
     assert response.status_code == 412, response.text

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
 from service.main import create_app
-from tests.conftest import NOW
+from tests.conftest import NOW, service_url
 from tests.integration.vignettes import MORPHINE_BD, hook_body, ome, structured
 from tests.unit.ome.fhir_builders import OXYCODONE_MR_40, tablets
 
@@ -50,10 +50,10 @@ def test_a_proposed_do_not_perform_order_is_not_a_proposal(http: TestClient) -> 
         OXYCODONE_MR_40, "oxy", dose=tablets(1), frequency=2, period=1, period_unit="d"
     )
     oxy["status"] = "draft"
-    fires = http.post("/cds-services/opioid-safety", json=hook_body([MORPHINE_BD], draft=oxy))
+    fires = http.post("/cds-services/opioid-safety-sign", json=hook_body([MORPHINE_BD], draft=oxy))
     assert any("180" in c["summary"] for c in fires.json()["cards"])
     silent = http.post(
-        "/cds-services/opioid-safety",
+        "/cds-services/opioid-safety-sign",
         json=hook_body([MORPHINE_BD], draft=oxy | {"doNotPerform": True}),
     )
     assert silent.status_code == 200
@@ -66,6 +66,6 @@ def test_a_proposed_do_not_perform_opioid_needs_no_medicines_list(http: TestClie
     )
     body = hook_body([], draft=oxy | {"doNotPerform": True, "status": "draft"})
     del body["prefetch"]["medicationRequests"]
-    assert http.post("/cds-services/opioid-safety", json=body).status_code == 200
+    assert http.post(service_url(body), json=body).status_code == 200
     del body["context"]["draftOrders"]["entry"][0]["resource"]["doNotPerform"]
-    assert http.post("/cds-services/opioid-safety", json=body).status_code == 412
+    assert http.post(service_url(body), json=body).status_code == 412

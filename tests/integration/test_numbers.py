@@ -100,7 +100,7 @@ def test_finite_non_negative_numbers_are_accepted(
 def test_non_finite_numbers_in_a_hook_prefetch_are_400_too(http: TestClient) -> None:
     body = hook_body(history=[MORPHINE_BD])
     text = json.dumps(body).replace('"frequency": 2', '"frequency": NaN', 1)
-    issue = refused(http, text, "/cds-services/opioid-safety")
+    issue = refused(http, text, "/cds-services/opioid-safety-sign")
     assert issue["expression"][0].endswith("timing.repeat.frequency")
 
 
@@ -236,7 +236,7 @@ def test_a_card_never_shows_an_implausible_total_as_a_figure(
     current = _pair(2500)[0]
     proposal = copy.deepcopy(proposal) | {"status": "draft"}
     response = http.post(
-        "/cds-services/opioid-safety", json=hook_body(history=[current], draft=proposal)
+        "/cds-services/opioid-safety-sign", json=hook_body(history=[current], draft=proposal)
     )
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]

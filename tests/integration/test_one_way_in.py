@@ -107,7 +107,7 @@ def test_the_hook_and_ome_agree_on_medicines_statuses_and_total(
 ) -> None:
     bundle = record_bundle()
     report = client.post("/ome", json=bundle).json()
-    record = read_hook_input("opioid-safety", HookRequest.model_validate(hook_body(bundle)))
+    record = read_hook_input("opioid-safety-sign", HookRequest.model_validate(hook_body(bundle)))
     regimen = pipeline.regimen(record, NOW.date())
     from_hook = {m.label: m.status.value for m in regimen.current}
     assert (
@@ -126,7 +126,7 @@ def test_the_hook_and_ome_agree_on_medicines_statuses_and_total(
 
 
 def test_the_hook_says_which_medicine_it_could_not_resolve(client: TestClient) -> None:
-    response = client.post("/cds-services/opioid-safety", json=hook_body(record_bundle()))
+    response = client.post("/cds-services/opioid-safety-sign", json=hook_body(record_bundle()))
     assert response.status_code == 200
     summaries = [card["summary"] for card in response.json()["cards"]]
     assert any(UNRESOLVED in s and "not assessed" in s for s in summaries), summaries
@@ -204,7 +204,7 @@ def _named(style: str, med: Med, sig: str, id_: str) -> list[dict[str, Any]]:
 def _answers(client: TestClient, pipeline: Pipeline, bundle: dict[str, Any]) -> list[Any]:
     """(total, unresolved count) from the hook's regimen, /ome, /support-tier and /taper."""
     body = hook_body(bundle, _paracetamol_draft())
-    record = read_hook_input("opioid-safety", HookRequest.model_validate(body))
+    record = read_hook_input("opioid-safety-sign", HookRequest.model_validate(body))
     regimen = pipeline.regimen(record, NOW.date())
     ome = client.post("/ome", json=bundle).json()
     tier = client.post("/support-tier", json=bundle).json()

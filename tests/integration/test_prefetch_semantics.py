@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import service_url
 from tests.integration.vignettes import OUTCOME
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
@@ -35,7 +36,7 @@ def summaries(response: Any) -> list[str]:
 
 def test_the_example_warns_about_morphine_with_the_current_pregabalin(client: TestClient) -> None:
     body = morphine_for_a_patient_on_pregabalin()
-    cards = summaries(client.post("/cds-services/opioid-safety", json=body))
+    cards = summaries(client.post(service_url(body), json=body))
     assert any("gabapentinoid" in s for s in cards), cards
 
 
@@ -51,7 +52,7 @@ def test_a_failed_medication_request_search_is_a_412_not_no_medicines(
         body["prefetch"].pop("medicationStatements", None)
     else:
         body["prefetch"]["medicationStatements"] = None
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 412, response.text
     assert "prefetch.medicationRequests" in response.json()["issue"][0]["diagnostics"]
 
@@ -60,7 +61,7 @@ def test_a_medicine_about_another_patient_is_left_out_and_said(client: TestClien
     body = morphine_for_a_patient_on_pregabalin()
     for entry in body["prefetch"]["medicationRequests"]["entry"]:
         entry["resource"]["subject"] = {"reference": "Patient/someone-else"}
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     cards = summaries(response)
     assert not any("gabapentinoid" in s for s in cards), cards
 
@@ -69,7 +70,7 @@ def test_a_patient_id_sent_as_a_reference_still_matches_its_resources(client: Te
     body = morphine_for_a_patient_on_pregabalin()
     patient = body["context"]["patientId"]
     body["context"]["patientId"] = f"Patient/{patient}"
-    cards = summaries(client.post("/cds-services/opioid-safety", json=body))
+    cards = summaries(client.post(service_url(body), json=body))
     assert any("gabapentinoid" in s for s in cards), cards
 
 
@@ -82,7 +83,7 @@ def test_a_draft_naming_its_medicine_by_an_unresolvable_reference_gets_a_card(
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     del draft["medicationCodeableConcept"]
     draft["medicationReference"] = {"reference": "Medication/not-sent"}
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     cards = response.json()["cards"]
     (card,) = [c for c in cards if "not assessed" in c["summary"]]
     assert "Medication/not-sent" in card["summary"] + card["detail"]

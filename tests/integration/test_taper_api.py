@@ -24,6 +24,7 @@ from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from service.pipeline import Pipeline
+from tests.conftest import service_url
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 TAPER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "taper.json").read_text("utf-8"))
@@ -412,7 +413,7 @@ def test_an_item_naming_no_known_opioid_is_a_400(client: TestClient) -> None:
 @pytest.fixture(scope="module")
 def refill_card(client: TestClient) -> dict[str, Any]:
     body = copy.deepcopy(HOOK_EXAMPLES["medication-refill-oxycodone"]["value"])
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     cards = [c for c in response.json()["cards"] if c["summary"].startswith("Re-authorising")]
     assert len(cards) == 1

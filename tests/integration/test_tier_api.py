@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import service_url
 from tests.unit.test_stratify import (
     BENZODIAZEPINE,
     DEPENDENCE,
@@ -167,7 +168,7 @@ def test_the_high_dose_card_shows_the_support_tier(client: TestClient) -> None:
             }
         ],
     }
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
     (card,) = [c for c in cards if "complete an opioid risk assessment" in c["summary"]]
@@ -194,7 +195,7 @@ def test_above_120_with_a_dependence_history_the_high_dose_card_says_tier_4(
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "26416006"}]},
         }
     ]
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     (card,) = [
         c for c in response.json()["cards"] if "complete an opioid risk assessment" in c["summary"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, service_url
 
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 
@@ -28,7 +28,7 @@ def issue(response: Any) -> dict[str, Any]:
 
 def test_malformed_json_is_400_saying_so(client: TestClient) -> None:
     response = client.post(
-        "/cds-services/opioid-safety",
+        "/cds-services/opioid-safety-sign",
         content=b'{"hook": ',
         headers={"content-type": "application/json"},
     )
@@ -37,7 +37,7 @@ def test_malformed_json_is_400_saying_so(client: TestClient) -> None:
 
 
 def test_a_json_array_body_is_400(client: TestClient) -> None:
-    response = client.post("/cds-services/opioid-safety", json=[1, 2])
+    response = client.post("/cds-services/opioid-safety-sign", json=[1, 2])
     assert response.status_code == 400
     assert "JSON object" in issue(response)["diagnostics"]
 
@@ -70,7 +70,7 @@ def test_hook_not_served_by_the_service_is_400(client: TestClient) -> None:
 
 def test_discharge_hook_sent_to_the_prescribing_service_is_400(client: TestClient) -> None:
     response = client.post(
-        "/cds-services/opioid-safety", json=example("encounter-discharge-oxycodone")
+        "/cds-services/opioid-safety-sign", json=example("encounter-discharge-oxycodone")
     )
     assert response.status_code == 400
 
@@ -79,7 +79,7 @@ def test_discharge_hook_sent_to_the_prescribing_service_is_400(client: TestClien
 def test_missing_required_context_field_is_400_naming_it(client: TestClient, field: str) -> None:
     body = example("order-sign-morphine")
     del body["context"][field]
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert issue(response)["expression"] == [f"context.{field}"]
 
@@ -88,13 +88,13 @@ def test_refill_without_user_is_accepted(client: TestClient) -> None:
     """medication-refill: userId is optional (refills arrive from pharmacies and portals)."""
     body = example("medication-refill-oxycodone")
     del body["context"]["userId"]
-    assert client.post("/cds-services/opioid-safety", json=body).status_code == 200
+    assert client.post(service_url(body), json=body).status_code == 200
 
 
 def test_missing_hook_instance_is_400(client: TestClient) -> None:
     body = example("order-sign-morphine")
     del body["hookInstance"]
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert issue(response)["expression"] == ["hookInstance"]
 
@@ -103,7 +103,7 @@ def test_wrongly_typed_dosage_is_400_with_its_path(client: TestClient) -> None:
     body = example("order-sign-morphine")
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = "twice"
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert issue(response)["expression"] == [
         "context.draftOrders.entry[0].resource.dosageInstruction[0].timing.repeat.frequency"
@@ -113,7 +113,7 @@ def test_wrongly_typed_dosage_is_400_with_its_path(client: TestClient) -> None:
 def test_draft_orders_not_an_object_is_400(client: TestClient) -> None:
     body = example("order-sign-morphine")
     body["context"]["draftOrders"] = "MedicationRequest/1"
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert issue(response)["expression"] == ["context.draftOrders"]
 
@@ -121,7 +121,7 @@ def test_draft_orders_not_an_object_is_400(client: TestClient) -> None:
 def test_invalid_date_is_400_with_its_path(client: TestClient) -> None:
     body = example("order-sign-morphine")
     body["context"]["draftOrders"]["entry"][0]["resource"]["authoredOn"] = "22/11/2026"
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert issue(response)["expression"] == ["context.draftOrders.entry[0].resource.authoredOn"]
 
@@ -136,7 +136,7 @@ def test_fhir_authorization_without_server_is_400_and_token_not_echoed(client: T
         "scope": "patient/*.read",
         "subject": "x",
     }
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert "cds-r-1" in response.text
     assert "very-secret-token" not in response.text
@@ -152,14 +152,16 @@ def test_feedback_accepted_without_suggestions_is_400(client: TestClient) -> Non
             }
         ]
     }
-    response = client.post("/cds-services/opioid-safety/feedback", json=body)
+    response = client.post("/cds-services/opioid-safety-sign/feedback", json=body)
     assert response.status_code == 400
     assert "cds-fb-2" in response.text
 
 
 def test_feedback_is_recorded_without_the_comment_text(client: TestClient) -> None:
     body = json.loads((REPO_ROOT / "openapi/examples/feedback.json").read_text("utf-8"))
-    response = client.post("/cds-services/opioid-safety/feedback", json=body["overridden"]["value"])
+    response = client.post(
+        "/cds-services/opioid-safety-sign/feedback", json=body["overridden"]["value"]
+    )
     assert response.status_code == 200
     entries = client.app.state.feedback_log.entries()  # type: ignore[attr-defined]
     last = entries[-1]
@@ -177,7 +179,7 @@ def test_a_body_over_the_size_limit_is_413() -> None:
 
     with TestClient(create_app(Settings(max_request_bytes=1000))) as small:
         body = example("order-sign-morphine")
-        response = small.post("/cds-services/opioid-safety", json=body)
+        response = small.post(service_url(body), json=body)
         assert response.status_code == 413
         assert "larger than 1000 bytes" in issue(response)["diagnostics"]
         assert small.get("/cds-services").status_code == 200
@@ -193,7 +195,7 @@ def test_an_opioid_with_the_medicines_unobtainable_is_412_naming_the_prefetch(
     client: TestClient,
 ) -> None:
     response = client.post(
-        "/cds-services/opioid-safety", json=_without_history(example("order-sign-morphine"))
+        "/cds-services/opioid-safety-sign", json=_without_history(example("order-sign-morphine"))
     )
     assert response.status_code == 412
     diagnostics = issue(response)["diagnostics"]
@@ -205,7 +207,7 @@ def test_a_medicine_out_of_scope_needs_no_history_and_gets_no_cards(client: Test
     body = _without_history(example("order-sign-morphine"))
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     draft["medicationCodeableConcept"] = {"text": "Amoxicillin 500mg capsules"}
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200
     assert response.json() == {"cards": []}
 
@@ -216,14 +218,14 @@ def test_an_operation_outcome_in_the_medicines_prefetch_is_412(client: TestClien
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "error", "code": "timeout"}],
     }
-    assert client.post("/cds-services/opioid-safety", json=body).status_code == 412
+    assert client.post(service_url(body), json=body).status_code == 412
 
 
 def test_a_null_medicines_prefetch_means_none_and_is_evaluated(client: TestClient) -> None:
     """null: "satisfied, no data" — the patient takes nothing else (CDS Hooks 2.0.1)."""
     body = _without_history(example("order-sign-morphine"))
     body["prefetch"]["medicationRequests"] = None
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200
 
 
@@ -238,7 +240,7 @@ def test_fhir_access_without_prefetch_is_412_and_says_fetching_is_not_supported_
         "scope": "patient/*.read",
         "subject": "cds",
     }
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 412
     assert "does not yet fetch from fhirServer" in issue(response)["diagnostics"]
     assert "secret-abc" not in response.text
@@ -256,13 +258,14 @@ def test_cors_preflight_is_answered_for_configured_origins_only() -> None:
         "Access-Control-Request-Headers": "authorization,content-type",
     }
     with TestClient(create_app(Settings(cors_allow_origins=[origin]))) as browser:
-        response = browser.options("/cds-services/opioid-safety", headers=preflight)
+        response = browser.options("/cds-services/opioid-safety-sign", headers=preflight)
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == origin
         allowed = response.headers["access-control-allow-headers"].lower()
         assert "authorization" in allowed and "content-type" in allowed
         other = browser.options(
-            "/cds-services/opioid-safety", headers={**preflight, "Origin": "https://evil.example"}
+            "/cds-services/opioid-safety-sign",
+            headers={**preflight, "Origin": "https://evil.example"},
         )
         assert "access-control-allow-origin" not in other.headers
 
@@ -274,9 +277,7 @@ def test_conditions_under_the_clients_own_prefetch_key_are_read(client: TestClie
     body = example("order-sign-morphine")
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     draft["dosageInstruction"] = [{"text": "two twice a day"}]  # 120 mg OME/day
-    summaries = [
-        c["summary"] for c in client.post("/cds-services/opioid-safety", json=body).json()["cards"]
-    ]
+    summaries = [c["summary"] for c in client.post(service_url(body), json=body).json()["cards"]]
     assert any("complete an opioid risk assessment" in s for s in summaries)
     del body["prefetch"]["conditions"]
     body["prefetch"]["problems"] = {
@@ -291,7 +292,7 @@ def test_conditions_under_the_clients_own_prefetch_key_are_read(client: TestClie
             }
         ],
     }
-    cards = client.post("/cds-services/opioid-safety", json=body).json()["cards"]
+    cards = client.post(service_url(body), json=body).json()["cards"]
     (card,) = [c for c in cards if "complete an opioid risk assessment" in c["summary"]]
     assert card["indicator"] == "info"
     assert "Shown as information rather than a warning" in card["detail"]
@@ -324,7 +325,7 @@ def test_feedback_override_reasons_the_cards_never_offered_are_kept_marked_unrec
             }
         ]
     }
-    response = client.post("/cds-services/opioid-safety/feedback", json=body)
+    response = client.post("/cds-services/opioid-safety-sign/feedback", json=body)
     assert response.status_code == 200, response.text
     last = client.app.state.feedback_log.entries()[-1]  # type: ignore[attr-defined]
     assert (last.override_reason, last.override_reason_recognised) == (reason["code"], accepted)

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from service.main import create_app
+from tests.conftest import service_url
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
@@ -26,6 +27,5 @@ def test_every_documented_hook_example_gets_200(client: TestClient) -> None:
     examples = json.loads((COMMITTED.parent / "examples" / "hook-requests.json").read_text("utf-8"))
     for name, example in examples.items():
         body = example["value"]
-        service = "opioid-discharge" if body["hook"] == "encounter-discharge" else "opioid-safety"
-        response = client.post(f"/cds-services/{service}", json=body)
+        response = client.post(service_url(body), json=body)
         assert response.status_code == 200, (name, response.text)

@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import load_json, reference_path
-
-SERVICE_FOR_HOOK = {
-    "order-select": "opioid-safety",
-    "order-sign": "opioid-safety",
-    "medication-refill": "opioid-safety",
-    "encounter-discharge": "opioid-discharge",
-}
+from service.cds_hooks.services import SERVICE_FOR_HOOK
+from tests.conftest import load_json, reference_path, service_url
 
 
 def wrap_context(hook: str, context: dict[str, Any], prefetch: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +63,7 @@ def test_deprecated_medication_prescribe_hook_is_refused(client: TestClient) -> 
         reference_path("cds-hooks", "hook-library-1.0.1", "medication-prescribe-context-stu3.json")
     )["context"]
     body = wrap_context("medication-prescribe", context, {})
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert "does not serve hook 'medication-prescribe'" in response.text
 
@@ -86,7 +80,7 @@ def test_sandbox_captures_are_accepted(client: TestClient, name: str) -> None:
     """Real-client quirks: Bundle without type, category as an object, {pill} doses, the
     client's own prefetch key names."""
     body = load_json(reference_path("cds-hooks", "sandbox", name))["body"]
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
 
 
@@ -94,7 +88,7 @@ def test_sandbox_empty_draft_gets_no_cards(client: TestClient) -> None:
     body = load_json(
         reference_path("cds-hooks", "sandbox", "captured-order-select-empty-draft.json")
     )["body"]
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.json() == {"cards": []}
 
 
@@ -127,7 +121,7 @@ def test_spec3_paginated_prefetch_is_read_and_the_gap_noted(client: TestClient) 
             "cds-hooks", "spec-3.0.0-ballot", "request-order-sign-paginated-prefetch-example.json"
         )
     )
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
 
 
@@ -140,14 +134,14 @@ def test_spec3_two_medication_requests_context_is_accepted(client: TestClient) -
         )
     )["context"]
     body = wrap_context("order-sign", context, {"medicationRequests": None})
-    assert client.post("/cds-services/opioid-safety", json=body).status_code == 200
+    assert client.post(service_url(body), json=body).status_code == 200
 
 
 def test_radiology_order_select_gets_no_cards(client: TestClient) -> None:
     body = load_json(
         reference_path("cds-hooks", "docs-examples", "radiology-order-select-request.json")
     )
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     assert response.json() == {"cards": []}
 
@@ -157,7 +151,7 @@ def test_radiology_order_select_gets_no_cards(client: TestClient) -> None:
 )
 def test_patient_view_requests_are_refused_with_400(client: TestClient, name: str) -> None:
     body = load_json(reference_path("cds-hooks", "spec-2.0.1", name))
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     assert "patient-view" in response.text
 
@@ -167,7 +161,7 @@ def test_nonconformant_cdc_example_gets_a_clear_400(client: TestClient) -> None:
     body = load_json(
         reference_path("cds-hooks", "docs-examples", "cdc-opioid-request-NONCONFORMANT.json")
     )
-    response = client.post("/cds-services/opioid-safety", json=body)
+    response = client.post(service_url(body), json=body)
     assert response.status_code == 400
     issue = response.json()["issue"][0]
     assert issue["expression"] == ["context.draftOrders"]
@@ -176,7 +170,7 @@ def test_nonconformant_cdc_example_gets_a_clear_400(client: TestClient) -> None:
 def test_sandbox_feedback_captures_are_accepted(client: TestClient) -> None:
     for name in ("captured-feedback-accepted.json", "captured-feedback-overridden.json"):
         capture = load_json(reference_path("cds-hooks", "sandbox", name))
-        response = client.post("/cds-services/opioid-safety/feedback", json=capture["body"])
+        response = client.post("/cds-services/opioid-safety-sign/feedback", json=capture["body"])
         assert response.status_code == 200, (name, response.text)
 
 
@@ -190,5 +184,5 @@ def test_sandbox_feedback_captures_are_accepted(client: TestClient) -> None:
 )
 def test_spec_feedback_examples_are_accepted(client: TestClient, name: str) -> None:
     body = load_json(reference_path("cds-hooks", "spec-2.0.1", name))
-    response = client.post("/cds-services/opioid-safety/feedback", json=body)
+    response = client.post("/cds-services/opioid-safety-sign/feedback", json=body)
     assert response.status_code == 200, response.text
