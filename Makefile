@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
+# Developer defaults for `make run` only (the library defaults stay closed for production):
+# card links follow HOST/PORT, and the CDS Hooks sandbox may call from a browser — run
+# locally (its dev server, http://localhost:8080) or the public one. Either can be
+# overridden from the environment or the command line.
+OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 
 .PHONY: run test lint typecheck pytest openapi facts medicines bench clean
 
@@ -15,6 +21,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	OPIOID_CDS_PUBLIC_BASE_URL='$(OPIOID_CDS_PUBLIC_BASE_URL)' \
+	OPIOID_CDS_CORS_ALLOW_ORIGINS='$(OPIOID_CDS_CORS_ALLOW_ORIGINS)' \
 	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)
 
 test: $(STAMP) lint typecheck pytest

@@ -49,6 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
     errors.install(app)
+    log = logging.getLogger("service.main")
+    # Say at start-up who may call from a browser and where card links point: a developer
+    # whose sandbox gets nothing, or whose links go to the wrong port, sees why here.
+    if settings.cors_allow_origins:
+        log.info("CORS: allowing origins %s", ", ".join(settings.cors_allow_origins))
+    else:
+        log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
+    log.info("card links use public base URL %s", settings.public_base_url)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

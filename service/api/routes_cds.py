@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Path
 
 from service.api.deps import FeedbackLogDep, NowDep, PipelineDep
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
-from service.cds_hooks.hook_input import check_service, read_hook_input
+from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
     CdsServiceResponse,
     Discovery,
@@ -41,6 +41,9 @@ def call_service(
     now: NowDep,
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards."""
+    if nothing_selected(service_id, request):
+        log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
+        return CdsServiceResponse(cards=[])
     record = read_hook_input(service_id, request)
     cards = pipeline.cards(record, now, request.hook_instance)
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).

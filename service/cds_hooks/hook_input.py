@@ -33,7 +33,7 @@ from service.cds_hooks.services import (
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
-from service.hooks import ENCOUNTER_DISCHARGE
+from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT
 
 
 def check_service(service_id: str) -> frozenset[str]:
@@ -57,6 +57,26 @@ def check_service_and_hook(service_id: str, hook: str) -> None:
             + hint,
             "hook",
         )
+
+
+def nothing_selected(service_id: str, request: HookRequest) -> bool:
+    """An order-select fired before anything is drafted: ``selections`` is ``[]`` and
+    ``draftOrders`` holds no entries. Clients fire order-select as the prescriber types
+    ([LIB] order-select: "as a user selects"), so this is a normal call with nothing to check
+    — answered ``{"cards": []}`` ([SPEC2] "no guidance"), not a 400 for empty fields."""
+    check_service_and_hook(service_id, request.hook)
+    if request.hook != ORDER_SELECT:
+        return False
+    context = request.context
+    draft = context.get("draftOrders")
+    return context.get("selections") == [] and (
+        draft in ([], {})
+        or (
+            isinstance(draft, dict)
+            and draft.get("resourceType") == "Bundle"
+            and not draft.get("entry")
+        )
+    )
 
 
 def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
