@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from service.api import errors
+from service.api import docs, errors
 from service.api.limits import BodySizeLimit
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
@@ -44,11 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from local assets by service.api.docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
     errors.install(app)
+    docs.install(app)
     log = logging.getLogger("service.main")
     # Say at start-up who may call from a browser and where card links point: a developer
     # whose sandbox gets nothing, or whose links go to the wrong port, sees why here.

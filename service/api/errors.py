@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.cds_hooks.services import SERVICE_HOOKS
@@ -22,6 +23,37 @@ log = logging.getLogger("service.api")
 
 _ISSUE_CODE = {400: "invalid", 404: "not-found", 405: "not-supported", 412: "processing",
                413: "too-costly", 415: "not-supported"}  # fmt: skip
+
+
+class OutcomeIssue(BaseModel):
+    """One issue of an error body (documentation only: ``operation_outcome`` builds it)."""
+
+    severity: str = Field(examples=["error"])
+    code: str = Field(examples=["processing"])
+    diagnostics: str
+    expression: list[str] | None = None
+
+
+class OperationOutcome(BaseModel):
+    """Every error body: a FHIR OperationOutcome ([SPEC3] "SHOULD return an OperationOutcome"
+    on non-2xx; 2.0.1 defines no error body)."""
+
+    resourceType: str = Field(default="OperationOutcome", examples=["OperationOutcome"])
+    issue: list[OutcomeIssue]
+
+
+_WHY = {
+    400: "The request is malformed or breaks the hook's contract; the issue names the field.",
+    404: "No CDS Service with this id.",
+    412: "Data the service needs (the current medicines) was neither prefetched nor "
+    "obtainable from fhirServer ([SPEC2]: SHALL respond 412); the issue says which and why.",
+    413: "The body is larger than the service accepts.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error statuses of a route, each with an OperationOutcome body."""
+    return {s: {"model": OperationOutcome, "description": _WHY[s]} for s in statuses}
 
 
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})

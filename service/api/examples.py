@@ -14,8 +14,16 @@ from fastapi.openapi.models import Example
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 
 
+#: Every example's value by its name, as written (with its nulls), across the files.
+VALUES: dict[str, Any] = {}
+
+
 def _load(name: str) -> dict[str, Example]:
     raw: dict[str, dict[str, Any]] = json.loads((EXAMPLES_DIR / name).read_text("utf-8"))
+    for key, v in raw.items():
+        if key in VALUES:
+            raise ValueError(f"{name}: example name {key!r} is used in another file")
+        VALUES[key] = v["value"]
     return {key: Example(summary=v["summary"], value=v["value"]) for key, v in raw.items()}
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 
 from service.api.deps import FeedbackLogDep, NowDep, PipelineDep
+from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
@@ -17,12 +18,21 @@ from service.cds_hooks.models import (
     FeedbackRequest,
     HookRequest,
 )
-from service.cds_hooks.services import SERVICES
+from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["CDS Hooks"])
 
-ServiceId = Annotated[str, Path(description="The CDS Service id from discovery.")]
+ServiceId = Annotated[
+    str,
+    Path(
+        description="The CDS Service id from discovery: one per hook.",
+        openapi_examples={
+            hook: {"summary": f"the {hook} service", "value": service_id}
+            for hook, service_id in SERVICE_FOR_HOOK.items()
+        },
+    ),
+]
 
 
 @router.get("/cds-services", response_model_exclude_none=True)
@@ -33,7 +43,11 @@ def discovery() -> Discovery:
     return Discovery(services=list(SERVICES))
 
 
-@router.post("/cds-services/{service_id}", response_model_exclude_none=True)
+@router.post(
+    "/cds-services/{service_id}",
+    response_model_exclude_none=True,
+    responses=error_responses(400, 404, 412, 413),
+)
 def call_service(
     service_id: ServiceId,
     request: Annotated[HookRequest, Body(openapi_examples=HOOK_EXAMPLES)],
@@ -51,7 +65,7 @@ def call_service(
     return CdsServiceResponse(cards=cards)
 
 
-@router.post("/cds-services/{service_id}/feedback")
+@router.post("/cds-services/{service_id}/feedback", responses=error_responses(400, 404, 413))
 def feedback(
     service_id: ServiceId,
     body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],

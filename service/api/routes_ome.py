@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from service.api.deps import NowDep, PipelineDep
+from service.api.errors import error_responses
 from service.api.examples import OME_EXAMPLES
 from service.ome_report import OmeReport, ome_report
 
@@ -21,7 +22,7 @@ ProfileQuery = Annotated[
 ]
 
 
-@router.post("/ome")
+@router.post("/ome", responses=error_responses(400, 413))
 def calculate_ome(
     body: Annotated[dict[str, Any] | list[Any], Body(openapi_examples=OME_EXAMPLES)],
     pipeline: PipelineDep,

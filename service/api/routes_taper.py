@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from service.api.deps import NowDep, PipelineDep
+from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.patient_record import PatientRecord, read_resources
@@ -104,7 +105,7 @@ class TaperResponse(BaseModel):
     care_plan: dict[str, Any] = Field(alias="carePlan", serialization_alias="carePlan")
 
 
-@router.post("/taper", response_model_by_alias=True)
+@router.post("/taper", response_model_by_alias=True, responses=error_responses(400, 413))
 def taper(
     body: Annotated[TaperRequest, Body(openapi_examples=TAPER_EXAMPLES)],
     pipeline: PipelineDep,
@@ -124,7 +125,7 @@ def taper(
     )
 
 
-@router.get("/taper/plan", response_model_by_alias=True)
+@router.get("/taper/plan", response_model_by_alias=True, responses=error_responses(400))
 def taper_plan(
     pipeline: PipelineDep,
     now: NowDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from service.api.deps import NowDep, PipelineDep
+from service.api.errors import error_responses
 from service.api.examples import TIER_EXAMPLES
 from service.errors import HookRequestError
 from service.fhir.patient_record import read_resources
@@ -34,7 +35,7 @@ class SupportTierOut(BaseModel):
     )
 
 
-@router.post("/support-tier")
+@router.post("/support-tier", responses=error_responses(400, 413))
 def support_tier(
     body: Annotated[dict[str, Any], Body(openapi_examples=TIER_EXAMPLES)],
     pipeline: PipelineDep,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from service.cds_hooks.services import SERVICE_FOR_HOOK
 from service.main import create_app
 from tests.conftest import service_url
 
@@ -29,3 +33,68 @@ def test_every_documented_hook_example_gets_200(client: TestClient) -> None:
         body = example["value"]
         response = client.post(service_url(body), json=body)
         assert response.status_code == 200, (name, response.text)
+
+
+def _local_urls(html: str) -> list[str]:
+    return re.findall(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']""", html) + re.findall(
+        r"""url:\s*["']([^"']+)["']""", html
+    )
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_need_no_network(client: TestClient, page: str) -> None:
+    """Every asset the page loads is served by the service itself (no CDN: NHS networks
+    often block them), and is there."""
+    html = client.get(page).text
+    urls = _local_urls(html)
+    assert any(u.endswith(".js") for u in urls), urls
+    assert "//" not in "".join(urls) and "http" not in html.replace("http-equiv", ""), urls
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def _served_examples(client: TestClient) -> list[tuple[str, str, str, Any]]:
+    document = client.get("/openapi.json").json()
+    found = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in content.values():
+                for name, example in media.get("examples", {}).items():
+                    found.append((method, path, name, example["value"]))
+    return found
+
+
+def test_every_example_in_the_served_document_succeeds_when_tried(client: TestClient) -> None:
+    examples = _served_examples(client)
+    assert len(examples) >= 10
+    for method, path, name, value in examples:
+        hook = value.get("hook") if isinstance(value, dict) else None
+        url = path.replace("{service_id}", SERVICE_FOR_HOOK.get(hook or "", "opioid-safety-sign"))
+        response = client.request(method.upper(), url, json=value)
+        assert 200 <= response.status_code < 300, (name, response.text)
+
+
+def test_served_examples_keep_their_null_prefetch_keys(client: TestClient) -> None:
+    """A null prefetch value is "the client has no data" ([SPEC2] Prefetch): dropping it
+    turns the example into a 412."""
+    served = {name: value for _, _, name, value in _served_examples(client)}
+    written = json.loads((COMMITTED.parent / "examples" / "hook-requests.json").read_text("utf-8"))
+    for name, example in written.items():
+        assert served[name] == example["value"], name
+    assert any(None in (v.get("prefetch") or {}).values() for v in served.values() if "hook" in v)
+
+
+def test_the_document_lists_the_real_error_statuses_with_operation_outcomes(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+    call = document["paths"]["/cds-services/{service_id}"]["post"]["responses"]
+    assert set(call) == {"200", "400", "404", "412", "413"}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert "422" not in operation["responses"]  # never sent: invalid input is 400
+            for status, response in operation["responses"].items():
+                if status != "200":
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/OperationOutcome"}
