@@ -53,3 +53,15 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the service (CDS clients such as the "
         "sandbox); empty means no CORS headers.",
     )
+    fhir_server_allowlist: list[str] = Field(
+        default_factory=list,
+        description="FHIR base URLs (JSON list) the service may fetch missing prefetch from, "
+        "with the client's fhirAuthorization token; compared after normalising scheme, host, "
+        "port and path. http:// only for loopback hosts. Empty means never fetch.",
+    )
+    fhir_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=60, description="Connect and read timeout of each FHIR request."
+    )
+    fetch_deadline_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="The whole fetch from fhirServer, every query."
+    )

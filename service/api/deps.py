@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
 
@@ -23,6 +24,11 @@ def _feedback_log(request: Request) -> FeedbackLog:
     return feedback_log
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def now_dependency() -> datetime:
     """The only clock read for a request; the pipeline is given this time, never reads one."""
     return datetime.now(UTC)
@@ -30,4 +36,5 @@ def now_dependency() -> datetime:
 
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
 FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(now_dependency)]

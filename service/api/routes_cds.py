@@ -7,10 +7,12 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
+from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import FeedbackLogDep, NowDep, PipelineDep
+from service.api.deps import FeedbackLogDep, NowDep, PipelineDep, SettingsDep
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
     CdsServiceResponse,
@@ -48,18 +50,25 @@ def discovery() -> Discovery:
     response_model_exclude_none=True,
     responses=error_responses(400, 404, 412, 413),
 )
-def call_service(
+async def call_service(
     service_id: ServiceId,
     request: Annotated[HookRequest, Body(openapi_examples=HOOK_EXAMPLES)],
     pipeline: PipelineDep,
+    settings: SettingsDep,
     now: NowDep,
 ) -> CdsServiceResponse:
-    """Evaluate the opioid safety rules for the proposed orders and return cards."""
+    """Evaluate the opioid safety rules for the proposed orders and return cards. Prefetch
+    keys the client did not send are fetched from ``fhirServer`` when it is on the
+    allowlist (``OPIOID_CDS_FHIR_SERVER_ALLOWLIST``); without the current medicines, a
+    proposed opioid, gabapentinoid or sedative is a 412 saying what is missing and why."""
     if nothing_selected(service_id, request):
         log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
         return CdsServiceResponse(cards=[])
-    record = read_hook_input(service_id, request)
-    cards = pipeline.cards(record, now, request.hook_instance)
+    fetch = await fetch_missing(service_id, request, settings)
+    # The record and the rules are CPU work: off the event loop, so other calls' fetches
+    # keep going.
+    record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
+    cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance)
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
     return CdsServiceResponse(cards=cards)

@@ -32,6 +32,7 @@ from service.cds_hooks.services import (
     SERVICE_HOOKS,
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
+from service.fhir.client import FetchOutcome
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
 from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT
 
@@ -79,7 +80,11 @@ def nothing_selected(service_id: str, request: HookRequest) -> bool:
     )
 
 
-def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
+def read_hook_input(
+    service_id: str, request: HookRequest, fetch: FetchOutcome | None = None
+) -> PatientRecord:
+    """The record from the request's context and prefetch, and from what was fetched for the
+    keys it did not prefetch (``fetch``: ``service.cds_hooks.fetch.fetch_missing``)."""
     check_service_and_hook(service_id, request.hook)
     contract = CONTRACTS[request.hook]
     context = request.context
@@ -93,6 +98,16 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
             raise HookRequestError("expected a string", f"context.{name}")
     prefetch = request.prefetch or {}
     sent = [Sent(key, value, f"prefetch.{key}") for key, value in prefetch.items()]
+    fetch = fetch or FetchOutcome()
+    # Fetched results are parts like the prefetched ones, under the service's own key and
+    # path (the prefetch template they answer), so the builder applies the same semantics:
+    # a read that found nothing is null, a result that is only an OperationOutcome failed.
+    sent += [
+        Sent(key, f.value, f"prefetch.{key}")
+        for key, f in fetch.fetched.items()
+        if f.error is None and key not in prefetch
+    ]
+    errors = fetch.errors()
     orders = None
     if contract.orders_field is not None:
         field = contract.orders_field
@@ -110,16 +125,26 @@ def read_hook_input(service_id: str, request: HookRequest) -> PatientRecord:
     )
     if orders is None and DISCHARGE_ORDERS_KEY not in record.available:
         raise PrefetchUnavailable(
-            _unavailable_message(request, (DISCHARGE_ORDERS_KEY,)), "prefetch"
+            _unavailable_message((DISCHARGE_ORDERS_KEY,), record.failed, errors),
+            "prefetch",
         )
-    if record.history_unavailable is not None:
+    # Any part of the medicines list that could not be fetched leaves the list unknown, not
+    # shorter: a proposed in-scope medicine then gets the 412 ([SPEC2] required data).
+    fetch_failed = [k for k in MEDICATION_HISTORY_KEYS if k in fetch.fetched and k in errors]
+    if record.history_unavailable is not None or fetch_failed:
         return replace(
             record,
             history_unavailable=_unavailable_message(
-                request, MEDICATION_HISTORY_KEYS, record.failed
+                MEDICATION_HISTORY_KEYS, record.failed, errors
             ),
         )
-    return record
+    # Optional data the service tried and failed to fetch: the cards say what and why.
+    notes = tuple(
+        f"{key} could not be fetched from the FHIR server: {errors[key]}"
+        for key in fetch.fetched
+        if key in errors and key not in MEDICATION_HISTORY_KEYS
+    )
+    return replace(record, not_checked=(*record.not_checked, *notes)) if notes else record
 
 
 def _selections(context: dict[str, Any]) -> tuple[str, ...]:
@@ -132,22 +157,29 @@ def _selections(context: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _unavailable_message(
-    request: HookRequest, keys: tuple[str, ...], failed: frozenset[str] = frozenset()
+    keys: tuple[str, ...],
+    failed: frozenset[str] = frozenset(),
+    errors: dict[str, str] | None = None,
 ) -> str:
-    errors = [f"prefetch.{k}" for k in keys if k in failed]
-    if errors:
-        # The client tried and its FHIR server answered with an error: say which query.
+    """What is missing and why, in the 412's diagnostics. Never quotes the request (no URL,
+    no id, no token): the reasons are the service's own words."""
+    what = "the discharge medicines" if keys == (DISCHARGE_ORDERS_KEY,) else "current medicines"
+    outcomes = [f"prefetch.{k}" for k in keys if k in failed]
+    if outcomes:
+        # The client (or its FHIR server, when fetched) answered with an error: say which.
         return (
-            f"{' and '.join(errors)} holds an OperationOutcome (the client could not get it), "
-            "so the current medicines are unknown"
+            f"{' and '.join(outcomes)} holds an OperationOutcome (the query failed), "
+            f"so the {what} are unknown"
+        )
+    reasons = [f"prefetch.{k}: {(errors or {})[k]}" for k in keys if k in (errors or {})]
+    if reasons:
+        sent = " or ".join(f"prefetch.{k}" for k in keys)
+        return (
+            f"{sent} was not sent and could not be fetched ({'; '.join(reasons)}), so the "
+            f"{what} are unknown"
         )
     names = " or ".join(f"prefetch.{k}" for k in keys)
-    if request.fhir_server is not None and request.fhir_authorization is not None:
-        return (
-            f"{names} was not sent, and this version does not yet fetch from fhirServer; "
-            "send the prefetch"
-        )
     return (
         f"{names} was not sent (or holds an OperationOutcome) and no fhirServer access was "
-        "given, so the current medicines are unknown"
+        f"given, so the {what} are unknown"
     )

@@ -131,3 +131,6 @@ SERVICES: tuple[CdsService, ...] = (
 SERVICE_HOOKS: dict[str, frozenset[str]] = {**DEPRECATED_ALIASES}
 for _s in SERVICES:
     SERVICE_HOOKS[_s.id] = SERVICE_HOOKS.get(_s.id, frozenset()) | {_s.hook}
+
+#: The prefetch templates of the service listed for each hook (also used by its aliases).
+PREFETCH_FOR_HOOK: dict[str, dict[str, str]] = {s.hook: dict(s.prefetch or {}) for s in SERVICES}

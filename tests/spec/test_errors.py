@@ -229,9 +229,7 @@ def test_a_null_medicines_prefetch_means_none_and_is_evaluated(client: TestClien
     assert response.status_code == 200
 
 
-def test_fhir_access_without_prefetch_is_412_and_says_fetching_is_not_supported_yet(
-    client: TestClient,
-) -> None:
+def test_a_fhir_server_not_on_the_allowlist_is_412_and_says_so(client: TestClient) -> None:
     body = _without_history(example("order-sign-morphine"))
     body["fhirAuthorization"] = {
         "access_token": "secret-abc",
@@ -242,8 +240,10 @@ def test_fhir_access_without_prefetch_is_412_and_says_fetching_is_not_supported_
     }
     response = client.post(service_url(body), json=body)
     assert response.status_code == 412
-    assert "does not yet fetch from fhirServer" in issue(response)["diagnostics"]
-    assert "secret-abc" not in response.text
+    diagnostics = issue(response)["diagnostics"]
+    assert "not on this service's allowlist" in diagnostics
+    assert "prefetch.medicationRequests" in diagnostics
+    assert "secret-abc" not in response.text and "gp.example" not in response.text
 
 
 def test_cors_preflight_is_answered_for_configured_origins_only() -> None:
