@@ -1,7 +1,8 @@
 """Fetching from a real, independent FHIR server: sekmet-fhir (pinned in pyproject's dev
 extra; ../shared/docs/real-world-data.md §3), started here on loopback with bearer-token
-auth and loaded with the Synthea patients that have an active opioid (reference data; the
-module is skipped cleanly when it is absent).
+auth and loaded with the Synthea patients that have an active opioid and the UK-coded
+(dm+d) patients of the EPS prescription examples (reference data; the module is skipped
+cleanly when it is absent).
 
 A conformant order-sign with no prefetch, an allowlisted fhirServer and the token gets the
 same cards (summaries and indicators) as the same request with every template prefetched.
@@ -44,6 +45,26 @@ def _active_opioid_patients() -> list[dict[str, Any]]:
             for m in e["opioid_or_benzo_medicationrequests"]
         )
     ]
+
+
+#: EPS prescribing messages with opioids (dm+d codes under http://snomed.info/sct).
+UK_EPS = (
+    "cd-morphine10mr-diazepam2mg.prepare-request.json",
+    "morphine15mr-fentanyl25patch-multi.prepare-request.json",
+    "primary-acute-cocodamol.prepare-request.json",
+)
+
+
+def _uk_bundles() -> list[dict[str, Any]]:
+    """Each EPS message as a transaction of its clinical resources (no MessageHeader)."""
+    out = []
+    for name in UK_EPS:
+        message = json.loads(reference_path("uk-fhir", "eps-r4", name).read_text("utf-8"))
+        entries = [e for e in message["entry"] if e["resource"]["resourceType"] != "MessageHeader"]
+        for e in entries:  # some carry their id only in the fullUrl
+            e["resource"].setdefault("id", e["fullUrl"].removeprefix("urn:uuid:"))
+        out.append({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    return out
 
 
 def _as_puts(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +125,22 @@ def sekmet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list
                 pytest.fail(f"sekmet did not start: {(folder / 'sekmet.log').read_text()}")
             time.sleep(0.2)
         headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"}
-        for entry in patients:
-            path = reference_path("synthea", "trimmed", entry["file"])
-            bundle = _as_puts(json.loads(path.read_text("utf-8")))
-            response = httpx.post(base, json=bundle, headers=headers, timeout=60, trust_env=False)
+        bundles = [
+            json.loads(reference_path("synthea", "trimmed", e["file"]).read_text("utf-8"))
+            for e in patients
+        ] + _uk_bundles()
+        ids: list[str] = []
+        for bundle in bundles:
+            response = httpx.post(
+                base, json=_as_puts(bundle), headers=headers, timeout=60, trust_env=False
+            )
             assert response.status_code == 200, response.text[:500]
-        yield base, [e["patient_id"] for e in patients]
+            ids += [
+                e["resource"]["id"]
+                for e in bundle["entry"]
+                if e["resource"]["resourceType"] == "Patient" and e["resource"]["id"] not in ids
+            ]
+        yield base, ids
     finally:
         process.terminate()
         try:
