@@ -32,7 +32,7 @@ from service.cds_hooks.services import (
     SERVICE_HOOKS,
 )
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
-from service.fhir.client import FetchOutcome
+from service.fhir.client import Fetched, FetchOutcome
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
 from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT
 
@@ -102,27 +102,42 @@ def read_hook_input(
     # Fetched results are parts like the prefetched ones, under the service's own key and
     # path (the prefetch template they answer), so the builder applies the same semantics:
     # a read that found nothing is null, a result that is only an OperationOutcome failed.
-    sent += [
-        Sent(key, f.value, f"prefetch.{key}")
+    fetched = {
+        key: Sent(key, f.value, f"prefetch.{key}")
         for key, f in fetch.fetched.items()
         if f.error is None and key not in prefetch
-    ]
+    }
     errors = fetch.errors()
     orders = None
     if contract.orders_field is not None:
         field = contract.orders_field
         orders = Sent(field, context[field], f"context.{field}")
-    record = read_patient_record(
-        request.hook,
-        sent,
-        orders=orders,
-        proposed_key=None if orders is not None else DISCHARGE_ORDERS_KEY,
-        history_keys=MEDICATION_HISTORY_KEYS,
-        expect=(*OPTIONAL_DATA, *(("encounter",) if request.hook == ENCOUNTER_DISCHARGE else ())),
-        patient_id=context.get("patientId"),
-        encounter_id=context.get("encounterId"),
-        selections=_selections(context),
-    )
+    while True:
+        try:
+            record = read_patient_record(
+                request.hook,
+                [*sent, *fetched.values()],
+                orders=orders,
+                proposed_key=None if orders is not None else DISCHARGE_ORDERS_KEY,
+                history_keys=MEDICATION_HISTORY_KEYS,
+                expect=(
+                    *OPTIONAL_DATA,
+                    *(("encounter",) if request.hook == ENCOUNTER_DISCHARGE else ()),
+                ),
+                patient_id=context.get("patientId"),
+                encounter_id=context.get("encounterId"),
+                selections=_selections(context),
+            )
+            break
+        except HookRequestError as exc:
+            # FHIR the service fetched that cannot be read is the FHIR server's fault, not
+            # the caller's: not a 400 but that key failing (412 for the medicines).
+            bad = _fetched_key_at(exc.location, fetched)
+            if bad is None:
+                raise
+            del fetched[bad]
+            errors[bad] = "the FHIR server's answer could not be read as FHIR"
+            fetch = replace(fetch, fetched={**fetch.fetched, bad: Fetched(bad, error=errors[bad])})
     if orders is None and DISCHARGE_ORDERS_KEY not in record.available:
         raise PrefetchUnavailable(
             _unavailable_message((DISCHARGE_ORDERS_KEY,), record.failed, errors),
@@ -145,6 +160,15 @@ def read_hook_input(
         if key in errors and key not in MEDICATION_HISTORY_KEYS
     )
     return replace(record, not_checked=(*record.not_checked, *notes)) if notes else record
+
+
+def _fetched_key_at(location: str | None, fetched: dict[str, Sent]) -> str | None:
+    for key, part in fetched.items():
+        if location is not None and (
+            location == part.path or location.startswith((f"{part.path}.", f"{part.path}["))
+        ):
+            return key
+    return None
 
 
 def _selections(context: dict[str, Any]) -> tuple[str, ...]:

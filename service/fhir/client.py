@@ -181,7 +181,9 @@ async def _one(
             return Fetched(key, value)  # a resource (an OperationOutcome is the builder's)
         if bundle is None:
             bundle = {k: v for k, v in value.items() if k not in ("entry", "link")}
-        entries += value.get("entry") or []
+        page = value.get("entry") or []
+        # One entry sent as an object is read as that entry (the builder is lenient alike).
+        entries += page if isinstance(page, list) else [page]
         next_url = _next_link(value)
         if len(entries) >= limits.max_resources:
             entries = entries[: limits.max_resources]

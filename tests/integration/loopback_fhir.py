@@ -5,7 +5,8 @@ through connect, timeouts, redirects and status codes as it would with an EHR's 
 It answers reads and type-level searches (``patient``, ``status``, ``encounter``, ``_count``
 with ``next`` links) over the resources it is given, and misbehaves on purpose according to
 the first path segment of the base URL: ``/ok/fhir``, ``/slow/fhir``, ``/401/fhir``,
-``/500/fhir``, ``/redirect/fhir``, ``/malformed/fhir``, ``/paged/fhir`` (one resource per
+``/500/fhir``, ``/redirect/fhir``, ``/malformed/fhir``, ``/garbage/fhir`` (JSON, not
+readable FHIR), ``/paged/fhir`` (one resource per
 page), ``/nocond/fhir`` (Condition searches fail). Every request is recorded (path and
 Authorization header) so tests can check what was sent and that nothing else was contacted.
 """
@@ -54,6 +55,8 @@ class LoopbackFhir:
             return RedirectResponse(f"{self.base('ok')}/{path}?{request.url.query}")
         if mode == "malformed":
             return PlainTextResponse("<html>not FHIR</html>")
+        if mode == "garbage":
+            return JSONResponse({"resourceType": "Bundle", "entry": [{"search": {}}]})
         if mode == "nocond" and path == "Condition":
             return PlainTextResponse("down", status_code=503)
         if "/" in path:

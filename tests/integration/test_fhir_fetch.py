@@ -6,6 +6,7 @@ the cards."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 from service.api.deps import now_dependency
 from service.cds_hooks.services import PREFETCH_FOR_HOOK
 from service.config import Settings
-from service.fhir.client import normalise_base, refusal
+from service.fhir.client import FetchLimits, fetch_all, normalise_base, refusal
 from service.main import create_app
 from tests.conftest import NOW, REPO_ROOT, service_url
 from tests.integration.loopback_fhir import LoopbackFhir, serve
@@ -29,7 +30,7 @@ from tests.integration.loopback_fhir import LoopbackFhir, serve
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 TOKEN = "secret-token-abc"  # noqa: S105 - a test token, checked never to leak
 DEADLINE = 2.0
-MODES = ("ok", "slow", "401", "500", "redirect", "malformed", "paged", "nocond")
+MODES = ("ok", "slow", "401", "500", "redirect", "malformed", "garbage", "paged", "nocond")
 
 
 def _resources(*names: str) -> list[dict[str, Any]]:
@@ -149,6 +150,7 @@ def test_without_a_token_the_server_is_asked_without_one(
         ("500", "answered HTTP 500"),
         ("redirect", "redirect, which is never followed"),
         ("malformed", "not JSON"),
+        ("garbage", "could not be read as FHIR"),
         ("slow", "did not answer"),
     ],
 )
@@ -239,3 +241,23 @@ def test_http_is_only_for_loopback() -> None:
     assert refusal("http://[::1]:8080/", allow) is None
     assert refusal("https://fhir.example.org/R5", allow) is not None
     assert refusal("https://fhir.example.org/R4", ()) is not None  # empty: never fetch
+
+
+@pytest.mark.parametrize(
+    ("mode", "limits"),
+    [("paged", FetchLimits(max_pages=1)), ("ok", FetchLimits(max_resources=1))],
+    ids=["pages", "resources"],
+)
+def test_searches_are_bounded_and_a_cut_list_says_so(
+    fhir: LoopbackFhir, mode: str, limits: FetchLimits
+) -> None:
+    query = {"medicationRequests": "MedicationRequest?patient=example-patient"}
+    allow = (fhir.base(mode),)
+    whole = asyncio.run(fetch_all(fhir.base(mode), None, query, FetchLimits(), allow))
+    assert len(whole["medicationRequests"].value["entry"]) >= 2
+    assert "link" not in whole["medicationRequests"].value
+    cut = asyncio.run(fetch_all(fhir.base(mode), None, query, limits, allow))
+    value = cut["medicationRequests"].value
+    assert len(value["entry"]) == 1
+    # A next link is kept, so the record reports the medicines list as possibly incomplete.
+    assert value["link"][0]["relation"] == "next"
