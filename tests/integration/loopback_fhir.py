@@ -6,8 +6,8 @@ It answers reads and type-level searches (``patient``, ``status``, ``encounter``
 with ``next`` links) over the resources it is given, and misbehaves on purpose according to
 the first path segment of the base URL: ``/ok/fhir``, ``/slow/fhir``, ``/401/fhir``,
 ``/500/fhir``, ``/redirect/fhir``, ``/malformed/fhir``, ``/garbage/fhir`` (JSON, not
-readable FHIR), ``/paged/fhir`` (one resource per
-page), ``/nocond/fhir`` (Condition searches fail). Every request is recorded (path and
+readable FHIR), ``/offsite/fhir`` (next-page links to another host), ``/paged/fhir`` (one
+resource per page), ``/nocond/fhir`` (Condition searches fail). Every request is recorded (path and
 Authorization header) so tests can check what was sent and that nothing else was contacted.
 """
 
@@ -55,6 +55,9 @@ class LoopbackFhir:
             return RedirectResponse(f"{self.base('ok')}/{path}?{request.url.query}")
         if mode == "malformed":
             return PlainTextResponse("<html>not FHIR</html>")
+        if mode == "offsite" and "/" not in path:
+            link = [{"relation": "next", "url": f"http://127.0.0.2:{self.port}/ok/fhir/{path}"}]
+            return JSONResponse({"resourceType": "Bundle", "type": "searchset", "link": link})
         if mode == "garbage":
             return JSONResponse({"resourceType": "Bundle", "entry": [{"search": {}}]})
         if mode == "nocond" and path == "Condition":

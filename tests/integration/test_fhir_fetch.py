@@ -30,7 +30,18 @@ from tests.integration.loopback_fhir import LoopbackFhir, serve
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 TOKEN = "secret-token-abc"  # noqa: S105 - a test token, checked never to leak
 DEADLINE = 2.0
-MODES = ("ok", "slow", "401", "500", "redirect", "malformed", "garbage", "paged", "nocond")
+MODES = (
+    "ok",
+    "slow",
+    "401",
+    "500",
+    "redirect",
+    "malformed",
+    "garbage",
+    "offsite",
+    "paged",
+    "nocond",
+)
 
 
 def _resources(*names: str) -> list[dict[str, Any]]:
@@ -151,6 +162,7 @@ def test_without_a_token_the_server_is_asked_without_one(
         ("redirect", "redirect, which is never followed"),
         ("malformed", "not JSON"),
         ("garbage", "could not be read as FHIR"),
+        ("offsite", "next-page link points to another server"),
         ("slow", "did not answer"),
     ],
 )
