@@ -74,6 +74,16 @@ def _opioid_started(s: Situation) -> FactValue:
 
 
 @fact(
+    "opioid_new_start",
+    "bool",
+    None,
+    "A proposed opioid for pain starts opioids: none was current before.",
+)
+def _opioid_new_start(s: Situation) -> FactValue:
+    return any(change_of(m, s) == "new start" for m in s.proposed_opioids)
+
+
+@fact(
     "opioid_dose_increased",
     "bool",
     None,
