@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest openapi facts medicines bench clean
+.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ medicines: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
+
+# Alert burden (issue 11 item 5): synthetic prescribing events through the service.
+burden: $(STAMP)
+	$(BIN)/python tools/alert_burden.py > docs/alert-burden.md.tmp
+	mv docs/alert-burden.md.tmp docs/alert-burden.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

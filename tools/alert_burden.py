@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import yaml  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from service.api.deps import now_dependency  # noqa: E402
@@ -466,8 +467,14 @@ class Generator:
     def _any_opioid(self) -> Product:
         return self.rng.choice(WEAK) if self.rng.random() < 0.5 else self._strong()
 
-    def _med(self, event: Event, product: Product, role: Literal["current", "proposed"],
-             sig: str | None = None, **kw: Any) -> Med:  # fmt: skip
+    def _med(
+        self,
+        event: Event,
+        product: Product,
+        role: Literal["current", "proposed"],
+        sig: str | None = None,
+        **kw: Any,
+    ) -> Med:
         n = sum(1 for m in event.meds if m.role == role)
         med = Med(product, sig or self._sig(product), role, f"{role}-{n}", **kw)
         event.meds.append(med)
@@ -482,8 +489,9 @@ class Generator:
         for group in (GABAPENTINOIDS, SEDATIVES):
             if rng.random() < co_drug:
                 status = "completed" if rng.random() < 0.2 else "active"
-                self._med(event, rng.choice(group), "current", status=status,
-                          statement=rng.random() < 0.2)  # fmt: skip
+                self._med(
+                    event, rng.choice(group), "current", status=status, statement=rng.random() < 0.2
+                )
 
     def _differs(self, product: Product, event: Event) -> bool:
         """Not the same medicine (ingredient, patch or not, release) as a current one, so
@@ -526,8 +534,15 @@ class Generator:
         self._background(event, opioid=0.0, co_drug=0.3)
         new = rng.choice(same)
         sig = self._sig(new, rng.choice(("usual", "high")))
-        self._med(event, new, "proposed", sig=sig, replaces=before.id, link=rng.random() < 0.5,
-                  supply_days=28)  # fmt: skip
+        self._med(
+            event,
+            new,
+            "proposed",
+            sig=sig,
+            replaces=before.id,
+            link=rng.random() < 0.5,
+            supply_days=28,
+        )
 
     def _repeat(self, event: Event) -> None:
         """Re-authorisation of a repeat opioid (medication-refill, or order-sign with the
@@ -541,8 +556,15 @@ class Generator:
         for m in event.current[1:]:
             if m.product.kind == "opioid" and not self._differs_from(m.product, product):
                 event.meds.remove(m)
-        self._med(event, product, "proposed", sig=current.sig, replaces=current.id, link=True,
-                  supply_days=28)  # fmt: skip
+        self._med(
+            event,
+            product,
+            "proposed",
+            sig=current.sig,
+            replaces=current.id,
+            link=True,
+            supply_days=28,
+        )
 
     @staticmethod
     def _differs_from(a: Product, b: Product) -> bool:
@@ -683,6 +705,8 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     controls = [o for o in outcomes if o.label.control]
     missed = [o for o in high if not o.warned]
     off_reason = [o for o in high if o.warned and not o.warned_for_reason()]
+    for_reason = [o for o in high if o.warned_for_reason()]
+    cancer = [o for o in outcomes if o.label.reasons and o.label.cancer_or_palliative]
     false_alarms = [o for o in low_opioid if o.warned]
     leading = Counter(r for o in false_alarms for r in o.warning_rules)
     by_reason = {
@@ -720,12 +744,13 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "high_risk_events": len(high),
         "high_risk_warned": len(high) - len(missed),
         "high_risk_warned_percent": _share(len(high) - len(missed), len(high)),
+        "high_risk_warned_for_reason": len(for_reason),
+        "high_risk_warned_for_reason_percent": _share(len(for_reason), len(high)),
         "high_risk_by_reason": by_reason,
         "high_risk_missed": [_row(o) for o in missed],
         "high_risk_warned_for_another_reason": [_row(o) for o in off_reason],
-        "cancer_or_palliative_events_meeting_a_criterion": sum(
-            bool(o.label.reasons) and o.label.cancer_or_palliative for o in outcomes
-        ),
+        "cancer_or_palliative_events_meeting_a_criterion": len(cancer),
+        "cancer_or_palliative_warned": [o.event for o in cancer if o.warned],
         "low_risk_opioid_events": len(low_opioid),
         "low_risk_opioid_events_warned": len(false_alarms),
         "false_alarm_percent": _share(len(false_alarms), len(low_opioid)),
@@ -740,6 +765,7 @@ def _row(o: Outcome) -> dict[str, Any]:
     return {
         "event": o.event,
         "kind": o.kind,
+        "hook": o.hook,
         "reasons": o.label.reasons,
         "total_ome_mg_per_day": o.label.total_ome_mg_per_day,
         "warning_rules": o.warning_rules,
@@ -752,8 +778,80 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}%"
 
 
+def rules_by_hook() -> dict[str, list[str]]:
+    """hook → the rule ids whose file lists it (rules/recommendations/*.yaml ``hooks``)."""
+    out: dict[str, list[str]] = {}
+    for path in sorted((REPO / "rules" / "recommendations").glob("*.yaml")):
+        rule = yaml.safe_load(path.read_text("utf-8"))
+        for hook in rule.get("hooks", []):
+            out.setdefault(hook, []).append(rule["id"])
+    return out
+
+
+METHOD = """\
+## Method
+
+`tools/alert_burden.py` generates {events} synthetic prescribing events from
+`random.Random({seed})` (no other randomness; the first *n* events are the same whatever the
+run's size): acute GP prescriptions (mostly codeine, co-codamol, tramadol), strong opioids
+started or added (morphine MR and IR, oxycodone MR and IR, fentanyl and buprenorphine
+patches), dose changes of the same medicine (with and without a link to the old
+prescription), repeat re-authorisations (`medication-refill`, or `order-sign` with a
+`priorPrescription`), gabapentinoids, benzodiazepines and Z-drugs started for patients on an
+opioid or not, hospital discharges (`encounter-discharge`, or the discharge prescription
+signed with `order-sign`, with and without a weaning plan, 5 to 14 days' supply), and
+amoxicillin as a non-opioid control. Doses run from low to high within licensed maxima; a
+tenth of patients have an active cancer or palliative-care record, a few a resolved cancer
+(which does not count), and some a non-cancer pain condition or "malignant hypertension".
+Every event is built with `tests/scenarios/builder.py` and sent to the real app
+(`service.main.create_app`, FastAPI TestClient) at the service id that `GET /cds-services`
+gives for its hook, with the clock fixed at {clock}.
+
+Each event carries a **label** computed from what the generator made, not from the service:
+it is **high-risk** when the patient has no active cancer or palliative-care record and the
+event's proposal (a) is an opioid and brings the total to **≥ 120 mg OME/day** (factors
+copied into the tool from `rules/ome/factors.csv`, profile `uk-opioids-aware`: codeine and
+tramadol 0.1, morphine 1, oxycodone 1.5, fentanyl and buprenorphine patches 2.4 per
+microgram/hour, the fentanyl "12" patch at 12.5; a change or re-issue replaces the
+prescription it changes, a different medicine is added), or (b) puts an opioid together with a
+**benzodiazepine or Z-drug**, or (c) with a **gabapentinoid**, the proposal being one of the
+pair. Amoxicillin is never high-risk, whatever the patient takes. A *warning card* is a card
+whose indicator is `warning` or `critical`. An *opioid prescribing event* is one whose
+proposal includes an opioid; the *false-alarm burden* is the share of opioid prescribing
+events not labelled high-risk that still got a warning card.
+"""
+
+LIMITS = """\
+## Limits: what the numbers do not show
+
+- The events are synthetic and their mix is the generator's weights, not a practice's or a
+  hospital's case mix: "warnings per 100 opioid prescribing events" describes this mix, and
+  the same service would give a different figure on real prescribing.
+- The label is deliberately narrow (three criteria). Rules that warn for other reasons
+  (escalation of 50% or more, two opioids at once, discharge supply over 7 days, no weaning
+  plan, a modified-release opioid started at discharge) count as "false alarms" here though
+  they are guideline-based; the table of rules on those warnings shows which they are.
+- Every dose is a plain, fully parsed sig (no "when required", ranges or free-text oddities),
+  every medicine is coded (amoxicillin aside, sent by name as it is not in
+  `rules/medicines`), and every call has complete prefetch: the figures say nothing about
+  unresolved medicines, incomplete records or prefetch failures.
+- Cards are counted, not read: nothing here measures whether a card's text is right, whether
+  it would be read, overridden or acted on, or the harm it prevents. Re-issuing a repeat
+  every 28 days would repeat its warning each time; real burden depends on how often a
+  practice re-authorises.
+"""
+
+
 def markdown(s: dict[str, Any]) -> str:
     out = [
+        "# Alert burden (issue 11 item 5)",
+        "",
+        "Generated by `make burden` (`tools/alert_burden.py`); do not edit by hand. "
+        f"Seed {s['seed']}, {s['events']} events, clock {s['clock']}.",
+        "",
+        METHOD.format(events=s["events"], seed=s["seed"], clock=s["clock"]),
+        "## Figures",
+        "",
         "| Figure | Value |",
         "|---|---|",
         f"| Events | {s['events']} |",
@@ -764,9 +862,14 @@ def markdown(s: dict[str, Any]) -> str:
         f"{s['warnings_per_100_opioid_events']} |",
         f"| Labelled high-risk events given a warning card | {s['high_risk_warned']} of "
         f"{s['high_risk_events']} ({_pct(s['high_risk_warned_percent'])}) |",
+        f"| ... whose warning card names a label reason | {s['high_risk_warned_for_reason']} of "
+        f"{s['high_risk_events']} ({_pct(s['high_risk_warned_for_reason_percent'])}) |",
         f"| Low-risk opioid events given a warning card (false-alarm burden) | "
         f"{s['low_risk_opioid_events_warned']} of {s['low_risk_opioid_events']} "
         f"({_pct(s['false_alarm_percent'])}) |",
+        f"| Cancer or palliative-care events meeting a criterion given a warning card | "
+        f"{len(s['cancer_or_palliative_warned'])} of "
+        f"{s['cancer_or_palliative_events_meeting_a_criterion']} |",
         f"| Non-opioid controls given a warning card | {len(s['control_events_warned'])} of "
         f"{s['control_events']} |",
         f"| Calls with more than one warning card | {len(s['calls_with_more_than_one_warning'])} |",
@@ -793,17 +896,37 @@ def markdown(s: dict[str, Any]) -> str:
         )
     out += ["", "Rules on the warning cards of low-risk opioid events (false alarms):", ""]
     out += [f"- `{rule}`: {count}" for rule, count in s["false_alarm_rules"].items()] or ["- none"]
-    out += ["", f"High-risk events with no warning card: {len(s['high_risk_missed'])}", ""]
-    out += [_miss(m) for m in s["high_risk_missed"]] or ["- none"]
+    missed = s["high_risk_missed"]
+    out += ["", "## High-risk events with no warning card", ""]
+    if missed:
+        hooks = Counter(m["hook"] for m in missed)
+        by_hook = rules_by_hook()
+        out.append(
+            f"{len(missed)} of {s['high_risk_events']} labelled high-risk events got no warning "
+            "card. By hook: "
+            + "; ".join(
+                f"`{hook}` {n} (the rules that run at `{hook}`: "
+                + ", ".join(f"`{r}`" for r in by_hook.get(hook, []))
+                + ")"
+                for hook, n in hooks.most_common()
+            )
+            + "."
+        )
+        out.append("")
+    out += [_miss(m) for m in missed] or ["None."]
     others = s["high_risk_warned_for_another_reason"]
     out += [
         "",
-        f"High-risk events warned only for another reason (the warning card names none of the "
-        f"label's reasons): {len(others)}",
+        "## High-risk events warned only for another reason",
+        "",
+        "The warning card carries none of the rules for the label's reasons "
+        "(`dose`: high-dose-risk-assessment, reauthorisation-taper or escalation; `sedative`: "
+        "opioid-sedative; `gabapentinoid`: opioid-gabapentinoid).",
         "",
     ]
-    out += [_miss(m) for m in others] or ["- none"]
-    return "\n".join(out) + "\n"
+    out += [_miss(m) for m in others] or ["None."]
+    out += ["", LIMITS]
+    return "\n".join(out)
 
 
 def _miss(m: dict[str, Any]) -> str:
@@ -820,13 +943,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-n", "--events", type=int, default=DEFAULT_EVENTS)
     parser.add_argument("--json", action="store_true", help="JSON instead of Markdown")
     parser.add_argument(
-        "--events-json", action="store_true", help="also list every event and outcome (JSON)"
+        "--with-events", action="store_true", help="with --json: also every event and outcome"
     )
     args = parser.parse_args(argv)
     outcomes = run(generate(args.events))
     summary = summarise(outcomes)
     if args.json:
-        if args.events_json:
+        if args.with_events:
             summary["outcomes"] = [asdict(o) for o in outcomes]
         print(json.dumps(summary, indent=2))
     else:
