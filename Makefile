@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 
-.PHONY: run test lint typecheck pytest openapi facts medicines bench clean
+.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ medicines: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
+
+# Alert burden (issue 11 item 5): synthetic prescribing events through the service.
+burden: $(STAMP)
+	$(BIN)/python tools/alert_burden.py > docs/alert-burden.md.tmp
+	mv docs/alert-burden.md.tmp docs/alert-burden.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

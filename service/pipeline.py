@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from service.cards.render import RenderContext, render
+from service.cards.render import RenderContext, Section, compose, render
 from service.cards.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.cds_hooks.models import Card
 from service.config import Settings
@@ -49,7 +49,8 @@ class Evaluation:
 
     regimen: Regimen
     facts: dict[str, FactValue]
-    rule_ids: list[str]  # the rules that fired, in card order
+    rule_ids: list[str]  # the rules that fired, most important first
+    sections: list[Section]  # each finding in words, before composing
     cards: list[Card]
 
 
@@ -168,8 +169,9 @@ class Pipeline:
             ),
             extra_detail=extra,
         )
+        sections = [render(f, ctx) for f in findings]
         return Evaluation(
-            regimen, facts, [f.rule.id for f in findings], [render(f, ctx) for f in findings]
+            regimen, facts, [f.rule.id for f in findings], sections, compose(sections, ctx)
         )
 
     def _card_extras(

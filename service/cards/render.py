@@ -1,9 +1,12 @@
-"""Render a finding as a CDS Hooks card. Wording lives in the rule file; this module fills
-placeholders, adds the table of each medicine's OME and how it was derived, and says what
-could not be checked.
+"""Findings in words, composed into at most one warning card and one information card.
 
-Card and suggestion uuids are derived from the hookInstance and the rule (uuid5): unique per
-call, stable if the same call is repeated, and needed for feedback.
+Wording lives in the rule file; this module fills placeholders, adds the table of each
+medicine's OME and how it was derived, says what could not be checked, and composes the
+findings of a call into one prompt (docs/adr/0007-one-prompt.md). Rule ids and versions go
+in ``source.topic`` and a card extension, not in the prescriber's text.
+
+Card and suggestion uuids are derived from the hookInstance (uuid5): unique per call, stable
+if the same call is repeated, and needed for feedback.
 """
 
 from __future__ import annotations
@@ -15,16 +18,30 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import urlparse
 
-from service.cards.suggestions import BUILDERS, SuggestionInput
-from service.cds_hooks.models import Action, Card, Link, OverrideReason, Source, Suggestion
+from service.cards.suggestions import BUILDERS, SAFEST_FIRST, SuggestionDraft, SuggestionInput
+from service.cds_hooks.models import (
+    Action,
+    Card,
+    Coding,
+    Link,
+    OverrideReason,
+    Source,
+    Suggestion,
+)
 from service.engine.evaluate import Finding
 from service.engine.loader import PLACEHOLDER, format_value
 from service.facts.registry import FactDefinition, FactValue
+from service.hooks import SUMMARY_MAX_CHARS
 from service.ome.calculate import MedicationOme, Status
 from service.ome.regimen import Regimen
 from service.rulefiles import OverrideReasons, SourceEntry
 
 _NAMESPACE = uuid.UUID("6f1c6f52-4a7e-4b8e-9b7d-0c2f4f1f6a31")  # this service's uuid5 namespace
+#: The code system of this service's rule ids (Card.source.topic).
+RULE_SYSTEM = "https://opioid-cds.example.org/CodeSystem/rule"
+#: The card extension listing the findings a card carries, for systems (CDS Hooks 2.0
+#: Extensions: reverse-DNS keys): rule id, version and the indicator each was found with.
+FINDINGS_EXTENSION = "org.example.opioid-cds.findings"
 
 
 @dataclass(frozen=True)
@@ -47,57 +64,158 @@ class RenderContext:
         return medicines_table(self.regimen, self.profile_id)
 
 
-def render(finding: Finding, ctx: RenderContext) -> Card:
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One finding in words: what a card says about it. Sections are then composed into at
+    most one warning card and one information card (:func:`compose`)."""
+
+    rule_id: str
+    version: str
+    title: str
+    indicator: str
+    summary: str
+    #: The rule's detail filled in, with its extras (taper steps, support tier) and, when it
+    #: was softened, why.
+    detail: str
+    extras: tuple[str, ...]
+    medicines_table: bool
+    suggestions: tuple[tuple[str, SuggestionDraft], ...]  # (kind, draft)
+    override_reasons: tuple[str, ...]
+    links: tuple[tuple[str, str], ...]  # (label, url)
+    source: SourceEntry
+
+
+def render(finding: Finding, ctx: RenderContext) -> Section:
     rule = finding.rule
     values: dict[str, FactValue] = {**finding.facts, **finding.parameters}
-    card_id = uuid.uuid5(_NAMESPACE, f"{ctx.hook_instance}/{rule.id}")
-    source = ctx.sources[rule.card.source.split(";")[0].strip()]
     detail = [fill(rule.card.detail, values, ctx.facts_catalogue).strip()]
-    if rule.id in ctx.extra_detail:
-        detail.append(ctx.extra_detail[rule.id])
-    if rule.card.medicines_table:
-        detail.append(ctx.table)
-    if ctx.not_checked:
-        detail.append("**Not checked:** " + "; ".join(ctx.not_checked) + ".")
-    detail.append(f"*Rule {rule.id} v{rule.version}. {rule.guideline.statement.strip()}*")
-    suggestions = []
-    for kind in rule.card.suggestions:
-        for i, draft in enumerate(BUILDERS[kind](ctx.suggestion_input)):
-            suggestions.append(
-                Suggestion(
-                    label=draft.label,
-                    uuid=uuid.uuid5(_NAMESPACE, f"{card_id}/{kind}/{i}"),
-                    is_recommended=draft.is_recommended or None,
-                    actions=[Action.model_validate(a) for a in draft.actions],
-                )
-            )
-    reasons = ctx.override_reasons
     if finding.shown_as_info_because:
         lead = (
             "Shown as information rather than a warning"
             if rule.card.indicator != "info"
             else "Also recorded"
         )
-        detail.insert(
-            -1,
-            _downgraded(lead, finding.shown_as_info_because, finding.facts, ctx.facts_catalogue),
+        detail.append(
+            _downgraded(lead, finding.shown_as_info_because, finding.facts, ctx.facts_catalogue)
         )
-    return Card(
-        uuid=card_id,
+    extra = ctx.extra_detail.get(rule.id)
+    return Section(
+        rule_id=rule.id,
+        version=rule.version,
+        title=rule.title,
+        indicator=finding.indicator,
         summary=fill(rule.card.summary, values, ctx.facts_catalogue, truncate=True),
         detail="\n\n".join(d for d in detail if d),
-        indicator=finding.indicator,
-        source=Source(label=source.label or source.title, url=_absolute(source.url)),
+        extras=(extra,) if extra else (),
+        medicines_table=rule.card.medicines_table,
+        suggestions=tuple(
+            (kind, draft)
+            for kind in rule.card.suggestions
+            for draft in BUILDERS[kind](ctx.suggestion_input)
+        ),
+        override_reasons=rule.card.override_reasons,
+        links=tuple(
+            (link.label, link.url)
+            for link in rule.card.links
+            if link.ingredient is None or link.ingredient in _ingredients(ctx.regimen)
+        ),
+        source=ctx.sources[rule.card.source.split(";")[0].strip()],
+    )
+
+
+def _ingredients(regimen: Regimen) -> set[str]:
+    return {i.name for m in regimen.with_proposal if m.product for i in m.product.ingredients}
+
+
+def compose(sections: Sequence[Section], ctx: RenderContext) -> list[Card]:
+    """At most one warning (or critical) card and one information card: a prescriber reads
+    one prompt, not four (ScriptSwitch; issue 11). ``sections`` come most important first;
+    the first of each group leads its card, the others are one line each."""
+    prompt = [s for s in sections if s.indicator != "info"]
+    information = [s for s in sections if s.indicator == "info"]
+    return [
+        _card(group, key, ctx)
+        for group, key in ((prompt, "prompt"), (information, "information"))
+        if group
+    ]
+
+
+def _card(group: Sequence[Section], key: str, ctx: RenderContext) -> Card:
+    lead, others = group[0], group[1:]
+    card_id = uuid.uuid5(_NAMESPACE, f"{ctx.hook_instance}/{key}")
+    detail = [lead.detail]
+    if others:
+        detail.append("**Also:**\n" + "\n".join(f"- {s.summary}" for s in others))
+    detail += list(dict.fromkeys(x for s in group for x in s.extras))
+    if any(s.medicines_table for s in group):
+        detail.append(ctx.table)
+    if ctx.not_checked:
+        detail.append("**Not checked:** " + "; ".join(ctx.not_checked) + ".")
+    suggestions = _suggestions(group, card_id)
+    reasons = ctx.override_reasons
+    codes = dict.fromkeys(code for s in group for code in s.override_reasons)
+    links = dict.fromkeys(link for s in group for link in s.links)
+    return Card(
+        uuid=card_id,
+        summary=_summary(lead.summary, len(others)),
+        detail="\n\n".join(d for d in detail if d),
+        indicator="critical" if any(s.indicator == "critical" for s in group) else lead.indicator,
+        source=Source(
+            label=lead.source.label or lead.source.title,
+            url=_absolute(lead.source.url),
+            # Which rule leads the card, for systems (issue 11: traceability without clutter).
+            topic=Coding(system=RULE_SYSTEM, code=lead.rule_id, display=lead.title),
+        ),
         suggestions=suggestions or None,
         selection_behavior="at-most-one" if suggestions else None,
         override_reasons=[
             OverrideReason(system=reasons.system, code=code, display=reasons.reasons[code].display)
-            for code in rule.card.override_reasons
+            for code in codes
         ]
         or None,
-        links=[Link(label=link.label, url=link.url, type="absolute") for link in rule.card.links]
-        or None,
+        links=[Link(label=label, url=url, type="absolute") for label, url in links] or None,
+        extension={
+            FINDINGS_EXTENSION: [
+                {"rule": s.rule_id, "version": s.version, "indicator": s.indicator} for s in group
+            ]
+        },
     )
+
+
+def _suggestions(group: Sequence[Section], card_id: uuid.UUID) -> list[Suggestion]:
+    """The findings' suggestions, the safest kind first, each offered once (by label); at
+    most one recommended (cds-resp-1)."""
+    out: list[Suggestion] = []
+    labels: set[str] = set()
+    recommended = False
+    counts: dict[str, int] = {}
+    offered = [(kind, draft) for s in group for kind, draft in s.suggestions]
+    offered.sort(key=lambda pair: SAFEST_FIRST.index(pair[0]))  # stable: finding order within
+    for kind, draft in offered:
+        if draft.label in labels:
+            continue
+        labels.add(draft.label)
+        i = counts[kind] = counts.get(kind, -1) + 1
+        is_recommended = draft.is_recommended and not recommended
+        recommended = recommended or is_recommended
+        out.append(
+            Suggestion(
+                label=draft.label,
+                uuid=uuid.uuid5(_NAMESPACE, f"{card_id}/{kind}/{i}"),
+                is_recommended=is_recommended or None,
+                actions=[Action.model_validate(a) for a in draft.actions],
+            )
+        )
+    return out
+
+
+def _summary(lead: str, others: int) -> str:
+    if not others:
+        return lead
+    more = f" (+{others} more)"
+    room = SUMMARY_MAX_CHARS - len(more)
+    text = lead if len(lead) <= room else lead[: room - 1].rstrip(" ,:;") + "…"
+    return text + more
 
 
 def _downgraded(

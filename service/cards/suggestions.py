@@ -107,13 +107,16 @@ def _in(item: MedicationOme, classes: tuple[IngredientClass, ...]) -> bool:
     return item.product is not None and any(item.product.has_class(c) for c in classes)
 
 
+#: In the order a combined card offers them, the safest first (issue 11): not starting the
+#: new medicine, then reducing what is taken, then a review.
 BUILDERS: dict[str, Builder] = {
-    "refer-pain-pharmacist": _refer_pain_pharmacist,
-    "delete-draft-opioid": _delete_drafts((IngredientClass.OPIOID,), "opioid"),
     "delete-draft-sedative": _delete_drafts(
         (IngredientClass.BENZODIAZEPINE, IngredientClass.Z_DRUG), "benzodiazepine or Z-drug"
     ),
     "delete-draft-gabapentinoid": _delete_drafts((IngredientClass.GABAPENTINOID,), "gabapentinoid"),
+    "delete-draft-opioid": _delete_drafts((IngredientClass.OPIOID,), "opioid"),
     "taper-first-step": _taper_first_step,
+    "refer-pain-pharmacist": _refer_pain_pharmacist,
 }
+SAFEST_FIRST = tuple(BUILDERS)
 SUGGESTION_KINDS = frozenset(BUILDERS)

@@ -124,6 +124,9 @@ class Card(WireModel):
     selection_behavior: Literal["at-most-one", "any"] | None = None
     override_reasons: list[OverrideReason] | None = None
     links: list[Link] | None = None
+    #: [SPEC2] Extensions: an object with reverse-DNS keys; clients ignore what they do not
+    #: know.
+    extension: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def cds_resp_6(self) -> Card:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from service.dosing.sig_text import SigDose, parse_sig
-from service.dosing.units import dose_unit, hours, to_base
+from service.dosing.units import PRODUCT_UNIT, dose_unit, hours, to_base
 from service.fhir.medication_record import Dosage, MedicationRecord, Quantity
 
 #: parse_sig is pure and GP sigs repeat endlessly ("one twice a day"): parse each text once.
@@ -275,7 +275,8 @@ def _continuous(value: float, unit: str, per_hours: float, how: str) -> DailyAmo
 
 
 def _describe(d: Dosage, dose: float, unit: str, per_day: float | None, cap: float | None) -> str:
-    what = f"{_num(dose)} {_word(unit) or _count_word(d.dose_high)}".strip()
+    word = _word(unit) or _count_word(d.dose_high) or PRODUCT_UNIT
+    what = f"{_num(dose)} {word}".strip()
     low, high = d.dose_low, d.dose_high
     if low is not None and high is not None and low.value != high.value:
         what = f"{_num(low.value)}-{what}"

@@ -38,6 +38,7 @@ from service.dosing.sig_words import (
     normalise,
     tokenize,
 )
+from service.dosing.units import PRODUCT_UNIT
 
 _MAX_LENGTH = 500  # longer text is not a dose instruction (and bounds the work)
 
@@ -76,7 +77,7 @@ def _dose_text(q: Qty) -> str:
     if q.unit == "microgram":
         return f"{amount} microgram{'s' if q.high != 1 else ''}"
     if q.word is None:
-        return amount
+        return f"{amount} {PRODUCT_UNIT}"
     plural = {"patch": "patches", "suppository": "suppositories"}.get(q.word, q.word + "s")
     return f"{amount} {plural if q.high != 1 else q.word}"
 

@@ -81,3 +81,9 @@ def hours(value: float, unit: str | None) -> float | None:
         return None
     factor = HOURS_PER.get(unit.strip().lower())
     return None if factor is None else value * factor
+
+
+#: Stands in a dose description for the product's unit (tablet, capsule) when the client sent
+#: a count with no plain word for it (UCUM ``{pill}``, SNOMED codes, "1 four times a day"):
+#: the caller, who knows the product, fills it in (``service.ome.calculate``).
+PRODUCT_UNIT = "{product-unit}"

@@ -119,6 +119,9 @@ class Guideline(Strict):
 class LinkDef(Strict):
     label: str
     url: str
+    #: Show the link only when this ingredient is current or proposed (the pregabalin notice
+    #: for pregabalin, the gabapentin notice for gabapentin: each drug named as prescribed).
+    ingredient: str | None = None
 
 
 class CardDef(Strict):

@@ -10,9 +10,8 @@ import re
 
 from service.dosing.units import dose_unit, to_base
 from service.facts.registry import FactSet, FactValue
-from service.facts.situation import Situation, has_class
+from service.facts.situation import CHANGE_ORDER, Situation
 from service.hooks import ENCOUNTER_DISCHARGE, MEDICATION_REFILL, ORDER_SIGN
-from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme
 from service.ome.regimen import replaces
 
@@ -58,8 +57,8 @@ def _continues_prescription(s: Situation) -> FactValue:
     max_chars=9,
 )
 def _opioid_change(s: Situation) -> FactValue:
-    changes = [change_of(m, s) for m in s.proposed_opioids]
-    return max(changes, key=_CHANGE_ORDER.index) if changes else None
+    changes = [s.change_of(m) for m in s.proposed_opioids]
+    return max(changes, key=CHANGE_ORDER.index) if changes else None
 
 
 @fact(
@@ -70,7 +69,17 @@ def _opioid_change(s: Situation) -> FactValue:
     "(it replaces none of them).",
 )
 def _opioid_started(s: Situation) -> FactValue:
-    return any(change_of(m, s) in ("new start", "added") for m in s.proposed_opioids)
+    return any(s.change_of(m) in ("new start", "added") for m in s.proposed_opioids)
+
+
+@fact(
+    "opioid_new_start",
+    "bool",
+    None,
+    "A proposed opioid for pain starts opioids: none was current before.",
+)
+def _opioid_new_start(s: Situation) -> FactValue:
+    return any(s.change_of(m) == "new start" for m in s.proposed_opioids)
 
 
 @fact(
@@ -80,7 +89,7 @@ def _opioid_started(s: Situation) -> FactValue:
     "A proposed opioid for pain replaces a current one at a higher OME/day.",
 )
 def _opioid_dose_increased(s: Situation) -> FactValue:
-    return any(change_of(m, s) == "increase" for m in s.proposed_opioids)
+    return any(s.change_of(m) == "increase" for m in s.proposed_opioids)
 
 
 @fact(
@@ -94,31 +103,7 @@ def _opioid_dose_increased(s: Situation) -> FactValue:
 def _is_reauthorisation(s: Situation) -> FactValue:
     if not _continues_prescription(s):
         return False
-    return all(change_of(m, s) in ("continue", "decrease") for m in s.proposed_opioids)
-
-
-#: From the least to the most that a prescriber should be asked about.
-_CHANGE_ORDER = ("decrease", "continue", "unknown", "increase", "added", "new start")
-#: OME/day differences smaller than this are rounding, not a change of dose.
-_SAME = 1e-6
-
-
-def change_of(item: MedicationOme, s: Situation) -> str:
-    """One proposed opioid against the current regimen (ADR 0006)."""
-    replaced = [c for c in s.regimen.current if replaces(item, c)]
-    if not replaced:
-        others = [c for c in s.regimen.current if has_class(c, IngredientClass.OPIOID)]
-        return "added" if others else "new start"
-    before = [c.ome_mg_per_day for c in replaced]
-    after = item.ome_mg_per_day
-    if after is None or any(b is None for b in before):
-        return "unknown"
-    total_before = sum(b for b in before if b is not None)
-    if after > total_before + _SAME:
-        return "increase"
-    if after < total_before - _SAME:
-        return "decrease"
-    return "continue"
+    return all(s.change_of(m) in ("continue", "decrease") for m in s.proposed_opioids)
 
 
 @fact(

@@ -15,7 +15,7 @@ from service.fhir.patient_record import PatientRecord
 from service.hooks import ENCOUNTER_DISCHARGE
 from service.medicines.model import IngredientClass
 from service.ome.calculate import Flag, MedicationOme, Status
-from service.ome.regimen import Regimen
+from service.ome.regimen import Regimen, replaces
 
 _SEDATIVES = (IngredientClass.BENZODIAZEPINE, IngredientClass.Z_DRUG)
 
@@ -68,11 +68,42 @@ class Situation:
         ]
 
     @cached_property
+    def _changes(self) -> dict[int, str]:
+        return {id(m): self._change_of(m) for m in self.proposed_opioids}
+
+    def change_of(self, item: MedicationOme) -> str:
+        """One proposed opioid against the current regimen (ADR 0006), worked out once."""
+        return self._changes.get(id(item)) or self._change_of(item)
+
+    def _change_of(self, item: MedicationOme) -> str:
+        replaced = [c for c in self.regimen.current if replaces(item, c)]
+        if not replaced:
+            others = [c for c in self.regimen.current if has_class(c, IngredientClass.OPIOID)]
+            return "added" if others else "new start"
+        before = [c.ome_mg_per_day for c in replaced]
+        after = item.ome_mg_per_day
+        if after is None or any(b is None for b in before):
+            return "unknown"
+        total_before = sum(b for b in before if b is not None)
+        if after > total_before + _SAME:
+            return "increase"
+        if after < total_before - _SAME:
+            return "decrease"
+        return "continue"
+
+    @cached_property
     def is_discharge(self) -> bool:
         """encounter-discharge, or an order with category discharge."""
         return self.record.hook == ENCOUNTER_DISCHARGE or any(
             "discharge" in c for m in self.record.proposed for c in m.categories
         )
+
+
+#: What a proposed opioid does to the regimen, from the least to the most that a prescriber
+#: should be asked about (docs/adr/0006-new-increase-continue.md).
+CHANGE_ORDER = ("decrease", "continue", "unknown", "increase", "added", "new start")
+#: OME/day differences smaller than this are rounding, not a change of dose.
+_SAME = 1e-6
 
 
 def has_class(item: MedicationOme, ingredient_class: IngredientClass) -> bool:

@@ -13,11 +13,13 @@ be identified, dosed or converted is ``unresolved`` with the reason — never 0.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from service.dosing.daily import DailyAmount, NotDosed, daily_amount
+from service.dosing.units import PRODUCT_UNIT
 from service.fhir.medication_record import MedicationRecord
 from service.medicines.identify import Identification
 from service.medicines.model import Ingredient, Product, Route, Use
@@ -185,6 +187,8 @@ def assess(
         return _unresolved(
             record, identification, f"daily dose unknown: {daily.reason}", flags=flags
         )
+    # The product names what a counted dose is ("2 capsules"), when the client did not.
+    daily = replace(daily, description=_with_unit(daily.description, product.unit_of_presentation))
     flags = {Flag.AS_NEEDED_MAXIMUM} if daily.as_needed else set()
     parts: list[IngredientOme] = []
     for ingredient in product.opioids:
@@ -383,3 +387,19 @@ def _explain(
 
 def _num(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _with_unit(description: str, unit_of_presentation: str) -> str:
+    """ "2 {product-unit}, 4 times a day" → "2 capsules, 4 times a day"."""
+    word = unit_of_presentation or "unit"
+
+    def plural(match: re.Match[str]) -> str:
+        number = match.group(1)
+        many = float(number.split("-")[-1]) != 1
+        return (
+            f"{number} {word}{('es' if word.endswith(('ch', 'sh', 's')) else 's') if many else ''}"
+        )
+
+    return re.sub(r"([\d.]+(?:-[\d.]+)?) " + re.escape(PRODUCT_UNIT), plural, description).replace(
+        PRODUCT_UNIT, word
+    )

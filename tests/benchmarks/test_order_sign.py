@@ -152,7 +152,7 @@ def test_bench_evaluate(benchmark: BenchmarkFixture, engine: Pipeline) -> None:
     def run() -> int:
         request = HookRequest.model_validate(json.loads(RAW))
         record = read_hook_input("opioid-safety-sign", request)
-        return len(engine.evaluate(record, NOW, request.hook_instance).cards)
+        return len(engine.evaluate(record, NOW, request.hook_instance).rule_ids)
 
     assert benchmark(run) >= 3  # high dose, gabapentinoid, sedative, multiple opioids...
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import now_dependency
-from service.main import create_app
-from tests.conftest import NOW, service_url
+from tests.conftest import service_url
 from tests.integration.vignettes import (
     MORPHINE_BD,
     OUTCOME,
@@ -33,11 +30,8 @@ from tests.unit.ome.fhir_builders import OXYCODONE_MR_40, bundle, tablets
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as client:
-        yield client
+def http(fixed_client: TestClient) -> TestClient:
+    return fixed_client
 
 
 # ------------------------------------------------------------- malformed containers

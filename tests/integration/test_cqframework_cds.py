@@ -58,6 +58,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
+from service.cards.render import FINDINGS_EXTENSION
 from service.config import Settings
 from service.fhir.medication_record import MEDICATION_RESOURCE_TYPES
 from service.main import create_app
@@ -183,9 +184,14 @@ def cdc_client() -> Iterator[TestClient]:
 
 
 def _rule_of(card: dict[str, Any]) -> str:
-    match = re.search(r"\*Rule ([a-z0-9-]+) v", card["detail"])
-    assert match is not None, card["detail"]
-    return match.group(1)
+    """The rule that leads the card (its source topic)."""
+    code: str = card["source"]["topic"]["code"]
+    return code
+
+
+def _fired(cards: list[dict[str, Any]]) -> set[str]:
+    """Every rule the cards carry (the findings extension): one prompt lists several."""
+    return {f["rule"] for c in cards for f in c["extension"][FINDINGS_EXTENSION]}
 
 
 @pytest.mark.parametrize(("req_folder", "resp_folder", "name", "mapped"), CASES, ids=IDS)
@@ -197,12 +203,12 @@ def test_same_card_outcome_as_cqframework(
     response = cdc_client.post(service_url(body), json=body)
     assert response.status_code == 200, response.text
     cards = response.json()["cards"]
-    fired = {_rule_of(c) for c in cards}
+    fired = _fired(cards)
     if not expected:
         assert cards == [], [c["summary"] for c in cards]
         return
     assert fired & mapped, f"expected one of {sorted(mapped)}; fired {sorted(fired)}"
-    ours = next(c for c in cards if _rule_of(c) in mapped)
+    ours = next(c for c in cards if _fired([c]) & mapped)
     assert ours["indicator"] == expected[0]["indicator"]
 
 
@@ -216,7 +222,7 @@ def test_rec05_dose_matches_the_cdc_figure(cdc_client: TestClient) -> None:
     cdc_mme = round(float(match.group(1)), 1)
     body = adapt(_request_as_sent("OpioidCDSREC04_05", name))
     response = cdc_client.post(service_url(body), json=body)
-    card = next(c for c in response.json()["cards"] if _rule_of(c) in REC04_05)
+    card = next(c for c in response.json()["cards"] if _fired([c]) & REC04_05)
     assert f"{cdc_mme:g} mg OME/day" in card["summary"]
     # The order is "active" at order-sign (re-signed), but the patient's record holds no
     # current fentanyl for it to continue: a new start, so the risk assessment, not a taper
@@ -230,7 +236,7 @@ def test_rec05_new_draft_order_gets_the_risk_assessment_card(cdc_client: TestCli
     body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-greater-than-fifty"))
     body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "draft"
     response = cdc_client.post(service_url(body), json=body)
-    fired = [_rule_of(c) for c in response.json()["cards"]]
+    fired = _fired(response.json()["cards"])
     assert "high-dose-risk-assessment" in fired
     assert "reauthorisation-taper" not in fired
 
@@ -246,7 +252,7 @@ def test_cdc_threshold_boundary_at_fifty(cdc_client: TestClient, dose_tablets: i
     order["status"] = "draft"
     order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = dose_tablets
     response = cdc_client.post(service_url(body), json=body)
-    fired = {_rule_of(c) for c in response.json()["cards"]}
+    fired = _fired(response.json()["cards"])
     assert ("high-dose-risk-assessment" in fired) is (dose_tablets * 10 >= CDC_THRESHOLD_MME)
 
 
@@ -257,13 +263,13 @@ def test_under_uk_defaults_the_rec05_example_still_fires_but_rec04_threshold_dif
     app.dependency_overrides[now_dependency] = lambda: NOW
     with TestClient(app) as client:
         body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-greater-than-fifty"))
-        fired = {_rule_of(c) for c in client.post(service_url(body), json=body).json()["cards"]}
+        fired = _fired(client.post(service_url(body), json=body).json()["cards"])
         assert fired & REC04_05
         body = adapt(_request_as_sent("OpioidCDSREC04_05", "rec-04-05-mme-less-than-fifty"))
         order = body["context"]["draftOrders"]["entry"][0]["resource"]
         order["status"] = "draft"
         order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = 5
-        fired = {_rule_of(c) for c in client.post(service_url(body), json=body).json()["cards"]}
+        fired = _fired(client.post(service_url(body), json=body).json()["cards"])
         assert not fired & REC04_05
 
 

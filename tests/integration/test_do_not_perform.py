@@ -5,24 +5,18 @@ counted, never proposed; the same resource without it is counted (named pairs, v
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import now_dependency
-from service.main import create_app
-from tests.conftest import NOW, service_url
+from tests.conftest import service_url
 from tests.integration.vignettes import MORPHINE_BD, hook_body, ome, structured
 from tests.unit.ome.fhir_builders import OXYCODONE_MR_40, tablets
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as client:
-        yield client
+def http(fixed_client: TestClient) -> TestClient:
+    return fixed_client
 
 
 def test_do_not_perform_is_excluded_with_the_reason_and_not_counted(http: TestClient) -> None:

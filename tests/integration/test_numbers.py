@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.deps import now_dependency
-from service.main import create_app
-from tests.conftest import NOW
 from tests.integration.vignettes import MORPHINE_BD, hook_body, ome, refused, structured
 from tests.unit.ome.fhir_builders import MORPHINE_MR_30, MORPHINE_MR_60, OXYCODONE_MR_40, mg
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as client:
-        yield client
+def http(fixed_client: TestClient) -> TestClient:
+    return fixed_client
 
 
 # ----------------------------------------------------------- (a) non-finite and negative

@@ -105,7 +105,7 @@ def test_a_single_resource(http: TestClient) -> None:
     assert row["counted"] is True
     assert row["reference"] == "MedicationRequest/oxy"
     assert row["explanation"] == (
-        "Oxycodone 40mg modified-release tablets, 1 twice a day = 80 mg oxycodone/day × 1.5 "
+        "Oxycodone 40mg modified-release tablets, 1 tablet twice a day = 80 mg oxycodone/day × 1.5 "
         "= 120 mg OME/day"
     )
     assert row["daily_dose"] == {
@@ -113,7 +113,7 @@ def test_a_single_resource(http: TestClient) -> None:
         "unit": "unit",
         "basis": "dosage text",
         "as_needed": False,
-        "description": "1 twice a day",
+        "description": "1 tablet twice a day",
     }
     assert row["ingredients"][0]["ingredient"] == "oxycodone"
     assert row["ingredients"][0]["factor"] == 1.5

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from service.cards.render import FINDINGS_EXTENSION
 from service.cds_hooks.hook_input import read_hook_input
 from service.cds_hooks.models import HookRequest
 from service.config import Settings
@@ -415,8 +416,8 @@ def test_a_deployment_can_lower_the_high_dose_threshold(default_pipeline: Pipeli
     )
     after = _evaluate(lowered, vignette)
     assert "high-dose-risk-assessment" in after.rule_ids
-    card = next(c for c in after.cards if "Rule high-dose-risk-assessment v" in (c.detail or ""))
-    assert "at or above 90 mg" in card.summary
+    section = next(s for s in after.sections if s.rule_id == "high-dose-risk-assessment")
+    assert "at or above 90 mg" in section.summary
     # Only that rule moved: escalation keeps its own threshold of 120.
     rule = next(r for r in lowered.rules if r.id == "escalation")
     assert rule.parameters["threshold_mg_per_day"].value == 120
@@ -500,17 +501,22 @@ def test_cards_are_one_per_concern_most_severe_first(default_pipeline: Pipeline)
         "unresolved-medicine",
     }
     assert len(evaluation.rule_ids) == len(set(evaluation.rule_ids))
-    assert len(evaluation.cards) == len(evaluation.rule_ids)
-    severities = [SEVERITY[c.indicator] for c in evaluation.cards]
+    # One prompt, not six (issue 11): one warning card led by the most severe, most urgent
+    # finding, the others one line each; the information findings on one card after it.
+    severities = [SEVERITY[s.indicator] for s in evaluation.sections]
     assert severities == sorted(severities)
-    assert evaluation.cards[-1].indicator == "info"
     priorities = {r.id: r.priority for r in default_pipeline.rules}
-    warnings = [
-        r
-        for r, c in zip(evaluation.rule_ids, evaluation.cards, strict=True)
-        if c.indicator == "warning"
-    ]
+    warnings = [s.rule_id for s in evaluation.sections if s.indicator == "warning"]
     assert [priorities[r] for r in warnings] == sorted(priorities[r] for r in warnings)
+    prompt, information = evaluation.cards
+    assert (prompt.indicator, information.indicator) == ("warning", "info")
+    assert prompt.source.topic is not None and prompt.source.topic.code == warnings[0]
+    assert prompt.summary.endswith(f"(+{len(warnings) - 1} more)")
+    assert prompt.extension is not None
+    listed = [f["rule"] for f in prompt.extension[FINDINGS_EXTENSION]]
+    assert listed == warnings
+    labels = [s.label for s in prompt.suggestions or []]
+    assert len(labels) == len(set(labels)), "each suggestion offered once"
 
 
 def test_cards_shown_as_info_sort_after_warnings(rules_copy: Path) -> None:
@@ -533,6 +539,7 @@ def test_cards_shown_as_info_sort_after_warnings(rules_copy: Path) -> None:
     evaluation = _evaluate(pipeline, vignette)
     assert evaluation.rule_ids == ["test-late-warning", "opioid-gabapentinoid"]
     assert [c.indicator for c in evaluation.cards] == ["warning", "info"]
+    assert [c.source.topic.code for c in evaluation.cards if c.source.topic] == evaluation.rule_ids
 
 
 ALL_SCENARIOS = [

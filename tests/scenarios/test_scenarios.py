@@ -18,11 +18,12 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 
 from service.api.deps import now_dependency
+from service.cards.render import FINDINGS_EXTENSION
 from service.cds_hooks.hook_input import read_hook_input
-from service.cds_hooks.models import HookRequest
+from service.cds_hooks.models import Card, HookRequest
 from service.config import Settings
 from service.main import create_app
-from service.pipeline import Pipeline
+from service.pipeline import Evaluation, Pipeline
 from tests.scenarios.builder import hook_request
 
 HERE = Path(__file__).parent
@@ -52,23 +53,51 @@ def _now(scenario: dict[str, Any]) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=UTC)
 
 
-def _check(
-    rule: str, scenario: dict[str, Any], fired: list[str], cards: list[dict[str, Any]]
-) -> None:
-    if scenario["expect"] == "fires":
-        assert rule in fired, f"expected {rule} to fire; fired: {fired}"
-        card = next(c for c in cards if f"Rule {rule} v" in c.get("detail", ""))
+def _check_section(rule: str, scenario: dict[str, Any], evaluation: Evaluation) -> None:
+    """The rule's own words (before the findings are composed into one prompt)."""
+    if scenario["expect"] == "silent":
+        assert rule not in evaluation.rule_ids, f"expected {rule} to stay silent"
+        return
+    assert rule in evaluation.rule_ids, f"expected {rule} to fire; fired: {evaluation.rule_ids}"
+    section = next(s for s in evaluation.sections if s.rule_id == rule)
+    (card,) = [c for c in evaluation.cards if rule in _rules_of(_dump(c))]
+    for text in scenario.get("summary_contains", []):
+        assert text in section.summary, section.summary
+    for text in scenario.get("detail_contains", []):
+        # The rule's own text, or what the card adds once (the medicines table).
+        assert text in section.detail or text in (card.detail or ""), section.detail
+    if "indicator" in scenario:
+        assert section.indicator == scenario["indicator"]
+    if "suggestions" in scenario:
+        assert [d.label for _, d in section.suggestions] == scenario["suggestions"]
+
+
+def _check_cards(rule: str, scenario: dict[str, Any], cards: list[dict[str, Any]]) -> None:
+    """One prompt, not four (issue 11): at most one warning card and one information card;
+    the rule is listed on the card that carries it, and leads it when it is the only one."""
+    assert len([c for c in cards if c["indicator"] != "info"]) <= 1, cards
+    assert len([c for c in cards if c["indicator"] == "info"]) <= 1, cards
+    # Budgets (issue 11): the warning card's words, tables aside, fit 1,200 characters, and
+    # all the card text of a call 2,500.
+    for card in cards:
+        if card["indicator"] != "info":
+            assert len(_words(card["detail"])) <= WARNING_DETAIL_BUDGET, card["detail"]
+    text = sum(len(c["summary"]) + len(_words(c.get("detail", ""))) for c in cards)
+    assert text <= RESPONSE_TEXT_BUDGET, [c["summary"] for c in cards]
+    fired = [r for c in cards for r in _rules_of(c)]
+    if scenario["expect"] == "silent":
+        assert rule not in fired, f"expected {rule} to stay silent; fired: {fired}"
+        return
+    assert rule in fired, f"expected {rule} to fire; fired: {fired}"
+    (card,) = [c for c in cards if rule in _rules_of(c)]
+    if card["source"].get("topic", {}).get("code") == rule:
         for text in scenario.get("summary_contains", []):
             assert text in card["summary"], card["summary"]
-        for text in scenario.get("detail_contains", []):
+    else:  # listed in the card as one line
+        for text in scenario.get("summary_contains", []):
             assert text in card["detail"], card["detail"]
-        if "indicator" in scenario:
-            assert card["indicator"] == scenario["indicator"]
-        if "suggestions" in scenario:
-            assert [s["label"] for s in card.get("suggestions", [])] == scenario["suggestions"]
-    else:
-        assert scenario["expect"] == "silent"
-        assert rule not in fired, f"expected {rule} to stay silent; fired: {fired}"
+    if "indicator" in scenario:
+        assert card["indicator"] in (scenario["indicator"], "critical")
 
 
 @pytest.mark.parametrize(("rule", "scenario"), SCENARIOS, ids=IDS)
@@ -81,8 +110,9 @@ def test_scenario_through_the_engine(
     evaluation = pipeline.evaluate(record, _now(scenario), request.hook_instance)
     for name, value in scenario.get("facts", {}).items():
         assert evaluation.facts[name] == value, (name, evaluation.facts[name])
-    cards = [c.model_dump(mode="json", by_alias=True, exclude_none=True) for c in evaluation.cards]
-    _check(rule, scenario, evaluation.rule_ids, cards)
+    cards = [_dump(c) for c in evaluation.cards]
+    _check_section(rule, scenario, evaluation)
+    _check_cards(rule, scenario, cards)
     _actions_are_valid_fhir(cards)
 
 
@@ -108,15 +138,25 @@ def test_scenario_through_http(
     finally:
         http_client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
     assert response.status_code == 200, response.text
-    cards = response.json()["cards"]
-    fired = [r for c in cards for r in [_rule_of(c)] if r]
-    _check(rule, scenario, fired, cards)
+    _check_cards(rule, scenario, response.json()["cards"])
 
 
-def _rule_of(card: dict[str, Any]) -> str | None:
-    detail = card.get("detail", "")
-    marker = detail.rfind("*Rule ")
-    return detail[marker + 6 :].split(" ", 1)[0] if marker >= 0 else None
+WARNING_DETAIL_BUDGET = 1200
+RESPONSE_TEXT_BUDGET = 2500
+
+
+def _words(detail: str) -> str:
+    """A card's detail without its tables (the medicines table, the taper steps)."""
+    return "\n".join(line for line in detail.splitlines() if not line.startswith("|"))
+
+
+def _dump(card: Card) -> dict[str, Any]:
+    return card.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _rules_of(card: dict[str, Any]) -> list[str]:
+    """The rule ids a card carries (its findings extension)."""
+    return [f["rule"] for f in card.get("extension", {}).get(FINDINGS_EXTENSION, [])]
 
 
 def _actions_are_valid_fhir(cards: list[dict[str, Any]]) -> None:

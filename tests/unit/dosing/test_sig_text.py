@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.dosing.sig_text import SigDose, SigUnparsed, parse_sig
+from service.dosing.units import PRODUCT_UNIT
 
 REPO_ROOT = Path(__file__).resolve().parents[3]  # tests/unit/dosing/<this file>
 DOSE_SYNTAX = REPO_ROOT.parent / "shared" / "reference" / "uk-fhir" / "dose-syntax-r4"
@@ -171,7 +172,10 @@ def test_reads(text: str, amount: float, fields: dict[str, Any]) -> None:
 
 def test_explanation_says_what_was_read() -> None:
     text = "1 or 2 every 4-6 hours when required, max 8 in 24 hours"
-    assert read(text).explanation == "1-2 every 4-6 hours when required, max 8 in 24 hours"
+    # The product, known to the caller, fills in what one "1" is (capsules, tablets).
+    assert read(text).explanation == (
+        f"1-2 {PRODUCT_UNIT} every 4-6 hours when required, max 8 in 24 hours"
+    )
     assert read("two tablets daily for 3 days then one daily").explanation.startswith(
         "highest of 2 steps"
     )

@@ -167,6 +167,20 @@ def test_a_refill_that_raises_the_dose_is_no_re_authorisation() -> None:
     assert _change(order, hook=MEDICATION_REFILL) == ("increase", False, False, True)
 
 
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        pytest.param((), True, id="no-opioid-before"),
+        pytest.param((CURRENT_MST,), False, id="on-mst"),
+    ],
+)
+def test_opioid_new_start_only_when_no_opioid_was_current(
+    current: tuple[Json, ...], expected: bool
+) -> None:
+    f = facts(ORDER_SIGN, orders=[draft(OXYCODONE_MR_40)], current=list(current))
+    assert f["opioid_new_start"] is expected
+
+
 def test_opioid_change_is_absent_when_no_opioid_is_proposed() -> None:
     assert _change(draft(PREGABALIN_CAPS_300))[0] is None
 

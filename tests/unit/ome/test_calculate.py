@@ -439,7 +439,7 @@ def test_not_counted_is_never_zero(
 def test_explanation_reads_as_a_clinician_would_write_it() -> None:
     result = assess_resource(request(OXYCODONE_MR_40, text="1 twice a day"))
     assert result.explanation == (
-        "Oxycodone 40mg modified-release tablets, 1 twice a day = 80 mg oxycodone/day × 1.5 "
+        "Oxycodone 40mg modified-release tablets, 1 tablet twice a day = 80 mg oxycodone/day × 1.5 "
         "= 120 mg OME/day"
     )
 

@@ -379,8 +379,8 @@ def test_the_same_product_regular_and_when_required_is_two_medicines_with_their_
     )
     assert_sound(p)
     assert totals(p)[0] == 45.0  # 15 regular + 30 when required, both counted
-    regular = f"{OXY_IR_5} (1 twice a day)"
-    when_required = f"{OXY_IR_5} (1-2 every 4-6 hours when required, max 4 in 24 hours)"
+    regular = f"{OXY_IR_5} (1 capsule twice a day)"
+    when_required = f"{OXY_IR_5} (1-2 capsules every 4-6 hours when required, max 4 in 24 hours)"
     assert p.order == (when_required, regular)
     assert dose(p.steps[0], regular)[0] == 10.0 and dose(p.steps[0], when_required)[0] == 20.0
     assert p.final_total == 0.0
