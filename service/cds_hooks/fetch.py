@@ -15,7 +15,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from service.cds_hooks.hook_input import check_service_and_hook
+from service.cds_hooks.hook_input import check_context
 from service.cds_hooks.models import HookRequest
 from service.cds_hooks.services import PREFETCH_FOR_HOOK
 from service.config import Settings
@@ -60,7 +60,7 @@ def missing_queries(request: HookRequest) -> tuple[dict[str, str], dict[str, str
 
 
 async def fetch_missing(service_id: str, request: HookRequest, settings: Settings) -> FetchOutcome:
-    check_service_and_hook(service_id, request.hook)
+    check_context(service_id, request)
     queries, unfillable = missing_queries(request)
     if not queries:
         return FetchOutcome(not_fetched=unfillable)

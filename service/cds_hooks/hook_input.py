@@ -80,11 +80,9 @@ def nothing_selected(service_id: str, request: HookRequest) -> bool:
     )
 
 
-def read_hook_input(
-    service_id: str, request: HookRequest, fetch: FetchOutcome | None = None
-) -> PatientRecord:
-    """The record from the request's context and prefetch, and from what was fetched for the
-    keys it did not prefetch (``fetch``: ``service.cds_hooks.fetch.fetch_missing``)."""
+def check_context(service_id: str, request: HookRequest) -> None:
+    """The service serves the hook and the context holds what the hook requires ([LIB]);
+    checked before anything is fetched, so a bad request costs no FHIR query."""
     check_service_and_hook(service_id, request.hook)
     contract = CONTRACTS[request.hook]
     context = request.context
@@ -96,6 +94,16 @@ def read_hook_input(
     for name in contract.string_fields:
         if name in context and not isinstance(context[name], str):
             raise HookRequestError("expected a string", f"context.{name}")
+
+
+def read_hook_input(
+    service_id: str, request: HookRequest, fetch: FetchOutcome | None = None
+) -> PatientRecord:
+    """The record from the request's context and prefetch, and from what was fetched for the
+    keys it did not prefetch (``fetch``: ``service.cds_hooks.fetch.fetch_missing``)."""
+    check_context(service_id, request)
+    contract = CONTRACTS[request.hook]
+    context = request.context
     prefetch = request.prefetch or {}
     sent = [Sent(key, value, f"prefetch.{key}") for key, value in prefetch.items()]
     fetch = fetch or FetchOutcome()

@@ -273,3 +273,13 @@ def test_searches_are_bounded_and_a_cut_list_says_so(
     assert len(value["entry"]) == 1
     # A next link is kept, so the record reports the medicines list as possibly incomplete.
     assert value["link"][0]["relation"] == "next"
+
+
+def test_a_request_that_breaks_the_hook_contract_fetches_nothing(
+    http: TestClient, fhir: LoopbackFhir
+) -> None:
+    fhir.seen.clear()
+    body = no_prefetch("order-sign-morphine", fhir.base())
+    del body["context"]["draftOrders"]
+    assert http.post(service_url(body), json=body).status_code == 400
+    assert fhir.seen == []
