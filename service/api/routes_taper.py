@@ -58,7 +58,11 @@ class TaperRequest(BaseModel):
 class ProductOut(BaseModel):
     code: str
     name: str
-    units_per_day: float
+    units_per_day: float = Field(description="Units used a day (patches: changes a day x worn).")
+    at_once: float | None = Field(default=None, description="Patches worn at once.")
+    change_every_hours: int | None = Field(
+        default=None, description="Patches: hours between changes (72, 96, 168)."
+    )
 
 
 class StepMedicineOut(BaseModel):
@@ -264,7 +268,13 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
                         ome_mg_per_day=m.ome_mg_per_day,
                         how=m.how,
                         products=[
-                            ProductOut(code=p.code, name=p.name, units_per_day=p.units)
+                            ProductOut(
+                                code=p.code,
+                                name=p.name,
+                                units_per_day=round(m.option.units_per_day(p), 4),
+                                at_once=p.units if m.option.change_hours else None,
+                                change_every_hours=m.option.change_hours,
+                            )
                             for p in m.option.parts
                         ],
                     )

@@ -28,12 +28,19 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
                 "scheduledPeriod": period,
                 "description": text,
             }
-            parts = medicine.option.parts
+            option = medicine.option
+            parts = option.parts
             if len(parts) == 1:
                 detail["productCodeableConcept"] = {
                     "coding": [{"system": DMD, "code": parts[0].code, "display": parts[0].name}]
                 }
-                detail["dailyAmount"] = {"value": parts[0].units}
+                if option.change_hours is None:
+                    detail["dailyAmount"] = {"value": parts[0].units}
+                elif end is not None:
+                    # Patches are worn at once and changed every few days: not a daily
+                    # amount but a quantity for the step (issue 18).
+                    days = (end - step.start).days + 1
+                    detail["quantity"] = {"value": option.quantity(parts[0], days)}
             activities.append({"detail": detail})
     resource: dict[str, Any] = {
         "resourceType": "CarePlan",

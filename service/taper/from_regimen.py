@@ -13,7 +13,7 @@ from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
-from service.taper.options import family_for
+from service.taper.options import Option, Part, family_for
 from service.taper.planner import MedicineToTaper, StepMedicine, TaperPlan, plan_taper
 from service.taper.settings import Pace, TaperSettings
 
@@ -104,19 +104,20 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
         return []
     days = (plan.steps[2].start - step.start).days if len(plan.steps) > 2 else 0
     actions: list[dict[str, Any]] = []
-    for i, part in enumerate(changed.option.parts):
+    option = changed.option
+    for i, part in enumerate(option.parts):
         resource = copy.deepcopy(draft.record.resource)
         resource["medicationCodeableConcept"] = {
             "coding": [{"system": DMD, "code": part.code, "display": part.name}],
             "text": part.name,
         }
         resource.pop("medicationReference", None)
-        share = "" if len(changed.option.parts) == 1 else f"{part.units:g} a day, as part of: "
-        resource["dosageInstruction"] = [{"text": f"{share}{changed.how}"}]
+        share = "" if len(option.parts) == 1 else f"{_share(option, part)}, as part of: "
+        resource["dosageInstruction"] = [_dosage(option, part, f"{share}{changed.how}")]
         resource.pop("dispenseRequest", None)
         if days > 0:
             resource["dispenseRequest"] = {
-                "quantity": {"value": part.units * days},
+                "quantity": {"value": option.quantity(part, days)},
                 "expectedSupplyDuration": {
                     "value": days,
                     "unit": "days",
@@ -144,6 +145,39 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
                 }
             )
     return actions
+
+
+def _share(option: Option, part: Part) -> str:
+    if option.change_hours is not None:
+        return f"{part.units:g} at a time"
+    return f"{part.units:g} a day"
+
+
+def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
+    """The order's dosage. A patch's is structured too: how many are worn at once and how
+    often they are changed (every 72 hours, 7 days), never "n a day" (issue 18)."""
+    if option.change_hours is None:
+        return {"text": text}
+    hours = option.change_hours
+    every = (
+        {"period": hours // 24, "periodUnit": "d"}
+        if hours % 24 == 0 and hours >= 168
+        else {"period": hours, "periodUnit": "h"}
+    )
+    return {
+        "text": text,
+        "timing": {"repeat": {"frequency": 1, **every}},
+        "doseAndRate": [
+            {
+                "doseQuantity": {
+                    "value": part.units,
+                    "unit": "patch",
+                    "system": UCUM,
+                    "code": "{patch}",
+                }
+            }
+        ],
+    }
 
 
 def plan_query(items: Sequence[MedicationOme], start: date) -> str:

@@ -46,7 +46,7 @@ _WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """Units per day of one real product (patches: worn at once)."""
+    """Units per day of one real product (patches: worn at once; see ``Option``)."""
 
     code: str
     name: str
@@ -58,6 +58,22 @@ class Option:
     amount: float  # mg/day, or micrograms/hour for patches
     how: str
     parts: tuple[Part, ...]
+    #: Patches: hours between changes. A patch's ``Part.units`` are worn at once, so its
+    #: supply is units per change, not per day (issue 18: a 72-hour patch for 28 days is 10).
+    change_hours: int | None = None
+
+    def units_per_day(self, part: Part) -> float:
+        """Units of ``part`` used a day: for patches, worn at once x changes a day."""
+        if self.change_hours is None:
+            return part.units
+        return part.units * 24 / self.change_hours
+
+    def quantity(self, part: Part, days: int) -> int:
+        """Units of ``part`` to supply for ``days``: whole units, and for patches one set
+        per change started within those days (28 days of a 72-hour patch: 10)."""
+        if self.change_hours is None:
+            return math.ceil(part.units * days - _EPSILON)
+        return math.ceil(days * 24 / self.change_hours - _EPSILON) * math.ceil(part.units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +161,23 @@ def _patches(
         real = {r: p for r, p in real.items() if any(abs(r - g) < 0.01 for g in group)}
     if not real:
         return "no real patch strengths found"
+    lives = {settings.change_hours(ingredient, r) for r in real}
+    hours = lives.pop() if len(lives) == 1 else None
+    if hours is None:
+        # Patches of different lives are never mixed (patch_groups); a life that is not in
+        # rules/taper.yaml cannot be ordered per change.
+        return "how often these patches are changed is not in rules/taper.yaml"
     options: dict[float, Option] = {}
     for n in range(settings.max_patches_at_once, 0, -1):
         for combo in combinations_with_replacement(sorted(real), n):
             rate = round(sum(combo), 3)
             if rate <= current + 1e-9:
-                options[rate] = Option(rate, _patch_words(combo, real), _combo_parts(combo, real))
+                options[rate] = Option(
+                    rate, _patch_words(combo, real, hours), _combo_parts(combo, real), hours
+                )
     options[0.0] = Option(0.0, "stop the patches", ())
     if not any(abs(r - current) < 1e-6 for r in options):
-        options[current] = Option(current, "as now", ())
+        options[current] = Option(current, "as now", (), hours)
     return Family("transdermal", "microgram/hour", _descending(options.values()))
 
 
@@ -273,10 +297,15 @@ def _units(combo: tuple[float, ...], real: dict[float, Product]) -> str:
     )
 
 
-def _patch_words(combo: tuple[float, ...], real: dict[float, Product]) -> str:
+def _patch_words(combo: tuple[float, ...], real: dict[float, Product], hours: int) -> str:
     names = [real[r].name for r in combo]
     joined = " and ".join(f"one {n}" for n in names)
-    return f"{joined} at a time, changed as now"
+    return f"{joined} at a time, changed every {_every(hours)}"
+
+
+def _every(hours: int) -> str:
+    """ "72 hours", "96 hours", "7 days": how a change interval is said on a label."""
+    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 168 else f"{hours} hours"
 
 
 def _combo_parts(combo: tuple[float, ...], real: dict[float, Product]) -> tuple[Part, ...]:

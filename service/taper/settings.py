@@ -61,6 +61,17 @@ class _PatchGroupsFile(StrictModel):
     groups: dict[str, tuple[tuple[PositiveFloat, ...], ...]]
 
 
+class _PatchLife(StrictModel):
+    strengths: tuple[PositiveFloat, ...]
+    hours: PositiveInt
+
+
+class _PatchChangeFile(StrictModel):
+    source: Text
+    locator: Text
+    by_ingredient: dict[str, tuple[_PatchLife, ...]]
+
+
 class _OrderFile(StrictModel):
     sequence: tuple[
         Literal["when_required", "immediate_release", "modified_release", "transdermal"], ...
@@ -83,6 +94,7 @@ class TaperFile(StrictModel):
     slower_near_end: _SlowerFile
     construction: _ConstructionFile
     patch_groups: _PatchGroupsFile
+    patch_change_hours: _PatchChangeFile
     order: _OrderFile
 
 
@@ -118,7 +130,20 @@ class TaperSettings:
     max_units_per_administration: int
     max_patches_at_once: int
     patch_groups: dict[str, tuple[frozenset[float], ...]]
+    #: ingredient -> ((patch strengths in micrograms/hour, hours between changes), ...)
+    patch_change_hours: dict[str, tuple[tuple[frozenset[float], int], ...]]
     order: tuple[str, ...]
+
+    def change_hours(self, ingredient: str, rate: float) -> int | None:
+        """Hours between changes of one ``rate`` patch of ``ingredient``; None if not known."""
+        return next(
+            (
+                hours
+                for strengths, hours in self.patch_change_hours.get(ingredient, ())
+                if any(abs(rate - s) < 0.01 for s in strengths)
+            ),
+            None,
+        )
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Sources) -> TaperSettings:
@@ -136,6 +161,7 @@ class TaperSettings:
         ]
         cited += [
             ("patch_groups.source", data.patch_groups.source),
+            ("patch_change_hours.source", data.patch_change_hours.source),
             ("order.source", data.order.source),
         ]
         for field, source in cited:
@@ -154,6 +180,10 @@ class TaperSettings:
             patch_groups={
                 ingredient: tuple(frozenset(group) for group in groups)
                 for ingredient, groups in data.patch_groups.groups.items()
+            },
+            patch_change_hours={
+                ingredient: tuple((frozenset(life.strengths), life.hours) for life in lives)
+                for ingredient, lives in data.patch_change_hours.by_ingredient.items()
             },
             order=data.order.sequence,
         )

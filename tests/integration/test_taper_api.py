@@ -104,7 +104,13 @@ def assert_plan_shape(plan: dict[str, Any]) -> None:
         for medicine in step["medicines"]:
             assert set(medicine) == {"label", "amount", "unit", "ome_mg_per_day", "how", "products"}
             for product in medicine["products"]:
-                assert set(product) == {"code", "name", "units_per_day"}
+                assert set(product) == {
+                    "code",
+                    "name",
+                    "units_per_day",
+                    "at_once",
+                    "change_every_hours",
+                }
     for before, step in pairwise(steps):
         assert step["start"] >= before["start"]
         assert step["total_ome_mg_per_day"] < before["total_ome_mg_per_day"]
@@ -174,11 +180,11 @@ def test_morphine_mr_example_json_plan(client: TestClient) -> None:
         "how": "one 30mg tablet + one 15mg tablet + one 10mg tablet twice a day",
         "products": [
             {"code": "36127311000001102", "name": "Morphine 30mg modified-release tablets",
-             "units_per_day": 2},
+             "units_per_day": 2, "at_once": None, "change_every_hours": None},
             {"code": "36126811000001109", "name": "Morphine 15mg modified-release tablets",
-             "units_per_day": 2},
+             "units_per_day": 2, "at_once": None, "change_every_hours": None},
             {"code": "36126511000001106", "name": "Morphine 10mg modified-release tablets",
-             "units_per_day": 2},
+             "units_per_day": 2, "at_once": None, "change_every_hours": None},
         ],
     }  # fmt: skip
     care_plan = data["carePlan"]
@@ -233,6 +239,20 @@ def test_fentanyl_50_patch_over_http(client: TestClient) -> None:
         "2027-03-23",
         "2027-05-04",
     ]
+    # Patches as patches (issue 18): one worn at a time, changed every 72 hours, so a third
+    # of a patch a day; the CarePlan gives each step's quantity, never "1 a day".
+    assert steps[1]["medicines"][0]["products"][0] | {"code": "", "name": ""} == {
+        "code": "",
+        "name": "",
+        "units_per_day": 0.3333,
+        "at_once": 1,
+        "change_every_hours": 72,
+    }
+    assert steps[1]["medicines"][0]["how"].endswith("at a time, changed every 72 hours")
+    first = data["carePlan"]["activity"][0]["detail"]
+    assert first["scheduledPeriod"] == {"start": "2026-12-29", "end": "2027-02-08"}
+    assert "dailyAmount" not in first
+    assert first["quantity"] == {"value": 14}  # 42 days of a 72-hour patch
 
 
 def test_co_codamol_two_four_times_a_day_over_http(client: TestClient) -> None:
@@ -242,7 +262,15 @@ def test_co_codamol_two_four_times_a_day_over_http(client: TestClient) -> None:
     )["plan"]
     assert [s["total_ome_mg_per_day"] for s in plan["steps"]] == [24, 21, 18, 15, 12, 9, 6, 3, 0]
     assert [s["medicines"][0]["products"] for s in plan["steps"][-2:]] == [
-        [{"code": code, "name": "Co-codamol 30mg/500mg tablets", "units_per_day": 1}],
+        [
+            {
+                "code": code,
+                "name": "Co-codamol 30mg/500mg tablets",
+                "units_per_day": 1,
+                "at_once": None,
+                "change_every_hours": None,
+            }
+        ],
         [],
     ]
 

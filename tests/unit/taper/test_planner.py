@@ -229,7 +229,8 @@ def test_fentanyl_50_patch_steps_down_through_real_patch_strengths() -> None:
         (part,) = medicine.option.parts
         real = product(part.code)
         assert real.is_patch and real.opioids[0].name == "fentanyl" and part.units == 1
-        assert medicine.how.endswith("at a time, changed as now")
+        assert medicine.how.endswith("at a time, changed every 72 hours")
+        assert medicine.option.change_hours == 72
     assert dose(p.steps[-1], label)[1] == "stop the patches"
 
 
@@ -533,3 +534,39 @@ def test_created_orders_for_other_strengths_continue_nothing() -> None:
     assert actions[0]["resource"]["priorPrescription"] == {"reference": "MedicationRequest/old-mst"}
     assert all("priorPrescription" not in a["resource"] for a in actions[1:])
     assert len(actions) > 1
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "first_quantity"),
+    [
+        # Fentanyl 75 -> 25 + 37.5 for 28 days: ten of each 72-hour patch, not 28 (issue 18).
+        ("Fentanyl 75micrograms/hour transdermal patches", {"period": 72, "periodUnit": "h"}, 10),
+        # Buprenorphine 10 -> 5 (7-day) for 70 days: ten patches.
+        (
+            "Buprenorphine 10micrograms/hour transdermal patches",
+            {"period": 7, "periodUnit": "d"},
+            10,
+        ),
+    ],
+)
+def test_a_patch_order_is_patches_worn_at_once_changed_every_interval_supplied_per_change(
+    name: str, period: dict[str, Any], first_quantity: int
+) -> None:
+    record = read_medication_record(
+        request(name, "apply one patch every 72 hours", status="draft"), "draft", {}
+    )
+    regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(
+        regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
+    )
+    actions = first_step_actions(p, regimen.proposed)
+    assert actions
+    days = (p.steps[2].start - p.steps[1].start).days
+    for action in actions:
+        (dosage,) = action["resource"]["dosageInstruction"]
+        assert dosage["timing"] == {"repeat": {"frequency": 1, **period}}
+        assert dosage["doseAndRate"][0]["doseQuantity"]["value"] == 1
+        assert "a day" not in dosage["text"]
+        supply = action["resource"]["dispenseRequest"]
+        assert supply["quantity"] == {"value": first_quantity}
+        assert supply["expectedSupplyDuration"]["value"] == days
