@@ -135,7 +135,9 @@ def taper_plan(
     item: Annotated[
         list[str],
         Query(
-            description="system|code|amount per day|unit[|prn], e.g. dmd|36127311000001102|2|unit"
+            description="system|code|amount|unit[|prn]: an amount per day (unit, mg, ml) or a "
+            "patch's rate (microgram/hour), e.g. dmd|36127311000001102|2|unit, "
+            "dmd|36120311000001103|75|microgram/hour"
         ),
     ],
     start: date | None = None,

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from service.dosing.daily import DailyAmount
 from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
@@ -181,8 +182,9 @@ def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
 
 
 def plan_query(items: Sequence[MedicationOme], start: date) -> str:
-    """Query string for ``GET /taper/plan`` that re-creates this regimen: each calculated
-    opioid as ``item=<system>|<code>|<amount per day>|<unit>[|prn]``."""
+    """Query string for ``GET /taper/plan`` that re-creates the regimen the card planned:
+    each calculated opioid as ``item=<system>|<code>|<amount>|<unit>[|prn]``, in the amount
+    the planner starts from (``link_amount``), so the linked plan is the card's plan."""
     params = [("start", start.isoformat())]
     for item in items:
         product, daily = item.product, item.daily
@@ -190,9 +192,22 @@ def plan_query(items: Sequence[MedicationOme], start: date) -> str:
             continue
         if not product.has_class(IngredientClass.OPIOID) or product.system == "name":
             continue
-        value = f"{product.system}|{product.code}|{daily.amount:g}|{daily.unit}"
+        amount, unit = link_amount(item, daily)
+        value = f"{product.system}|{product.code}|{amount:g}|{unit}"
         params.append(("item", value + ("|prn" if daily.as_needed else "")))
     return urlencode(params)
+
+
+def link_amount(item: MedicationOme, daily: DailyAmount) -> tuple[float, str]:
+    """What the plan link says of a dose: a patch as its rate in micrograms/hour (the planner's
+    amount, however often it is changed: "1 unit a day" read back as a once-daily dose
+    planned a different taper, issue 18); anything else as the daily amount recorded."""
+    product = item.product
+    if product is not None and product.is_patch and len(item.ingredients) == 1:
+        part = item.ingredients[0]
+        if part.amount_unit == "microgram/hour":
+            return part.amount, "microgram/hour"
+    return daily.amount, daily.unit
 
 
 def named_how(medicine: StepMedicine) -> str:

@@ -23,7 +23,10 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
+from service.fhir.medication_record import read_medication_record
+from service.fhir.patient_record import PatientRecord
 from service.pipeline import Pipeline
+from service.taper.from_regimen import plan_query
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 TAPER_EXAMPLES: dict[str, Any] = json.loads((EXAMPLES / "taper.json").read_text("utf-8"))
@@ -525,3 +528,88 @@ def test_the_card_offers_the_first_step_as_whole_medication_requests(
     # The first step of the plan: 75 mg oxycodone a day, 112.5 mg OME.
     assert made == 75
     assert "| 1 | 2026-11-22 | 112.5 |" in refill_card["detail"]
+
+
+# --- The card's plan and the linked plan are one plan (issue 18 item 2) ----------------------
+
+_PRN = "one or two every 4-6 hours when required, max 8 in 24 hours"
+_DOSE_FORMS: dict[str, list[tuple[str, str]]] = {
+    "mr-tablets": [("Morphine 60mg modified-release tablets", "one twice a day")],
+    "ir-tablets": [("Oxycodone 5mg capsules", "one four times a day")],
+    "combination": [("Co-codamol 30mg/500mg tablets", "two four times a day")],
+    "liquid": [("Morphine sulfate 10mg/5ml oral solution", "5ml four times a day")],
+    "fentanyl-patch": [
+        ("Fentanyl 75micrograms/hour transdermal patches", "apply one every 72 hours")
+    ],
+    "two-fentanyl-patches": [
+        ("Fentanyl 50micrograms/hour transdermal patches", "apply two every 72 hours")
+    ],
+    "buprenorphine-7-day": [
+        ("Buprenorphine 10micrograms/hour transdermal patches", "apply one every 7 days")
+    ],
+    "buprenorphine-96-hour": [
+        ("Buprenorphine 35micrograms/hour transdermal patches", "apply one every 96 hours")
+    ],
+    "prn": [("Oxycodone 5mg capsules", _PRN)],
+    "mr-and-prn": [
+        ("Oxycodone 40mg modified-release tablets", "one twice a day"),
+        ("Oxycodone 5mg capsules", _PRN),
+    ],
+}
+
+
+def _comparable(steps: list[Any]) -> list[Any]:
+    return [
+        (
+            s["start"],
+            s["total_ome_mg_per_day"],
+            [(m["amount"], m["unit"], m["how"], m["products"]) for m in s["medicines"]],
+        )
+        for s in steps
+    ]
+
+
+@pytest.mark.parametrize("form", sorted(_DOSE_FORMS))
+def test_the_linked_plan_is_the_plan_the_card_made_for_every_dose_form(
+    client: TestClient, form: str
+) -> None:
+    pipeline = pipeline_of(client)
+    today = NOW.date()
+    records = tuple(
+        read_medication_record(
+            medication(code_of(client, name), sig, f"m{i}"), f"medications[{i}]", {}
+        )
+        for i, (name, sig) in enumerate(_DOSE_FORMS[form])
+    )
+    regimen = pipeline.regimen(PatientRecord("taper", None, (), records), today)
+    card = pipeline.taper(regimen, today)
+    assert len(card.steps) > 1, form
+    response = client.get(f"/taper/plan?{plan_query(regimen.with_proposal, today)}")
+    assert response.status_code == 200, response.text
+    linked = response.json()["plan"]
+    as_card = [
+        (
+            s.start.isoformat(),
+            s.total_ome_mg_per_day,
+            [
+                (
+                    m.amount,
+                    m.unit,
+                    m.how,
+                    [
+                        {
+                            "code": p.code,
+                            "name": p.name,
+                            "units_per_day": round(m.option.units_per_day(p), 4),
+                            "at_once": p.units if m.option.change_hours else None,
+                            "change_every_hours": m.option.change_hours,
+                        }
+                        for p in m.option.parts
+                    ],
+                )
+                for m in s.medicines
+            ],
+        )
+        for s in card.steps
+    ]
+    assert _comparable(linked["steps"]) == as_card
