@@ -80,6 +80,10 @@ class StepOut(BaseModel):
     total_ome_mg_per_day: float
     reduction_mg_per_day: float
     changed: str
+    note: str = Field(
+        description="Why this step waits longer than one interval, or is larger than the "
+        "maximum step size (rules/taper.yaml); empty when it does neither."
+    )
     medicines: list[StepMedicineOut]
 
 
@@ -262,6 +266,7 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
                 total_ome_mg_per_day=s.total_ome_mg_per_day,
                 reduction_mg_per_day=s.reduction_mg_per_day,
                 changed=s.changed,
+                note=s.note,
                 medicines=[
                     StepMedicineOut(
                         label=m.label,

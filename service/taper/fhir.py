@@ -22,6 +22,8 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
                 f"Step {step.number}: {named_how(medicine)} "
                 f"(total {step.total_ome_mg_per_day:g} mg OME/day)"
             )
+            if step.note and medicine.label == step.changed:
+                text += f". This step {step.note}"
             detail: dict[str, Any] = {
                 "kind": "MedicationRequest",
                 "status": "not-started",

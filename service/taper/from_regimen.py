@@ -67,6 +67,7 @@ def plan_for(
         floor_mg_per_day=floor_mg_per_day,
         fixed_ome_mg_per_day=fixed,
         not_planned=not_planned,
+        max_step_percent=settings.max_step_percent,
     )
 
 
@@ -233,6 +234,9 @@ def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
         lines.append(
             f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | {remaining} more steps |"
         )
+    for step in plan.steps[1 : first + 1]:
+        if step.note:
+            lines.append(f"\nStep {step.number} {step.note}.")
     for label, why in plan.not_planned:
         lines.append(f"\nNot in the plan: {label} ({why}).")
     return "\n".join(lines)

@@ -61,6 +61,9 @@ class Option:
     #: Patches: hours between changes. A patch's ``Part.units`` are worn at once, so its
     #: supply is units per change, not per day (issue 18: a 72-hour patch for 28 days is 10).
     change_hours: int | None = None
+    #: Products a taper may cross to, in order: a step never goes back to a lower stage
+    #: (96-hour buprenorphine patches are stage 0, the 7-day ones it crosses to stage 1).
+    stage: int = 0
 
     def units_per_day(self, part: Part) -> float:
         """Units of ``part`` used a day: for patches, worn at once x changes a day."""
@@ -157,28 +160,50 @@ def _patches(
     group = next((g for g in groups if any(abs(current - r) < 0.01 for r in g)), None) or next(
         (g for g in groups if _composable(current, g, settings.max_patches_at_once)), None
     )
-    if group is not None:
-        real = {r: p for r, p in real.items() if any(abs(r - g) < 0.01 for g in group)}
-    if not real:
+    if group is None:
+        stages = [real]
+    else:
+        # Then each group of weaker patches, strongest first: a taper that would otherwise
+        # stop from the lowest 96-hour buprenorphine patch (35 micrograms/hour, 84 mg OME)
+        # steps on through 7-day patches (20 + 10, 20 + 5 ...; issue 18). Never back up.
+        weaker = sorted(
+            (g for g in groups if max(g) < min(group)), key=lambda g: max(g), reverse=True
+        )
+        stages = [
+            {r: p for r, p in real.items() if any(abs(r - x) < 0.01 for x in g)}
+            for g in (group, *weaker)
+        ]
+    if not stages[0]:
         return "no real patch strengths found"
-    lives = {settings.change_hours(ingredient, r) for r in real}
-    hours = lives.pop() if len(lives) == 1 else None
-    if hours is None:
-        # Patches of different lives are never mixed (patch_groups); a life that is not in
-        # rules/taper.yaml cannot be ordered per change.
-        return "how often these patches are changed is not in rules/taper.yaml"
-    options: dict[float, Option] = {}
-    for n in range(settings.max_patches_at_once, 0, -1):
-        for combo in combinations_with_replacement(sorted(real), n):
+    options: dict[tuple[int, float], Option] = {}
+    for stage, patches in enumerate(stages):
+        lives = {settings.change_hours(ingredient, r) for r in patches}
+        hours = lives.pop() if len(lives) == 1 else None
+        if hours is None:
+            # Patches of different lives are never mixed (patch_groups); a life that is not
+            # in rules/taper.yaml cannot be ordered per change.
+            return "how often these patches are changed is not in rules/taper.yaml"
+        if stage == 0 and not any(abs(sum(c) - current) < 1e-6 for c in _combos(patches, settings)):
+            options[(0, current)] = Option(current, "as now", (), hours)
+        for combo in _combos(patches, settings):
             rate = round(sum(combo), 3)
-            if rate <= current + 1e-9:
-                options[rate] = Option(
-                    rate, _patch_words(combo, real, hours), _combo_parts(combo, real), hours
+            if rate <= current + 1e-9 and (stage, rate) not in options:
+                words = _patch_words(combo, patches, hours)
+                options[(stage, rate)] = Option(
+                    rate, words, _combo_parts(combo, patches), hours, stage
                 )
-    options[0.0] = Option(0.0, "stop the patches", ())
-    if not any(abs(r - current) < 1e-6 for r in options):
-        options[current] = Option(current, "as now", (), hours)
-    return Family("transdermal", "microgram/hour", _descending(options.values()))
+    options[(-1, 0.0)] = Option(0.0, "stop the patches", (), stage=len(stages) - 1)
+    return Family(
+        "transdermal",
+        "microgram/hour",
+        tuple(sorted(options.values(), key=lambda o: (-o.amount, o.stage))),
+    )
+
+
+def _combos(patches: dict[float, Product], settings: TaperSettings) -> Iterable[tuple[float, ...]]:
+    """Fewest patches first, so a rate is made of as few patches as it can be."""
+    for n in range(1, settings.max_patches_at_once + 1):
+        yield from combinations_with_replacement(sorted(patches, reverse=True), n)
 
 
 def _composable(rate: float, group: frozenset[float], most: int) -> bool:

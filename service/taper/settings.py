@@ -42,6 +42,7 @@ class _PaceFile(StrictModel):
     reduction_percent_of_start: _Percent
     interval_days: _Days
     max_reduction_percent_of_start: _Percent
+    max_step_percent_of_start: _Percent
 
 
 class _SlowerFile(StrictModel):
@@ -127,6 +128,7 @@ class TaperSettings:
     slower_fraction: float
     slower_by_default: bool
     max_reduction_percent: float
+    max_step_percent: float
     max_units_per_administration: int
     max_patches_at_once: int
     patch_groups: dict[str, tuple[frozenset[float], ...]]
@@ -175,6 +177,7 @@ class TaperSettings:
             slower_fraction=slow.pace_fraction.value,
             slower_by_default=slow.default_enabled,
             max_reduction_percent=pace.max_reduction_percent_of_start.value,
+            max_step_percent=pace.max_step_percent_of_start.value,
             max_units_per_administration=build.max_units_per_administration.value,
             max_patches_at_once=build.max_patches_at_once.value,
             patch_groups={

@@ -101,6 +101,7 @@ def assert_plan_shape(plan: dict[str, Any]) -> None:
             "total_ome_mg_per_day",
             "reduction_mg_per_day",
             "changed",
+            "note",
             "medicines",
         }
         assert [m["label"] for m in step["medicines"]] == plan["order"]

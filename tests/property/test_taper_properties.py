@@ -9,6 +9,8 @@ For every plan (``service.taper.from_regimen.plan_for``, as ``POST /taper`` buil
   since the previous step over the interval, where the first step also counts the interval
   before the start date (the planner's rule: the first reduction starts on the start date
   unless it must wait longer); at the slower pace, that times the slower fraction;
+- no step reduces the total by more than the maximum step size (rules/taper.yaml) unless
+  the step says so, and every wait longer than one interval is said;
 - the plan ends at zero or at the agreed floor, with no further real step above the floor;
 - every product in every step is a real dm+d product whose strength times units makes the
   step's amount, of the same ingredient, route and (modified-release) release time.
@@ -237,6 +239,13 @@ def test_schedule_properties(
         per_interval = allowed * pace.interval_days / days
         needed = math.ceil((reduction + ROUNDING) / per_interval - EPSILON)
         assert days // pace.interval_days <= max(needed, 1), (step.number, days, needed)
+        # No step larger than the maximum step size unless the step says so; a longer wait
+        # is always said (issue 18).
+        max_step = PIPELINE.taper_settings.max_step_percent / 100 * steps[0].total_ome_mg_per_day
+        if reduction > max_step + ROUNDING + EPSILON:
+            assert "maximum step" in step.note, (step.number, reduction, max_step)
+        waited = days // pace.interval_days
+        assert (waited > 1) == bool(step.note), (step.number, waited, step.note)
 
     # The plan ends at zero or at the floor, with no further real step above the floor.
     last = steps[-1]
@@ -251,7 +260,8 @@ def test_schedule_properties(
     for medicine in last.medicines:
         family, factor = families[medicine.label]
         for option in family.options:
-            if option.amount < medicine.amount - EPSILON:
+            # A step never goes back to a product it has left (option stages).
+            if option.amount < medicine.amount - EPSILON and option.stage >= medicine.option.stage:
                 below = last.total_ome_mg_per_day - (medicine.amount - option.amount) * factor
                 assert below < floor - EPSILON, (medicine.label, option.how)
 

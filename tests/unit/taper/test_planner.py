@@ -570,3 +570,40 @@ def test_a_patch_order_is_patches_worn_at_once_changed_every_interval_supplied_p
         supply = action["resource"]["dispenseRequest"]
         assert supply["quantity"] == {"value": first_quantity}
         assert supply["expectedSupplyDuration"]["value"] == days
+
+
+def test_buprenorphine_35_96_hour_steps_on_through_7_day_patches_not_to_zero() -> None:
+    """Issue 18: from the lowest 96-hour patch the plan used to wait 18 weeks and stop
+    (84 mg OME/day in one step). It now crosses to 7-day patches, made of two strengths
+    where needed, and never goes back to a 96-hour patch."""
+    p = plan(("Buprenorphine 35micrograms/hour transdermal patches", "apply one every 96 hours"))
+    assert_sound(p)
+    (label,) = p.order
+    assert [dose(s, label)[0] for s in p.steps] == [35, 30, 25, 20, 15, 10, 5, 0]
+    hours = [s.medicines[0].option.change_hours for s in p.steps[:-1]]
+    assert hours == [96, 168, 168, 168, 168, 168, 168]
+    assert "20micrograms/hour" in dose(p.steps[1], label)[1]
+    assert "10micrograms/hour" in dose(p.steps[1], label)[1]
+    max_step = PIPELINE.taper_settings.max_step_percent / 100 * p.steps[0].total_ome_mg_per_day
+    for before, step in pairwise(p.steps):
+        reduction = before.total_ome_mg_per_day - step.total_ome_mg_per_day
+        assert reduction <= max_step
+
+
+def test_a_step_larger_than_the_maximum_step_says_so_on_the_plan() -> None:
+    """Buprenorphine 10 (24 mg OME/day): 10 -> 5 -> 0 are 50% steps and no smaller patch
+    exists: taken, after a longer wait, and said on the step, the card and the CarePlan."""
+    p = plan(("Buprenorphine 10micrograms/hour transdermal patches", "apply one every 7 days"))
+    assert totals(p) == [24, 12, 0]
+    for step in p.steps[1:]:
+        assert step.note.startswith("waits ")
+        assert "more than the maximum step (25% of the starting dose)" in step.note
+    assert f"Step 1 {p.steps[1].note}." in plan_markdown(p)
+
+
+def test_a_longer_wait_within_the_maximum_step_says_why_and_no_more() -> None:
+    p = plan((FENTANYL_50, "apply one patch every 72 hours"))
+    assert p.steps[1].note == (
+        "waits 3 intervals: the smallest real step, 30 mg OME/day, is more than the pace "
+        "allows in one 14-day interval"
+    )
