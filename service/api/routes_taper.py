@@ -224,19 +224,22 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
     if len(parts) not in (4, 5) or parts[0] not in SYSTEMS:
         raise HookRequestError("expected system|code|amount|unit[|prn]", f"item[{index}]")
     system, code, amount, unit = parts[:4]
-    try:
-        value = float(amount)
-    except ValueError:
-        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
-    if not math.isfinite(value) or value <= 0:
-        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+    values = [_positive(x, index) for x in amount.split("+")]
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
         raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")
-    dosage: dict[str, Any] = {
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-        "doseAndRate": [{"doseQuantity": {"value": value, "code": units[unit]}}],
-    }
+    dosage: dict[str, Any]
+    if len(values) == 2 and unit == "mg":
+        # An uneven twice-daily dose, morning+night, as the card planned it: written as a
+        # dosage text so it is read as any prescriber's would be.
+        dosage = {"text": f"{values[0]:g}mg in the morning and {values[1]:g}mg at night"}
+    elif len(values) == 1:
+        dosage = {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": values[0], "code": units[unit]}}],
+        }
+    else:
+        raise HookRequestError("a split dose is morning+night in mg", f"item[{index}]")
     if len(parts) == 5 and parts[4] == "prn":
         dosage["asNeededBoolean"] = True
     resource = {
@@ -248,6 +251,16 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
         "dosageInstruction": [dosage],
     }
     return resource
+
+
+def _positive(amount: str, index: int) -> float:
+    try:
+        value = float(amount)
+    except ValueError:
+        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+    if not math.isfinite(value) or value <= 0:
+        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+    return value
 
 
 def _plan_out(plan: TaperPlan) -> PlanOut:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from service.dosing.daily import DailyAmount
+from service.dosing.sig_text import SigDose, parse_sig
 from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
@@ -50,7 +51,14 @@ def plan_for(
         part = item.ingredients[0]
         units = item.daily.amount if item.daily.unit == "unit" else None
         family = family_for(
-            product, part.ingredient, part.amount, units, item.daily.as_needed, dictionary, settings
+            product,
+            part.ingredient,
+            part.amount,
+            units,
+            item.daily.as_needed,
+            dictionary,
+            settings,
+            uneven_split(item),
         )
         if isinstance(family, str):
             not_planned.append((item.label, family))
@@ -69,6 +77,50 @@ def plan_for(
         not_planned=not_planned,
         max_step_percent=settings.max_step_percent,
     )
+
+
+#: Times of day in the order they come, for telling a morning dose from a night one.
+_DAY_ORDER = {"morning": 8, "midday": 12, "evening": 18, "night": 22}
+
+
+def uneven_split(item: MedicationOme) -> tuple[float, float] | None:
+    """(morning, night) mg of a twice-daily modified-release dose written unevenly in its
+    dosage text ("30mg in the morning and 60mg at night"); None for anything else (an even
+    split, a structured dosage, stages, when required), which is planned as balanced."""
+    product, daily = item.product, item.daily
+    if product is None or daily is None or daily.as_needed or not product.modified_release:
+        return None
+    if len(item.record.dosages) != 1 or len(item.ingredients) != 1:
+        return None
+    dosage = item.record.dosages[0]
+    if dosage.has_structure or not dosage.text:
+        return None
+    sig = parse_sig(dosage.text)
+    if not isinstance(sig, SigDose) or sig.stages != 1 or len(sig.doses_by_time) != 2:
+        return None
+    hours = [_hour(name) for name, _ in sig.doses_by_time]
+    if None in hours or hours[0] == hours[1]:
+        return None
+    first, second = sorted(sig.doses_by_time, key=lambda t: _hour(t[0]) or 0)
+    part = item.ingredients[0]
+    strength = next((i.strength for i in product.opioids if i.name == part.ingredient), None)
+    if sig.unit == "mg":
+        per = 1.0
+    elif sig.unit == "unit" and strength is not None and strength.per_unit == "unit":
+        per = strength.mg_per_one
+    else:
+        return None
+    split = (first[1] * per, second[1] * per)
+    if abs(sum(split) - part.amount) > 1e-6 or abs(split[0] - split[1]) < 1e-6:
+        return None
+    return split
+
+
+def _hour(name: str) -> int | None:
+    if name in _DAY_ORDER:
+        return _DAY_ORDER[name]
+    hour, _, _ = name.partition(":")
+    return int(hour) if hour.isdigit() else None
 
 
 def _labels(items: Sequence[MedicationOme]) -> dict[int, str]:
@@ -185,7 +237,8 @@ def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
 def plan_query(items: Sequence[MedicationOme], start: date) -> str:
     """Query string for ``GET /taper/plan`` that re-creates the regimen the card planned:
     each calculated opioid as ``item=<system>|<code>|<amount>|<unit>[|prn]``, in the amount
-    the planner starts from (``link_amount``), so the linked plan is the card's plan."""
+    the planner starts from (``link_amount``; an uneven twice-daily dose as "30+60" mg), so
+    the linked plan is the card's plan."""
     params = [("start", start.isoformat())]
     for item in items:
         product, daily = item.product, item.daily
@@ -193,8 +246,11 @@ def plan_query(items: Sequence[MedicationOme], start: date) -> str:
             continue
         if not product.has_class(IngredientClass.OPIOID) or product.system == "name":
             continue
+        split = uneven_split(item)
         amount, unit = link_amount(item, daily)
-        value = f"{product.system}|{product.code}|{amount:g}|{unit}"
+        # An uneven twice-daily dose travels as "morning+night" mg, so the link keeps it.
+        dose = f"{split[0]:g}+{split[1]:g}" if split else f"{amount:g}"
+        value = f"{product.system}|{product.code}|{dose}|{'mg' if split else unit}"
         params.append(("item", value + ("|prn" if daily.as_needed else "")))
     return urlencode(params)
 

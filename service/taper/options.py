@@ -64,6 +64,17 @@ class Option:
     #: Products a taper may cross to, in order: a step never goes back to a lower stage
     #: (96-hour buprenorphine patches are stage 0, the 7-day ones it crosses to stage 1).
     stage: int = 0
+    #: Twice-daily doses (morning, night) in mg: a step never raises either (issue 18).
+    doses: tuple[float, ...] = ()
+
+    def allows(self, lower: Option) -> bool:
+        """Whether a step from this option to ``lower`` may follow: never back to a product
+        already left, and no dose time raised while the day's total falls."""
+        if lower.stage < self.stage:
+            return False
+        if self.doses and len(lower.doses) == len(self.doses):
+            return all(b <= a + _EPSILON for a, b in zip(self.doses, lower.doses, strict=True))
+        return True
 
     def units_per_day(self, part: Part) -> float:
         """Units of ``part`` used a day: for patches, worn at once x changes a day."""
@@ -94,7 +105,9 @@ def family_for(
     as_needed: bool,
     dictionary: MedicinesDictionary,
     settings: TaperSettings,
+    split: tuple[float, float] | None = None,
 ) -> Family | str:
+    """``split``: a twice-daily modified-release dose given unevenly, (morning, night) mg."""
     strength = next((i.strength for i in product.opioids if i.name == ingredient), None)
     if strength is None:
         return "the product's strength is not known"
@@ -126,7 +139,7 @@ def family_for(
             # Only single-ingredient strengths are listed: stepping down through them would
             # silently drop the other ingredient (e.g. the naloxone of oxycodone/naloxone).
             return "modified-release combination products are tapered by hand"
-        return _modified_release(product, ingredient, current_amount, dictionary, settings)
+        return _modified_release(product, ingredient, current_amount, dictionary, settings, split)
     units = current_units_per_day or current_amount / strength.mg_per_one
     word = product.unit_of_presentation or "unit"
     options = []
@@ -220,6 +233,7 @@ def _modified_release(
     current: float,
     dictionary: MedicinesDictionary,
     settings: TaperSettings,
+    split: tuple[float, float] | None = None,
 ) -> Family | str:
     same = [
         p
@@ -242,7 +256,23 @@ def _modified_release(
                 doses[total] = combo
     twice = (product.release_hours or 12) < 24
     lowest = min(real)
-    options: dict[float, Option] = {}
+    options: dict[tuple[float, ...], Option] = {}
+    uneven = (
+        twice
+        and split is not None
+        and abs(split[0] - split[1]) > _EPSILON
+        and all(any(abs(d - x) < _EPSILON for d in doses) for x in split)
+    )
+    if uneven and split is not None:
+        # Kept as prescribed (30 mg morning + 60 mg night is not re-split to 45 + 45), the
+        # larger dose first comes down to the smaller, then the balanced steps below.
+        # These are stage 0; the balanced ones stage 1, never left for an uneven one.
+        smaller = min(split)
+        for larger in (d for d in doses if smaller + _EPSILON < d <= max(split) + _EPSILON):
+            morning, evening = (smaller, larger) if split[0] < split[1] else (larger, smaller)
+            options[(morning, evening)] = _mr_option(morning, evening, doses, real, twice)
+    stage = 1 if uneven else 0
+    balanced: dict[float, Option] = {}
     evening_values = sorted(d for d in doses if d > 0)
     for evening in evening_values:
         if twice:
@@ -255,14 +285,19 @@ def _modified_release(
             daily = round(morning + evening, 3)
             if daily > current + 1e-9:
                 continue
-            option = _mr_option(morning, evening, doses, real, twice)
-            best = options.get(daily)
+            option = _mr_option(morning, evening, doses, real, twice, stage)
+            best = balanced.get(daily)
             if best is None or _simpler(option, best):
-                options[daily] = option
-    options[0.0] = Option(0.0, f"stop {product.name}", ())
-    if not any(abs(d - current) < 1e-6 for d in options):
-        options[current] = Option(current, "as now", ())
-    return Family("modified_release", "mg/day", _descending(options.values()))
+                balanced[daily] = option
+    balanced[0.0] = Option(0.0, f"stop {product.name}", (), stage=stage)
+    if not uneven and not any(abs(d - current) < 1e-6 for d in balanced):
+        balanced[current] = Option(current, "as now", ())
+    options.update({(daily,): option for daily, option in balanced.items()})
+    return Family(
+        "modified_release",
+        "mg/day",
+        tuple(sorted(options.values(), key=lambda o: (-o.amount, o.stage))),
+    )
 
 
 def _mr_option(
@@ -271,6 +306,7 @@ def _mr_option(
     doses: dict[float, tuple[float, ...]],
     real: dict[float, Product],
     twice: bool,
+    stage: int = 0,
 ) -> Option:
     per_day: dict[float, int] = {}
     for amount in (*doses[morning], *doses[evening]):
@@ -289,7 +325,13 @@ def _mr_option(
             f"{_units(doses[morning], real)} in the morning and "
             f"{_units(doses[evening], real)} at night"
         )
-    return Option(round(morning + evening, 3), how, parts)
+    return Option(
+        round(morning + evening, 3),
+        how,
+        parts,
+        stage=stage,
+        doses=(morning, evening) if twice else (),
+    )
 
 
 def _simpler(a: Option, b: Option) -> bool:

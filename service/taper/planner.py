@@ -119,7 +119,7 @@ def plan_taper(
                 o
                 for o in medicine.family.options
                 if o.amount < now.amount - _EPSILON
-                and o.stage >= now.stage  # never back to a product already left
+                and now.allows(o)  # no dose time raised, never back to a product left
                 and total - _ome(medicine, now.amount - o.amount) >= floor_mg_per_day - _EPSILON
             ]
             if not lower or allowed <= 0:

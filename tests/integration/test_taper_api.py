@@ -408,6 +408,9 @@ def test_an_invalid_pace_is_a_400(client: TestClient, pace: dict[str, Any]) -> N
         pytest.param("dmd|36127711000001103|inf|unit", "not a positive amount", id="infinite"),
         pytest.param("dmd|36127711000001103|nan|unit", "not a positive amount", id="nan"),
         pytest.param("dmd|36127711000001103|0|unit", "not a positive amount", id="zero"),
+        pytest.param("dmd|36127711000001103|1+2|unit", "morning+night in mg", id="split-unit"),
+        pytest.param("dmd|36127711000001103|1+2+3|mg", "morning+night in mg", id="split-three"),
+        pytest.param("dmd|36127711000001103|30+0|mg", "not a positive amount", id="split-zero"),
     ],
 )
 def test_bad_item_strings_are_a_400_naming_the_item(
@@ -536,6 +539,12 @@ def test_the_card_offers_the_first_step_as_whole_medication_requests(
 _PRN = "one or two every 4-6 hours when required, max 8 in 24 hours"
 _DOSE_FORMS: dict[str, list[tuple[str, str]]] = {
     "mr-tablets": [("Morphine 60mg modified-release tablets", "one twice a day")],
+    "mr-uneven-tablets": [
+        ("Morphine 30mg modified-release tablets", "one in the morning and two at night")
+    ],
+    "mr-uneven-mg": [
+        ("Morphine 60mg modified-release tablets", "30mg in the morning and 60mg at night")
+    ],
     "ir-tablets": [("Oxycodone 5mg capsules", "one four times a day")],
     "combination": [("Co-codamol 30mg/500mg tablets", "two four times a day")],
     "liquid": [("Morphine sulfate 10mg/5ml oral solution", "5ml four times a day")],

@@ -4,7 +4,8 @@ Regimens of one to three opioids are drawn from a fixed list of real products an
 paces from 5-25% every 7-28 days, with or without the slower pace near the end, and floors.
 For every plan (``service.taper.from_regimen.plan_for``, as ``POST /taper`` builds it):
 
-- each medicine's dose and the total never increase, and every step reduces the total;
+- each medicine's dose, each dose time (morning, night) and the total never increase, and
+  every step reduces the total;
 - no step is larger than the pace: a step's reduction is at most the pace times the days
   since the previous step over the interval, where the first step also counts the interval
   before the start date (the planner's rule: the first reduction starts on the start date
@@ -216,6 +217,10 @@ def test_schedule_properties(
         for old, new in zip(before.medicines, step.medicines, strict=True):
             assert old.label == new.label
             assert new.amount <= old.amount + EPSILON, (step.number, new.label)
+            # ... and no dose time: neither the morning nor the night dose rises (issue 18).
+            if old.option.doses and len(new.option.doses) == len(old.option.doses):
+                for before_dose, after_dose in zip(old.option.doses, new.option.doses, strict=True):
+                    assert after_dose <= before_dose + EPSILON, (step.number, new.label)
             assert (new.amount < old.amount - EPSILON) == (new.label == step.changed)
         assert step.total_ome_mg_per_day < before.total_ome_mg_per_day
         reduction = before.total_ome_mg_per_day - step.total_ome_mg_per_day
@@ -260,8 +265,8 @@ def test_schedule_properties(
     for medicine in last.medicines:
         family, factor = families[medicine.label]
         for option in family.options:
-            # A step never goes back to a product it has left (option stages).
-            if option.amount < medicine.amount - EPSILON and option.stage >= medicine.option.stage:
+            # A step never goes back to a product it has left nor raises a dose time.
+            if option.amount < medicine.amount - EPSILON and medicine.option.allows(option):
                 below = last.total_ome_mg_per_day - (medicine.amount - option.amount) * factor
                 assert below < floor - EPSILON, (medicine.label, option.how)
 

@@ -607,3 +607,36 @@ def test_a_longer_wait_within_the_maximum_step_says_why_and_no_more() -> None:
         "waits 3 intervals: the smallest real step, 30 mg OME/day, is more than the pace "
         "allows in one 14-day interval"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sig"),
+    [
+        ("Morphine 30mg modified-release tablets", "one in the morning and two at night"),
+        ("Morphine 60mg modified-release tablets", "30mg in the morning and 60mg at night"),
+    ],
+)
+def test_an_uneven_split_is_kept_and_the_larger_dose_comes_down_first(name: str, sig: str) -> None:
+    """Issue 18: 30 mg morning + 60 mg night was re-split to 45 + 45 at step 0 and step 1
+    raised the morning dose. Now step 0 is the dose as prescribed, the night dose comes down
+    to the morning one, and no step raises either."""
+    p = plan((name, sig))
+    assert_sound(p)
+    doses = [s.medicines[0].option.doses for s in p.steps]
+    assert doses[0] == (30.0, 60.0)
+    assert doses[1:7] == [(30.0, e) for e in (55.0, 50.0, 45.0, 40.0, 35.0, 30.0)]
+    for before, after in pairwise(doses):
+        if before and len(after) == 2:
+            assert after[0] <= before[0] and after[1] <= before[1]
+    assert p.final_total == 0
+
+
+def test_a_larger_morning_dose_comes_down_first_too() -> None:
+    p = plan(("Oxycodone 40mg modified-release tablets", "two in the morning and one at night"))
+    doses = [s.medicines[0].option.doses for s in p.steps]
+    assert doses[:5] == [(80.0, 40.0), (70.0, 40.0), (60.0, 40.0), (50.0, 40.0), (40.0, 40.0)]
+
+
+def test_a_structured_or_even_dose_is_planned_balanced_as_before() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    assert p.steps[0].medicines[0].option.doses == (60.0, 60.0)
