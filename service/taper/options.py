@@ -251,6 +251,8 @@ def _modified_release(
     doses: dict[float, tuple[float, ...]] = {0.0: ()}
     for n in range(1, settings.max_units_per_administration + 1):
         for combo in combinations_with_replacement(sorted(real, reverse=True), n):
+            if len(set(combo)) > settings.max_strengths_per_administration:
+                continue  # 30 + 15 + 10 mg: three strengths to dispense and tell apart
             total = round(sum(combo), 3)
             if total not in doses or len(combo) < len(doses[total]):
                 doses[total] = combo
@@ -276,7 +278,15 @@ def _modified_release(
     evening_values = sorted(d for d in doses if d > 0)
     for evening in evening_values:
         if twice:
-            mornings = [m for m in doses if lowest <= m <= evening and evening - m <= lowest + 1e-9]
+            # The morning dose is the evening one, lower by at most the lowest strength, or
+            # the next real dose below it when two strengths cannot make one that close.
+            below = [d for d in doses if 0 < d < evening - 1e-9]
+            near = max(below) if below else None
+            mornings = [
+                m
+                for m in doses
+                if lowest <= m <= evening and (evening - m <= lowest + 1e-9 or m == near)
+            ]
             if abs(evening - lowest) < 1e-9:
                 mornings.append(0.0)  # the lowest strength at night only, then stop
         else:

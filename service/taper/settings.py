@@ -54,6 +54,7 @@ class _SlowerFile(StrictModel):
 class _ConstructionFile(StrictModel):
     max_units_per_administration: _Count
     max_patches_at_once: _Count
+    max_strengths_per_administration: _Count
 
 
 class _PatchGroupsFile(StrictModel):
@@ -131,6 +132,7 @@ class TaperSettings:
     max_step_percent: float
     max_units_per_administration: int
     max_patches_at_once: int
+    max_strengths_per_administration: int
     patch_groups: dict[str, tuple[frozenset[float], ...]]
     #: ingredient -> ((patch strengths in micrograms/hour, hours between changes), ...)
     patch_change_hours: dict[str, tuple[tuple[frozenset[float], int], ...]]
@@ -180,6 +182,7 @@ class TaperSettings:
             max_step_percent=pace.max_step_percent_of_start.value,
             max_units_per_administration=build.max_units_per_administration.value,
             max_patches_at_once=build.max_patches_at_once.value,
+            max_strengths_per_administration=build.max_strengths_per_administration.value,
             patch_groups={
                 ingredient: tuple(frozenset(group) for group in groups)
                 for ingredient, groups in data.patch_groups.groups.items()

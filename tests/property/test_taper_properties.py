@@ -13,6 +13,7 @@ For every plan (``service.taper.from_regimen.plan_for``, as ``POST /taper`` buil
 - no step reduces the total by more than the maximum step size (rules/taper.yaml) unless
   the step says so, and every wait longer than one interval is said;
 - the plan ends at zero or at the agreed floor, with no further real step above the floor;
+- at most two strengths make a modified-release dose;
 - every product in every step is a real dm+d product whose strength times units makes the
   step's amount, of the same ingredient, route and (modified-release) release time.
 """
@@ -321,7 +322,13 @@ def _assert_same_kind(product: Product, original: Product) -> None:
 def _assert_twice_daily(how: str, parts: tuple[Any, ...], original: Product) -> None:
     """A 12-hour product is never given once a day, and at night only just at the lowest
     strength, one tablet."""
-    if not original.modified_release or (original.release_hours or 12) >= 24:
+    if not original.modified_release:
+        return
+    # At most two strengths a dose (rules/taper.yaml; issue 18): "a + b" at each dose time.
+    most = PIPELINE.taper_settings.max_strengths_per_administration
+    for dose_words in how.split(" in the morning and "):
+        assert dose_words.count("+") <= most - 1, how
+    if (original.release_hours or 12) >= 24:
         return
     assert "once a day" not in how
     if "at night only" in how:

@@ -147,14 +147,17 @@ def test_morphine_mr_stays_twice_daily_on_12_hour_morphine_tablets_moving_to_low
     strengths = []
     for step in p.steps[:-1]:
         (medicine,) = step.medicines
-        assert medicine.how.endswith("twice a day"), medicine.how
+        assert medicine.how.endswith(("twice a day", "at night")), medicine.how
+        morning, night = medicine.option.doses
+        assert morning <= night  # the morning dose comes down first
         for part in medicine.option.parts:
             real = product(part.code)
             assert real.modified_release and real.release_hours == 12
             assert real.dose_form == "tablet" and real.opioids[0].name == "morphine"
-            assert part.units == 2  # one in the morning, one at night
         strengths.append(max(mg_per_unit(x.code) for x in medicine.option.parts))
-        assert medicine.how.count("+") <= 2  # at most three tablets a dose (rules/taper.yaml)
+        # At most two strengths a dose (rules/taper.yaml; issue 18), morning and night.
+        for dose_words in medicine.how.split(" in the morning and "):
+            assert dose_words.count("+") <= 1, medicine.how
     assert strengths == sorted(strengths, reverse=True)  # moving to lower strengths
     assert strengths[-1] == 5
 
@@ -178,7 +181,10 @@ def test_a_12_hour_product_is_taken_at_night_only_once_at_the_lowest_strength_be
 def test_an_unbalanced_twice_daily_dose_is_made_from_real_strengths() -> None:
     p = plan(("Morphine 30mg modified-release tablets", "one in the morning and two at night"))
     assert_sound(p)
-    assert totals(p)[:4] == [90.0, 85.0, 80.0, 75.0]  # 10% of 90 = 9: one 5mg tablet a step
+    # 10% of 90 = 9: 55 mg at night would need three strengths (30 + 15 + 10), so the first
+    # step is to 50 mg after two intervals, then one 5 mg tablet a step (issue 18).
+    assert totals(p)[:4] == [90.0, 80.0, 75.0, 70.0]
+    assert p.steps[1].note.startswith("waits 2 intervals")
     assert p.final_total == 0.0
 
 
@@ -464,10 +470,10 @@ def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> No
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
         "| Step | From | Total OME mg/day | Change |",
-        f"| 1 | 2026-12-01 | 110 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
-        "10mg tablet twice a day |",
-        f"| 2 | 2026-12-15 | 100 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
-        "5mg tablet twice a day |",
+        f"| 1 | 2026-12-01 | 110 | {MORPHINE_MR_60}: one 30mg tablet + two 10mg tablets in the "
+        "morning and one 60mg tablet at night |",
+        f"| 2 | 2026-12-15 | 100 | {MORPHINE_MR_60}: one 30mg tablet + two 10mg tablets "
+        "twice a day |",
         f"| 3 | 2026-12-29 | 90 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet "
         "twice a day |",
         "| … | 2027-05-04 | 0 | 9 more steps |",
@@ -503,20 +509,18 @@ def test_the_first_step_becomes_an_update_of_the_draft_and_creates_for_other_str
     assert [a["type"] for a in actions] == ["update", "create", "create"]
     assert actions[0]["resource"]["id"] == "med-0" and "id" not in actions[1]["resource"]
     codes = [a["resource"]["medicationCodeableConcept"]["coding"][0]["code"] for a in actions]
+    # 110 mg: 30 + 10 + 10 in the morning, 60 at night (at most two strengths a dose).
     assert [product(c).name for c in codes] == [
+        "Morphine 60mg modified-release tablets",
         "Morphine 30mg modified-release tablets",
-        "Morphine 15mg modified-release tablets",
         "Morphine 10mg modified-release tablets",
     ]
-    for action in actions:
+    how = "one 30mg tablet + two 10mg tablets in the morning and one 60mg tablet at night"
+    for action, per_day in zip(actions, (1, 1, 2), strict=True):
         resource = action["resource"]
-        assert resource["dosageInstruction"] == [
-            {
-                "text": "2 a day, as part of: one 30mg tablet + one 15mg tablet + one 10mg tablet "
-                "twice a day"
-            }
-        ]
-        assert resource["dispenseRequest"]["quantity"] == {"value": 28}  # 2 a day for 14 days
+        assert resource["dosageInstruction"] == [{"text": f"{per_day} a day, as part of: {how}"}]
+        # per_day for the 14 days of the step
+        assert resource["dispenseRequest"]["quantity"] == {"value": per_day * 14}
         assert resource["dispenseRequest"]["expectedSupplyDuration"]["value"] == 14
 
 
@@ -624,7 +628,8 @@ def test_an_uneven_split_is_kept_and_the_larger_dose_comes_down_first(name: str,
     assert_sound(p)
     doses = [s.medicines[0].option.doses for s in p.steps]
     assert doses[0] == (30.0, 60.0)
-    assert doses[1:7] == [(30.0, e) for e in (55.0, 50.0, 45.0, 40.0, 35.0, 30.0)]
+    # 55 mg would need three strengths: the night dose comes down to 50 mg first.
+    assert doses[1:6] == [(30.0, e) for e in (50.0, 45.0, 40.0, 35.0, 30.0)]
     for before, after in pairwise(doses):
         if before and len(after) == 2:
             assert after[0] <= before[0] and after[1] <= before[1]
