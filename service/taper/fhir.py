@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.fhir.systems import DMD
-from service.taper.from_regimen import named_how
+from service.taper.from_regimen import named_how, pace_words
 from service.taper.planner import TaperPlan
 
 
@@ -49,7 +49,7 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
         "status": "draft",
         "intent": "proposal",
         "title": "Opioid tapering plan",
-        "description": f"Reduce by {plan.pace.describe()}; agree the pace with the patient and "
+        "description": f"Reduce by {pace_words(plan)}; agree the pace with the patient and "
         "share the plan with the practice team and the community pharmacy.",
         "subject": {"reference": patient_reference}
         if patient_reference

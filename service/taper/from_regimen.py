@@ -275,9 +275,22 @@ def named_how(medicine: StepMedicine) -> str:
     return f"{medicine.label}: {medicine.how}"
 
 
+def pace_words(plan: TaperPlan) -> str:
+    """The pace as the steps keep it: real doses rarely make exactly the agreed percentage,
+    so the words give the steps' own sizes too (issue 18: "10%" over steps of 6.25%)."""
+    start = plan.steps[0].total_ome_mg_per_day
+    sizes = sorted({round(s.reduction_mg_per_day / start * 100, 2) for s in plan.steps[1:]})
+    if not sizes or start <= 0:
+        return plan.pace.describe()
+    if sizes == [round(plan.pace.reduction_percent, 2)]:
+        return plan.pace.describe()
+    each = f"{sizes[0]:g}%" if len(sizes) == 1 else f"{sizes[0]:g}% to {sizes[-1]:g}%"
+    return f"at most {plan.pace.describe()}; steps of {each} of the starting dose"
+
+
 def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
     """The first steps, for a card's detail."""
-    lines = [f"**Proposed taper** ({plan.pace.describe()}):", ""]
+    lines = [f"**Proposed taper** ({pace_words(plan)}):", ""]
     lines += ["| Step | From | Total OME mg/day | Change |", "|---|---|---|---|"]
     for step in plan.steps[1 : first + 1]:
         changed = next(m for m in step.medicines if m.label == step.changed)

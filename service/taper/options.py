@@ -125,9 +125,12 @@ def family_for(
         if abs(ml - round(ml)) > _EPSILON:  # e.g. 7.5 ml a day: never round up to 8
             options.append(Option(current_amount, "as now", ()))
         for k in range(math.floor(ml + _EPSILON), -1, -1):
-            how = (
-                f"{k} ml a day of {product.name} in divided doses" if k else f"stop {product.name}"
-            )
+            if not k:
+                how = f"stop {product.name}"
+            elif as_needed:  # a when-required liquid stays a when-required maximum
+                how = f"up to {k} ml a day of {product.name} when required"
+            else:
+                how = f"{k} ml a day of {product.name} in divided doses"
             options.append(Option(k * mg_per_ml, how, _parts(product, k)))
         return Family(
             "when_required" if as_needed else "immediate_release", "mg/day", tuple(options)

@@ -467,7 +467,11 @@ def test_the_card_links_to_the_full_plan_with_the_same_first_steps(
     client: TestClient, refill_card: dict[str, Any]
 ) -> None:
     detail = refill_card["detail"]
-    assert "**Proposed taper** (10% of the starting dose every 14 days):" in detail
+    # Oxycodone MR 40 twice a day: 5 mg steps are 6.25% of 120 mg OME (issue 18).
+    assert (
+        "**Proposed taper** (at most 10% of the starting dose every 14 days; steps of 6.25% "
+        "of the starting dose):"
+    ) in detail
     rows = _ROW.findall(detail)
     assert [int(n) for n, *_ in rows] == [1, 2, 3]
     (link,) = re.findall(r"\[The full plan\]\(([^)]+)\)", detail)

@@ -466,7 +466,11 @@ def test_a_medicine_named_only_in_text_is_not_planned_so_no_step_has_a_made_up_c
 def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> None:
     p = plan((MORPHINE_MR_60, "one twice a day"))
     text = plan_markdown(p)
-    assert "**Proposed taper** (10% of the starting dose every 14 days):" in text
+    # The words match the steps: 10 mg of 120 is 8.33%, not the 10% pace (issue 18).
+    assert (
+        "**Proposed taper** (at most 10% of the starting dose every 14 days; steps of 8.33% "
+        "of the starting dose):"
+    ) in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
         "| Step | From | Total OME mg/day | Change |",
@@ -645,3 +649,20 @@ def test_a_larger_morning_dose_comes_down_first_too() -> None:
 def test_a_structured_or_even_dose_is_planned_balanced_as_before() -> None:
     p = plan((MORPHINE_MR_60, "one twice a day"))
     assert p.steps[0].medicines[0].option.doses == (60.0, 60.0)
+
+
+def test_a_when_required_liquid_stays_a_when_required_maximum() -> None:
+    """Issue 18: "5ml every 4 hours when required" became "15 ml a day in divided doses"."""
+    p = plan(
+        (
+            "Oxycodone 5mg/5ml oral solution",
+            "5ml every 4 hours when required, max 6 doses in 24 hours",
+        )
+    )
+    assert_sound(p)
+    for step in p.steps[1:-1]:
+        how = step.medicines[0].how
+        assert how.startswith("up to ") and how.endswith(
+            " a day of Oxycodone 5mg/5ml oral solution when required"
+        ), how
+    assert "divided doses" not in " ".join(s.medicines[0].how for s in p.steps)
