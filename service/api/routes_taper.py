@@ -92,6 +92,11 @@ class NotPlannedOut(BaseModel):
     reason: str
 
 
+class ReviewOut(BaseModel):
+    start: date
+    text: str
+
+
 class PlanOut(BaseModel):
     pace: str
     floor_mg_per_day: float
@@ -101,6 +106,9 @@ class PlanOut(BaseModel):
     order: list[str]
     not_planned: list[NotPlannedOut]
     steps: list[StepOut]
+    review: ReviewOut | None = Field(
+        description="A plan ending at an agreed floor: hold it and review from this date."
+    )
 
 
 class TaperResponse(BaseModel):
@@ -272,6 +280,7 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
         end_date=plan.end_date,
         order=list(plan.order),
         not_planned=[NotPlannedOut(label=label, reason=why) for label, why in plan.not_planned],
+        review=ReviewOut(start=plan.review[0], text=plan.review[1]) if plan.review else None,
         steps=[
             StepOut(
                 number=s.number,

@@ -44,6 +44,18 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
                     days = (end - step.start).days + 1
                     detail["quantity"] = {"value": option.quantity(parts[0], days)}
             activities.append({"detail": detail})
+    if plan.review is not None:
+        when, text = plan.review
+        activities.append(
+            {
+                "detail": {
+                    "kind": "Appointment",
+                    "status": "not-started",
+                    "scheduledPeriod": {"start": when.isoformat()},
+                    "description": text[0].upper() + text[1:],
+                }
+            }
+        )
     resource: dict[str, Any] = {
         "resourceType": "CarePlan",
         "status": "draft",

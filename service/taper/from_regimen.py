@@ -303,6 +303,8 @@ def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
         lines.append(
             f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | {remaining} more steps |"
         )
+    if plan.review is not None:
+        lines.append(f"\nThen {plan.review[1]}.")
     for step in plan.steps[1 : first + 1]:
         if step.note:
             lines.append(f"\nStep {step.number} {step.note}.")

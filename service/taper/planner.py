@@ -77,6 +77,19 @@ class TaperPlan:
     def end_date(self) -> date:
         return self.steps[-1].start
 
+    @property
+    def review(self) -> tuple[date, str] | None:
+        """A plan that ends at an agreed floor ends with holding it and a review, one
+        interval after the last step (issue 18): the floor is a dose to reassess, not a
+        silent end. None for a plan that stops."""
+        if self.floor_mg_per_day <= 0 or self.final_total <= 0 or len(self.steps) < 2:
+            return None  # stopped, or no step (already at or below the floor): as before
+        when = self.end_date + timedelta(days=self.pace.interval_days)
+        return when, (
+            f"hold at {self.final_total:g} mg OME/day (the agreed floor is "
+            f"{self.floor_mg_per_day:g}) and review with the patient from {when.isoformat()}"
+        )
+
 
 def plan_taper(
     medicines: Sequence[MedicineToTaper],

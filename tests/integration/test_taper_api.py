@@ -86,6 +86,7 @@ def assert_plan_shape(plan: dict[str, Any]) -> None:
         "end_date",
         "order",
         "not_planned",
+        "review",
         "steps",
     }
     steps = plan["steps"]
@@ -131,8 +132,13 @@ def assert_care_plan(data: dict[str, Any], patient: str | None = None) -> None:
     if patient:
         assert resource["subject"] == {"reference": patient}
     steps = plan["steps"][1:]
-    assert len(resource.get("activity", [])) == sum(len(s["medicines"]) for s in steps)
-    for activity in resource.get("activity", []):
+    activities = resource.get("activity", [])
+    if plan["review"] is not None:  # a plan ending at a floor ends with hold and review
+        review = activities.pop()["detail"]
+        assert review["kind"] == "Appointment"
+        assert review["scheduledPeriod"] == {"start": plan["review"]["start"]}
+    assert len(activities) == sum(len(s["medicines"]) for s in steps)
+    for activity in activities:
         detail = activity["detail"]
         assert detail["kind"] == "MedicationRequest" and detail["status"] == "not-started"
         assert re.match(r"Step \d+: ", detail["description"])
@@ -284,6 +290,8 @@ def test_the_start_date_defaults_to_today_and_a_floor_is_kept(client: TestClient
     plan = post_taper(client, body)["plan"]
     assert plan["steps"][0]["start"] == NOW.date().isoformat()
     assert plan["floor_mg_per_day"] == 50 and plan["final_total_ome_mg_per_day"] == 50
+    assert plan["review"]["start"] > plan["end_date"]
+    assert plan["review"]["text"].startswith("hold at 50 mg OME/day")
 
 
 def test_a_floor_at_or_above_the_dose_is_a_plan_with_no_step_not_an_error(

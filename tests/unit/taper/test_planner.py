@@ -313,6 +313,14 @@ def test_an_agreed_floor_ends_the_plan_at_the_floor() -> None:
     )
     # The last step keeps the total at or above the floor: 55 is the nearest real dose above 52.
     assert plan((MORPHINE_MR_60, "one twice a day"), floor=52.0).final_total == 55.0
+    # ... and ends with holding the floor and a review, one interval on (issue 18).
+    assert p.review == (
+        p.end_date + timedelta(days=14),
+        f"hold at 50 mg OME/day (the agreed floor is 50) and review with the patient from "
+        f"{(p.end_date + timedelta(days=14)).isoformat()}",
+    )
+    assert f"Then {p.review[1]}." in plan_markdown(p)
+    assert plan((MORPHINE_MR_60, "one twice a day")).review is None  # a plan that stops
 
 
 def test_several_opioids_are_tapered_one_at_a_time_in_the_documented_order() -> None:
