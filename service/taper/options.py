@@ -138,7 +138,7 @@ def family_for(
     if strength.per_unit != "unit":
         return f"a product measured per {strength.per_unit} cannot be tapered by the planner"
     if product.modified_release and not as_needed:
-        if len(product.ingredients) > 1:
+        if len(product.ingredients) > 1 and not dictionary.same_brand(product):
             # Only single-ingredient strengths are listed: stepping down through them would
             # silently drop the other ingredient (e.g. the naloxone of oxycodone/naloxone).
             return "modified-release combination products are tapered by hand"
@@ -238,19 +238,24 @@ def _modified_release(
     settings: TaperSettings,
     split: tuple[float, float] | None = None,
 ) -> Family | str:
-    same = [
+    hours = dictionary.release_hours_of(product)
+    # By brand where the order names one (Zomorph stays Zomorph, MXL stays MXL and once a
+    # day; Targinact keeps its naloxone); else the generic strengths of the same form and
+    # release time, leaving out those made only as a brand of another release time (the
+    # 90 mg morphine MR capsule is MXL only, a 24-hour product).
+    same = list(dictionary.same_brand(product)) or [
         p
         for p in dictionary.products_with(ingredient, Route.ORAL, modified_release=True)
-        if p.dose_form == product.dose_form and p.release_hours == product.release_hours
+        if p.dose_form == product.dose_form and dictionary.release_hours_of(p) == hours
     ]
     if not same:
         # With this strength alone the plan would stop it from one whole unit, or give a
         # 12-hour product at night only at a high dose. 24-hour strengths are branded
         # products (AMPs) that the dictionary does not list by ingredient.
-        if (product.release_hours or 12) >= 24:
+        if (hours or 12) >= 24:
             return "the medicines dictionary lists no other strengths of this 24-hour product"
         return "the medicines dictionary lists no strengths of this form and release time"
-    real = _by_amount(same, ingredient, 1)
+    real = _by_amount(same, ingredient, 1, single=len(product.ingredients) == 1)
     doses: dict[float, tuple[float, ...]] = {0.0: ()}
     for n in range(1, settings.max_units_per_administration + 1):
         for combo in combinations_with_replacement(sorted(real, reverse=True), n):
@@ -259,7 +264,7 @@ def _modified_release(
             total = round(sum(combo), 3)
             if total not in doses or len(combo) < len(doses[total]):
                 doses[total] = combo
-    twice = (product.release_hours or 12) < 24
+    twice = (hours or 12) < 24
     lowest = min(real)
     options: dict[tuple[float, ...], Option] = {}
     uneven = (
@@ -355,12 +360,16 @@ def _simpler(a: Option, b: Option) -> bool:
     return "twice a day" in a.how and "twice a day" not in b.how
 
 
-def _by_amount(products: Iterable[Product], ingredient: str, scale: float) -> dict[float, Product]:
-    """Strength (mg per unit, or micrograms/hour with scale 1000) → a real product."""
+def _by_amount(
+    products: Iterable[Product], ingredient: str, scale: float, *, single: bool = True
+) -> dict[float, Product]:
+    """Strength (mg per unit, or micrograms/hour with scale 1000) → a real product.
+    ``single``: single-ingredient products only (a brand's combination products share one
+    ratio, so they may be listed by their opioid's strength)."""
     out: dict[float, Product] = {}
     for p in products:
         strength = next((i.strength for i in p.ingredients if i.name == ingredient), None)
-        if strength is not None and len(p.ingredients) == 1:
+        if strength is not None and (len(p.ingredients) == 1 or not single):
             amount = round(strength.mg_per_one * scale, 3)
             out.setdefault(amount, p)
     return out
@@ -371,6 +380,12 @@ def _units(combo: tuple[float, ...], real: dict[float, Product]) -> str:
     for amount in combo:
         counts[amount] = counts.get(amount, 0) + 1
     word = next(iter(real.values())).unit_of_presentation or "tablet"
+    if any(len(p.ingredients) > 1 for p in real.values()):
+        # "one 10mg tablet" of Targinact would not say which: name the product.
+        return " + ".join(
+            f"{_WORDS.get(n, str(n))} {real[a].name}"
+            for a, n in sorted(counts.items(), reverse=True)
+        )
     return " + ".join(
         f"{_WORDS.get(n, str(n))} {_num(a)}mg {word}{'s' if n > 1 else ''}"
         for a, n in sorted(counts.items(), reverse=True)

@@ -563,6 +563,8 @@ _DOSE_FORMS: dict[str, list[tuple[str, str]]] = {
         ("Morphine 60mg modified-release tablets", "30mg in the morning and 60mg at night")
     ],
     "ir-tablets": [("Oxycodone 5mg capsules", "one four times a day")],
+    "24-hour-brand": [("MXL 60mg capsules", "one once a day")],
+    "mr-brand-combination": [("Targinact 20mg/10mg modified-release tablets", "one twice a day")],
     "combination": [("Co-codamol 30mg/500mg tablets", "two four times a day")],
     "liquid": [("Morphine sulfate 10mg/5ml oral solution", "5ml four times a day")],
     "fentanyl-patch": [

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from service.fhir.medication_record import read_medication_record
 from service.fhir.patient_record import PatientRecord
+from service.medicines.dictionary import brand_of
 from service.medicines.model import Product, Route
 from service.ome.calculate import MedicationOme, Status
 from service.taper.from_regimen import plan_for
@@ -69,6 +70,12 @@ PRODUCTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((f"Tramadol {s}mg modified-release tablets", _MR_SIGS[:1]) for s in (50, 100, 150, 200)),
     *((f"Dihydrocodeine {s}mg modified-release tablets", _MR_SIGS[:2]) for s in (60, 120)),
     *((f"Hydromorphone {s}mg modified-release capsules", _MR_SIGS) for s in (2, 8, 24)),
+    # Brands (issue 18): a branded order steps through its own brand's strengths.
+    ("MXL 60mg capsules", ("one once a day",)),
+    ("MXL 200mg capsules", ("one once a day",)),
+    ("Zydol XL 400mg tablets", ("one once a day",)),
+    ("Zomorph 100mg modified-release capsules", _MR_SIGS),
+    ("Targinact 20mg/10mg modified-release tablets", _MR_SIGS[:2]),
     ("Morphine 10mg tablets", _IR_SIGS),
     ("Oxycodone 5mg capsules", _IR_SIGS),
     ("Oxycodone 10mg capsules", _IR_SIGS),
@@ -188,7 +195,7 @@ def test_every_product_in_the_list_is_real_and_its_doses_are_calculated() -> Non
         for sig in sigs:
             (item,) = _items([(name, sig)])
             assert item.status is Status.CALCULATED, (name, sig, item.reason)
-            assert item.product is not None and item.product.concept_type == "VMP"
+            assert item.product is not None and item.product.concept_type in ("VMP", "AMP")
 
 
 @SETTINGS
@@ -309,7 +316,9 @@ def _strength(product: Product, ingredient: str) -> float:
 def _assert_same_kind(product: Product, original: Product) -> None:
     assert product.route is original.route
     assert {i.name for i in product.opioids} == {i.name for i in original.opioids}
-    if product.code != original.code:
+    if product.code != original.code and brand_of(original) is not None:
+        assert brand_of(product) == brand_of(original)  # a brand stays on its brand
+    elif product.code != original.code:
         assert product.concept_type == "VMP" and len(product.ingredients) == 1
     if original.modified_release:
         assert product.modified_release

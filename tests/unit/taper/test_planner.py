@@ -428,12 +428,6 @@ def test_the_planner_refuses_two_medicines_with_one_label() -> None:
             "modified-release combination products are tapered by hand",
             id="ibuprofen-codeine-mr-no-crash",
         ),
-        pytest.param(
-            "MXL 60mg capsules",
-            "one once a day",
-            "the medicines dictionary lists no other strengths of this 24-hour product",
-            id="24-hour-morphine-not-stopped-at-once",
-        ),
     ],
 )
 def test_modified_release_products_the_dictionary_cannot_step_down_are_not_planned(
@@ -674,3 +668,46 @@ def test_a_when_required_liquid_stays_a_when_required_maximum() -> None:
             " a day of Oxycodone 5mg/5ml oral solution when required"
         ), how
     assert "divided doses" not in " ".join(s.medicines[0].how for s in p.steps)
+
+
+@pytest.mark.parametrize(
+    ("name", "sig", "brand", "once"),
+    [
+        ("MXL 60mg capsules", "one once a day", "MXL ", True),
+        ("Zydol XL 400mg tablets", "one once a day", "Zydol XL ", True),
+        ("Zomorph 100mg modified-release capsules", "one twice a day", "Zomorph ", False),
+        ("Targinact 20mg/10mg modified-release tablets", "one twice a day", "Targinact ", False),
+    ],
+)
+def test_a_branded_modified_release_order_steps_down_through_its_own_brand(
+    name: str, sig: str, brand: str, once: bool
+) -> None:
+    """Issue 18: MXL and Targinact were refused; Zomorph 100 stepped to 90 mg capsules made
+    only as MXL (24-hour) and on to generic morphine. Now each stays on its brand's real
+    strengths, 24-hour products once a day."""
+    p = plan((name, sig))
+    assert not p.not_planned and p.final_total == 0
+    original = product(p.steps[0].medicines[0].option.parts[0].code)
+    for step in p.steps[:-1]:
+        (medicine,) = step.medicines
+        assert ("once a day" in medicine.how) == once, medicine.how
+        for part in medicine.option.parts:
+            real = product(part.code)
+            assert part.name.startswith(brand) and real.concept_type == "AMP"
+            assert real.release_hours == original.release_hours
+    max_step = PIPELINE.taper_settings.max_step_percent / 100 * p.steps[0].total_ome_mg_per_day
+    for before, step in pairwise(p.steps):
+        if before.total_ome_mg_per_day - step.total_ome_mg_per_day > max_step:
+            assert "maximum step" in step.note
+
+
+def test_a_generic_morphine_mr_capsule_never_steps_to_a_strength_made_only_as_a_24_hour_brand() -> (
+    None
+):
+    p = plan(("Morphine 100mg modified-release capsules", "one twice a day"))
+    names = {part.name for s in p.steps for part in s.medicines[0].option.parts}
+    assert not names & {
+        "Morphine 90mg modified-release capsules",
+        "Morphine 120mg modified-release capsules",
+        "Morphine 150mg modified-release capsules",
+    }
