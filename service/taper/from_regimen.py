@@ -285,7 +285,8 @@ def pace_words(plan: TaperPlan) -> str:
     if sizes == [round(plan.pace.reduction_percent, 2)]:
         return plan.pace.describe()
     each = f"{sizes[0]:g}%" if len(sizes) == 1 else f"{sizes[0]:g}% to {sizes[-1]:g}%"
-    return f"at most {plan.pace.describe()}; steps of {each} of the starting dose"
+    longer = ", a larger step waiting longer" if any(s.note for s in plan.steps[1:]) else ""
+    return f"at most {plan.pace.describe()}; steps of {each} of the starting dose{longer}"
 
 
 def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
