@@ -290,25 +290,34 @@ def pace_words(plan: TaperPlan) -> str:
 
 
 def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
-    """The first steps, for a card's detail."""
-    lines = [f"**Proposed taper** ({pace_words(plan)}):", ""]
-    lines += ["| Step | From | Total OME mg/day | Change |", "|---|---|---|---|"]
+    """The first steps, for a card's detail. Each step's size and any note (a longer wait,
+    a step above the maximum) go in the table, so the words match the steps (issue 18)."""
+    start = plan.steps[0].total_ome_mg_per_day
+    exact = all(
+        abs(s.reduction_mg_per_day / start * 100 - plan.pace.reduction_percent) < 0.005
+        for s in plan.steps[1:]
+    )
+    pace = plan.pace.describe() if exact else f"at most {plan.pace.describe()}"
+    lines = [f"**Proposed taper** ({pace}):", ""]
+    lines += [
+        "| Step | From | Total OME mg/day | Reduction | Change |",
+        "|---|---|---|---|---|",
+    ]
     for step in plan.steps[1 : first + 1]:
         changed = next(m for m in step.medicines if m.label == step.changed)
+        size = f"{round(step.reduction_mg_per_day / start * 100, 2):g}% of the start"
+        note = f"; {step.note}" if step.note else ""
         lines.append(
             f"| {step.number} | {step.start.isoformat()} | {step.total_ome_mg_per_day:g} | "
-            f"{named_how(changed)} |"
+            f"{size} | {named_how(changed)}{note} |"
         )
     remaining = len(plan.steps) - 1 - first
     if remaining > 0:
         lines.append(
-            f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | {remaining} more steps |"
+            f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | | {remaining} more steps |"
         )
     if plan.review is not None:
         lines.append(f"\nThen {plan.review[1]}.")
-    for step in plan.steps[1 : first + 1]:
-        if step.note:
-            lines.append(f"\nStep {step.number} {step.note}.")
     for label, why in plan.not_planned:
         lines.append(f"\nNot in the plan: {label} ({why}).")
     return "\n".join(lines)

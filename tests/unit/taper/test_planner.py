@@ -468,22 +468,26 @@ def test_a_medicine_named_only_in_text_is_not_planned_so_no_step_has_a_made_up_c
 def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> None:
     p = plan((MORPHINE_MR_60, "one twice a day"))
     text = plan_markdown(p)
-    # The words match the steps: 10 mg of 120 is 8.33%, not the 10% pace (issue 18).
-    assert (
-        "**Proposed taper** (at most 10% of the starting dose every 14 days; steps of 8.33% "
-        "of the starting dose):"
-    ) in text
+    # The words match the steps: the pace is a maximum and each row gives its step's size,
+    # 10 mg of 120 is 8.33%, not the 10% pace (issue 18).
+    assert "**Proposed taper** (at most 10% of the starting dose every 14 days):" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
-        "| Step | From | Total OME mg/day | Change |",
-        f"| 1 | 2026-12-01 | 110 | {MORPHINE_MR_60}: one 30mg tablet + two 10mg tablets in the "
-        "morning and one 60mg tablet at night |",
-        f"| 2 | 2026-12-15 | 100 | {MORPHINE_MR_60}: one 30mg tablet + two 10mg tablets "
-        "twice a day |",
-        f"| 3 | 2026-12-29 | 90 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet "
-        "twice a day |",
-        "| … | 2027-05-04 | 0 | 9 more steps |",
+        "| Step | From | Total OME mg/day | Reduction | Change |",
+        f"| 1 | 2026-12-01 | 110 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "10mg tablets in the morning and one 60mg tablet at night |",
+        f"| 2 | 2026-12-15 | 100 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "10mg tablets twice a day |",
+        f"| 3 | 2026-12-29 | 90 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + one "
+        "15mg tablet twice a day |",
+        "| … | 2027-05-04 | 0 | | 9 more steps |",
     ]
+
+
+def test_a_plan_whose_steps_are_the_pace_says_the_pace_alone() -> None:
+    # Co-codamol 30/500 two four times a day: 3 mg OME steps of 24 are 12.5% a step.
+    p = plan((CO_CODAMOL, "two four times a day"), pace=Pace(12.5, 28))
+    assert "**Proposed taper** (12.5% of the starting dose every 28 days):" in plan_markdown(p)
 
 
 def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> None:
@@ -493,8 +497,8 @@ def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> N
     )
     assert_sound(p)
     text = plan_markdown(p, first=len(p.steps))
-    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day |" in text
-    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day |" in text
+    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day" in text
+    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day" in text
     not_named = [
         line
         for line in text.splitlines()
@@ -608,7 +612,7 @@ def test_a_step_larger_than_the_maximum_step_says_so_on_the_plan() -> None:
     for step in p.steps[1:]:
         assert step.note.startswith("waits ")
         assert "more than the maximum step (25% of the starting dose)" in step.note
-    assert f"Step 1 {p.steps[1].note}." in plan_markdown(p)
+    assert f"; {p.steps[1].note} |" in plan_markdown(p)  # on the step's row of the card
 
 
 def test_a_longer_wait_within_the_maximum_step_says_why_and_no_more() -> None:
