@@ -59,7 +59,11 @@ class TaperRequest(BaseModel):
 class ProductOut(BaseModel):
     code: str
     name: str
-    units_per_day: float
+    units_per_day: float = Field(description="Units used a day (patches: changes a day x worn).")
+    at_once: float | None = Field(default=None, description="Patches worn at once.")
+    change_every_hours: int | None = Field(
+        default=None, description="Patches: hours between changes (72, 96, 168)."
+    )
 
 
 class StepMedicineOut(BaseModel):
@@ -77,12 +81,21 @@ class StepOut(BaseModel):
     total_ome_mg_per_day: float
     reduction_mg_per_day: float
     changed: str
+    note: str = Field(
+        description="Why this step waits longer than one interval, or is larger than the "
+        "maximum step size (rules/taper.yaml); empty when it does neither."
+    )
     medicines: list[StepMedicineOut]
 
 
 class NotPlannedOut(BaseModel):
     label: str
     reason: str
+
+
+class ReviewOut(BaseModel):
+    start: date
+    text: str
 
 
 class PlanOut(BaseModel):
@@ -94,6 +107,9 @@ class PlanOut(BaseModel):
     order: list[str]
     not_planned: list[NotPlannedOut]
     steps: list[StepOut]
+    review: ReviewOut | None = Field(
+        description="A plan ending at an agreed floor: hold it and review from this date."
+    )
 
 
 class TaperResponse(BaseModel):
@@ -132,7 +148,9 @@ def taper_plan(
     item: Annotated[
         list[str],
         Query(
-            description="system|code|amount per day|unit[|prn], e.g. dmd|36127311000001102|2|unit"
+            description="system|code|amount|unit[|prn]: an amount per day (unit, mg, ml) or a "
+            "patch's rate (microgram/hour), e.g. dmd|36127311000001102|2|unit, "
+            "dmd|36120311000001103|75|microgram/hour"
         ),
     ],
     start: date | None = None,
@@ -215,19 +233,22 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
     if len(parts) not in (4, 5) or parts[0] not in SYSTEMS:
         raise HookRequestError("expected system|code|amount|unit[|prn]", f"item[{index}]")
     system, code, amount, unit = parts[:4]
-    try:
-        value = float(amount)
-    except ValueError:
-        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
-    if not math.isfinite(value) or value <= 0:
-        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+    values = [_positive(x, index) for x in amount.split("+")]
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
         raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")
-    dosage: dict[str, Any] = {
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-        "doseAndRate": [{"doseQuantity": {"value": value, "code": units[unit]}}],
-    }
+    dosage: dict[str, Any]
+    if len(values) == 2 and unit == "mg":
+        # An uneven twice-daily dose, morning+night, as the card planned it: written as a
+        # dosage text so it is read as any prescriber's would be.
+        dosage = {"text": f"{values[0]:g}mg in the morning and {values[1]:g}mg at night"}
+    elif len(values) == 1:
+        dosage = {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": values[0], "code": units[unit]}}],
+        }
+    else:
+        raise HookRequestError("a split dose is morning+night in mg", f"item[{index}]")
     if len(parts) == 5 and parts[4] == "prn":
         dosage["asNeededBoolean"] = True
     resource = {
@@ -241,6 +262,16 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
     return resource
 
 
+def _positive(amount: str, index: int) -> float:
+    try:
+        value = float(amount)
+    except ValueError:
+        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+    if not math.isfinite(value) or value <= 0:
+        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+    return value
+
+
 def _plan_out(plan: TaperPlan) -> PlanOut:
     return PlanOut(
         pace=plan.pace.describe(),
@@ -250,6 +281,7 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
         end_date=plan.end_date,
         order=list(plan.order),
         not_planned=[NotPlannedOut(label=label, reason=why) for label, why in plan.not_planned],
+        review=ReviewOut(start=plan.review[0], text=plan.review[1]) if plan.review else None,
         steps=[
             StepOut(
                 number=s.number,
@@ -257,6 +289,7 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
                 total_ome_mg_per_day=s.total_ome_mg_per_day,
                 reduction_mg_per_day=s.reduction_mg_per_day,
                 changed=s.changed,
+                note=s.note,
                 medicines=[
                     StepMedicineOut(
                         label=m.label,
@@ -265,7 +298,13 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
                         ome_mg_per_day=m.ome_mg_per_day,
                         how=m.how,
                         products=[
-                            ProductOut(code=p.code, name=p.name, units_per_day=p.units)
+                            ProductOut(
+                                code=p.code,
+                                name=p.name,
+                                units_per_day=round(m.option.units_per_day(p), 4),
+                                at_once=p.units if m.option.change_hours else None,
+                                change_every_hours=m.option.change_hours,
+                            )
                             for p in m.option.parts
                         ],
                     )

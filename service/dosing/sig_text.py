@@ -59,6 +59,10 @@ class SigDose:
     interval_hours: float | None  # stated interval: "every 72 hours", "daily" (24), "weekly"
     explanation: str
     stages: int = 1  # sequential stages ("... then ...") read; the highest is reported
+    #: Doses given by time of day ("1 in the morning and 2 at night"): (time, dose_high in
+    #: ``unit``) in the order written; empty when one dose is given for every time. The
+    #: tapering planner keeps an uneven split rather than re-splitting it evenly (issue 18).
+    doses_by_time: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +319,9 @@ def _read_stage(
         continuous=continuous,
         interval_hours=interval,
         explanation=phrase,
+        doses_by_time=tuple((x.name, q.high) for q, ss in pairs for x in ss)
+        if len(pairs) > 1 and admin is not None and not continuous
+        else (),
     )
     return reading, dose
 

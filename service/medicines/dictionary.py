@@ -68,6 +68,8 @@ class MedicinesDictionary:
         self._history = MappingProxyType(dict(history))
         self._names = MappingProxyType(self._name_index())
         self._single = MappingProxyType(self._ingredient_index())
+        self._brands = MappingProxyType(self._brand_index())
+        self._amp_hours = MappingProxyType(self._amp_release_hours())
 
     @classmethod
     def load(
@@ -144,6 +146,52 @@ class MedicinesDictionary:
             return products
         return tuple(p for p in products if p.modified_release is modified_release)
 
+    def same_brand(self, product: Product) -> tuple[Product, ...]:
+        """Current dm+d AMPs of ``product``'s brand ("Zomorph", "MXL", "Zydol XL") with its
+        ingredients, form, route and release time, weakest first; empty for a VMP or a
+        generic AMP. Modified-release opioids are prescribed by brand: a taper of Zomorph
+        stays on Zomorph strengths (issue 18)."""
+        brand = brand_of(product)
+        if brand is None:
+            return ()
+        names = {i.name for i in product.ingredients}
+        return tuple(
+            p
+            for p in self._brands.get(brand, ())
+            if p.dose_form == product.dose_form
+            and p.route is product.route
+            and p.modified_release is product.modified_release
+            and p.release_hours == product.release_hours
+            and {i.name for i in p.ingredients} == names
+        )
+
+    def release_hours_of(self, product: Product) -> int | None:
+        """A product's release time; for a VMP whose every AMP is of one other release time,
+        that one: dm+d records the tramadol 300 and 400 mg MR VMPs and the morphine 90, 120
+        and 150 mg MR capsules as 12-hour, though every product is a 24-hour brand
+        (ADR 0004, known limits)."""
+        hours = self._amp_hours.get(product.code) if product.concept_type == "VMP" else None
+        if hours is not None and len(hours) == 1:
+            return next(iter(hours))
+        return product.release_hours
+
+    def _brand_index(self) -> dict[str, tuple[Product, ...]]:
+        found: dict[str, list[Product]] = defaultdict(list)
+        for product in self._dmd.values():
+            brand = brand_of(product)
+            if brand is not None and product.use is Use.ANALGESIA:
+                found[brand].append(product)
+        return {
+            brand: tuple(sorted(products, key=_strength_order)) for brand, products in found.items()
+        }
+
+    def _amp_release_hours(self) -> dict[str, frozenset[int | None]]:
+        found: dict[str, set[int | None]] = defaultdict(set)
+        for product in self._dmd.values():
+            if product.concept_type == "AMP" and product.vmp_code:
+                found[product.vmp_code].add(product.release_hours)
+        return {code: frozenset(hours) for code, hours in found.items()}
+
     def _name_index(self) -> dict[str, Product]:
         ranked: dict[str, tuple[tuple[int, bool, int], Product]] = {}
         for product in (*self._dmd.values(), *self._rxnorm.values()):
@@ -171,6 +219,22 @@ class MedicinesDictionary:
         return {
             key: tuple(sorted(products, key=_strength_order)) for key, products in found.items()
         }
+
+
+def brand_of(product: Product) -> str | None:
+    """The brand of a dm+d AMP: its name before the strength ("MST Continus", "Zydol XL");
+    None for a VMP or a generic AMP (named by its ingredient)."""
+    if product.system != "dmd" or product.concept_type != "AMP":
+        return None
+    words: list[str] = []
+    for word in product.name.split():
+        if word[:1].isdigit():
+            break
+        words.append(word)
+    brand = " ".join(words).lower()
+    if not brand or any(brand.startswith(i.name) for i in product.ingredients):
+        return None
+    return brand
 
 
 def _strength_order(product: Product) -> tuple[float, str, str]:
@@ -282,6 +346,7 @@ def _product(file: str, system: str, rows: list[Row[ProductRow]]) -> Product:
         use=first.use,
         bnf_code=first.bnf_code,
         source=first.source,
+        vmp_code=first.vmp_code if first.concept_type == "AMP" else "",
     )
 
 

@@ -103,6 +103,7 @@ class Product:
     use: Use = Use.ANALGESIA
     bnf_code: str = ""
     source: str = ""
+    vmp_code: str = ""  # a dm+d AMP's VMP; "" otherwise
 
     @property
     def opioids(self) -> tuple[Ingredient, ...]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.fhir.systems import DMD
-from service.taper.from_regimen import named_how
+from service.taper.from_regimen import named_how, pace_words
 from service.taper.planner import TaperPlan
 
 
@@ -22,25 +22,46 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
                 f"Step {step.number}: {named_how(medicine)} "
                 f"(total {step.total_ome_mg_per_day:g} mg OME/day)"
             )
+            if step.note and medicine.label == step.changed:
+                text += f". This step {step.note}"
             detail: dict[str, Any] = {
                 "kind": "MedicationRequest",
                 "status": "not-started",
                 "scheduledPeriod": period,
                 "description": text,
             }
-            parts = medicine.option.parts
+            option = medicine.option
+            parts = option.parts
             if len(parts) == 1:
                 detail["productCodeableConcept"] = {
                     "coding": [{"system": DMD, "code": parts[0].code, "display": parts[0].name}]
                 }
-                detail["dailyAmount"] = {"value": parts[0].units}
+                if option.change_hours is None:
+                    detail["dailyAmount"] = {"value": parts[0].units}
+                elif end is not None:
+                    # Patches are worn at once and changed every few days: not a daily
+                    # amount but a quantity for the step (issue 18).
+                    days = (end - step.start).days + 1
+                    detail["quantity"] = {"value": option.quantity(parts[0], days)}
             activities.append({"detail": detail})
+    if plan.review is not None:
+        when, text = plan.review
+        activities.append(
+            {
+                "detail": {
+                    "kind": "Appointment",
+                    "status": "not-started",
+                    "scheduledPeriod": {"start": when.isoformat()},
+                    "description": text[0].upper() + text[1:],
+                }
+            }
+        )
     resource: dict[str, Any] = {
         "resourceType": "CarePlan",
         "status": "draft",
         "intent": "proposal",
         "title": "Opioid tapering plan",
-        "description": f"Reduce by {plan.pace.describe()}; agree the pace with the patient and "
+        "description": f"Reduce by {pace_words(plan)}; agree the pace with the patient and "
         "share the plan with the practice team and the community pharmacy.",
         "subject": {"reference": patient_reference}
         if patient_reference

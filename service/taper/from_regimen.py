@@ -9,11 +9,13 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from service.dosing.daily import DailyAmount
+from service.dosing.sig_text import SigDose, parse_sig
 from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
-from service.taper.options import family_for
+from service.taper.options import Option, Part, family_for
 from service.taper.planner import MedicineToTaper, StepMedicine, TaperPlan, plan_taper
 from service.taper.settings import Pace, TaperSettings
 
@@ -49,7 +51,14 @@ def plan_for(
         part = item.ingredients[0]
         units = item.daily.amount if item.daily.unit == "unit" else None
         family = family_for(
-            product, part.ingredient, part.amount, units, item.daily.as_needed, dictionary, settings
+            product,
+            part.ingredient,
+            part.amount,
+            units,
+            item.daily.as_needed,
+            dictionary,
+            settings,
+            uneven_split(item),
         )
         if isinstance(family, str):
             not_planned.append((item.label, family))
@@ -66,7 +75,52 @@ def plan_for(
         floor_mg_per_day=floor_mg_per_day,
         fixed_ome_mg_per_day=fixed,
         not_planned=not_planned,
+        max_step_percent=settings.max_step_percent,
     )
+
+
+#: Times of day in the order they come, for telling a morning dose from a night one.
+_DAY_ORDER = {"morning": 8, "midday": 12, "evening": 18, "night": 22}
+
+
+def uneven_split(item: MedicationOme) -> tuple[float, float] | None:
+    """(morning, night) mg of a twice-daily modified-release dose written unevenly in its
+    dosage text ("30mg in the morning and 60mg at night"); None for anything else (an even
+    split, a structured dosage, stages, when required), which is planned as balanced."""
+    product, daily = item.product, item.daily
+    if product is None or daily is None or daily.as_needed or not product.modified_release:
+        return None
+    if len(item.record.dosages) != 1 or len(item.ingredients) != 1:
+        return None
+    dosage = item.record.dosages[0]
+    if dosage.has_structure or not dosage.text:
+        return None
+    sig = parse_sig(dosage.text)
+    if not isinstance(sig, SigDose) or sig.stages != 1 or len(sig.doses_by_time) != 2:
+        return None
+    hours = [_hour(name) for name, _ in sig.doses_by_time]
+    if None in hours or hours[0] == hours[1]:
+        return None
+    first, second = sorted(sig.doses_by_time, key=lambda t: _hour(t[0]) or 0)
+    part = item.ingredients[0]
+    strength = next((i.strength for i in product.opioids if i.name == part.ingredient), None)
+    if sig.unit == "mg":
+        per = 1.0
+    elif sig.unit == "unit" and strength is not None and strength.per_unit == "unit":
+        per = strength.mg_per_one
+    else:
+        return None
+    split = (first[1] * per, second[1] * per)
+    if abs(sum(split) - part.amount) > 1e-6 or abs(split[0] - split[1]) < 1e-6:
+        return None
+    return split
+
+
+def _hour(name: str) -> int | None:
+    if name in _DAY_ORDER:
+        return _DAY_ORDER[name]
+    hour, _, _ = name.partition(":")
+    return int(hour) if hour.isdigit() else None
 
 
 def _labels(items: Sequence[MedicationOme]) -> dict[int, str]:
@@ -104,19 +158,20 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
         return []
     days = (plan.steps[2].start - step.start).days if len(plan.steps) > 2 else 0
     actions: list[dict[str, Any]] = []
-    for i, part in enumerate(changed.option.parts):
+    option = changed.option
+    for i, part in enumerate(option.parts):
         resource = copy.deepcopy(draft.record.resource)
         resource["medicationCodeableConcept"] = {
             "coding": [{"system": DMD, "code": part.code, "display": part.name}],
             "text": part.name,
         }
         resource.pop("medicationReference", None)
-        share = "" if len(changed.option.parts) == 1 else f"{part.units:g} a day, as part of: "
-        resource["dosageInstruction"] = [{"text": f"{share}{changed.how}"}]
+        share = "" if len(option.parts) == 1 else f"{_share(option, part)}, as part of: "
+        resource["dosageInstruction"] = [_dosage(option, part, f"{share}{changed.how}")]
         resource.pop("dispenseRequest", None)
         if days > 0:
             resource["dispenseRequest"] = {
-                "quantity": {"value": part.units * days},
+                "quantity": {"value": option.quantity(part, days)},
                 "expectedSupplyDuration": {
                     "value": days,
                     "unit": "days",
@@ -146,9 +201,44 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
     return actions
 
 
+def _share(option: Option, part: Part) -> str:
+    if option.change_hours is not None:
+        return f"{part.units:g} at a time"
+    return f"{part.units:g} a day"
+
+
+def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
+    """The order's dosage. A patch's is structured too: how many are worn at once and how
+    often they are changed (every 72 hours, 7 days), never "n a day" (issue 18)."""
+    if option.change_hours is None:
+        return {"text": text}
+    hours = option.change_hours
+    every = (
+        {"period": hours // 24, "periodUnit": "d"}
+        if hours % 24 == 0 and hours >= 168
+        else {"period": hours, "periodUnit": "h"}
+    )
+    return {
+        "text": text,
+        "timing": {"repeat": {"frequency": 1, **every}},
+        "doseAndRate": [
+            {
+                "doseQuantity": {
+                    "value": part.units,
+                    "unit": "patch",
+                    "system": UCUM,
+                    "code": "{patch}",
+                }
+            }
+        ],
+    }
+
+
 def plan_query(items: Sequence[MedicationOme], start: date) -> str:
-    """Query string for ``GET /taper/plan`` that re-creates this regimen: each calculated
-    opioid as ``item=<system>|<code>|<amount per day>|<unit>[|prn]``."""
+    """Query string for ``GET /taper/plan`` that re-creates the regimen the card planned:
+    each calculated opioid as ``item=<system>|<code>|<amount>|<unit>[|prn]``, in the amount
+    the planner starts from (``link_amount``; an uneven twice-daily dose as "30+60" mg), so
+    the linked plan is the card's plan."""
     params = [("start", start.isoformat())]
     for item in items:
         product, daily = item.product, item.daily
@@ -156,9 +246,25 @@ def plan_query(items: Sequence[MedicationOme], start: date) -> str:
             continue
         if not product.has_class(IngredientClass.OPIOID) or product.system == "name":
             continue
-        value = f"{product.system}|{product.code}|{daily.amount:g}|{daily.unit}"
+        split = uneven_split(item)
+        amount, unit = link_amount(item, daily)
+        # An uneven twice-daily dose travels as "morning+night" mg, so the link keeps it.
+        dose = f"{split[0]:g}+{split[1]:g}" if split else f"{amount:g}"
+        value = f"{product.system}|{product.code}|{dose}|{'mg' if split else unit}"
         params.append(("item", value + ("|prn" if daily.as_needed else "")))
     return urlencode(params)
+
+
+def link_amount(item: MedicationOme, daily: DailyAmount) -> tuple[float, str]:
+    """What the plan link says of a dose: a patch as its rate in micrograms/hour (the planner's
+    amount, however often it is changed: "1 unit a day" read back as a once-daily dose
+    planned a different taper, issue 18); anything else as the daily amount recorded."""
+    product = item.product
+    if product is not None and product.is_patch and len(item.ingredients) == 1:
+        part = item.ingredients[0]
+        if part.amount_unit == "microgram/hour":
+            return part.amount, "microgram/hour"
+    return daily.amount, daily.unit
 
 
 def named_how(medicine: StepMedicine) -> str:
@@ -169,21 +275,49 @@ def named_how(medicine: StepMedicine) -> str:
     return f"{medicine.label}: {medicine.how}"
 
 
+def pace_words(plan: TaperPlan) -> str:
+    """The pace as the steps keep it: real doses rarely make exactly the agreed percentage,
+    so the words give the steps' own sizes too (issue 18: "10%" over steps of 6.25%)."""
+    start = plan.steps[0].total_ome_mg_per_day
+    sizes = sorted({round(s.reduction_mg_per_day / start * 100, 2) for s in plan.steps[1:]})
+    if not sizes or start <= 0:
+        return plan.pace.describe()
+    if sizes == [round(plan.pace.reduction_percent, 2)]:
+        return plan.pace.describe()
+    each = f"{sizes[0]:g}%" if len(sizes) == 1 else f"{sizes[0]:g}% to {sizes[-1]:g}%"
+    longer = ", a larger step waiting longer" if any(s.note for s in plan.steps[1:]) else ""
+    return f"at most {plan.pace.describe()}; steps of {each} of the starting dose{longer}"
+
+
 def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
-    """The first steps, for a card's detail."""
-    lines = [f"**Proposed taper** ({plan.pace.describe()}):", ""]
-    lines += ["| Step | From | Total OME mg/day | Change |", "|---|---|---|---|"]
+    """The first steps, for a card's detail. Each step's size and any note (a longer wait,
+    a step above the maximum) go in the table, so the words match the steps (issue 18)."""
+    start = plan.steps[0].total_ome_mg_per_day
+    exact = all(
+        abs(s.reduction_mg_per_day / start * 100 - plan.pace.reduction_percent) < 0.005
+        for s in plan.steps[1:]
+    )
+    pace = plan.pace.describe() if exact else f"at most {plan.pace.describe()}"
+    lines = [f"**Proposed taper** ({pace}):", ""]
+    lines += [
+        "| Step | From | Total OME mg/day | Reduction | Change |",
+        "|---|---|---|---|---|",
+    ]
     for step in plan.steps[1 : first + 1]:
         changed = next(m for m in step.medicines if m.label == step.changed)
+        size = f"{round(step.reduction_mg_per_day / start * 100, 2):g}% of the start"
+        note = f"; {step.note}" if step.note else ""
         lines.append(
             f"| {step.number} | {step.start.isoformat()} | {step.total_ome_mg_per_day:g} | "
-            f"{named_how(changed)} |"
+            f"{size} | {named_how(changed)}{note} |"
         )
     remaining = len(plan.steps) - 1 - first
     if remaining > 0:
         lines.append(
-            f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | {remaining} more steps |"
+            f"| … | {plan.end_date.isoformat()} | {plan.final_total:g} | | {remaining} more steps |"
         )
+    if plan.review is not None:
+        lines.append(f"\nThen {plan.review[1]}.")
     for label, why in plan.not_planned:
         lines.append(f"\nNot in the plan: {label} ({why}).")
     return "\n".join(lines)

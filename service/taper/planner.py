@@ -56,6 +56,9 @@ class TaperStep:
     total_ome_mg_per_day: float
     reduction_mg_per_day: float
     changed: str  # the medicine changed at this step, "" for step 0
+    #: Why this step waits longer than one interval, or is larger than the maximum step
+    #: size: "" when it does neither. Said on the plan (issue 18).
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,19 @@ class TaperPlan:
     def end_date(self) -> date:
         return self.steps[-1].start
 
+    @property
+    def review(self) -> tuple[date, str] | None:
+        """A plan that ends at an agreed floor ends with holding it and a review, one
+        interval after the last step (issue 18): the floor is a dose to reassess, not a
+        silent end. None for a plan that stops."""
+        if self.floor_mg_per_day <= 0 or self.final_total <= 0 or len(self.steps) < 2:
+            return None  # stopped, or no step (already at or below the floor): as before
+        when = self.end_date + timedelta(days=self.pace.interval_days)
+        return when, (
+            f"hold at {self.final_total:g} mg OME/day (the agreed floor is "
+            f"{self.floor_mg_per_day:g}) and review with the patient from {when.isoformat()}"
+        )
+
 
 def plan_taper(
     medicines: Sequence[MedicineToTaper],
@@ -84,8 +100,11 @@ def plan_taper(
     floor_mg_per_day: float = 0.0,
     fixed_ome_mg_per_day: float = 0.0,
     not_planned: Sequence[tuple[str, str]] = (),
+    max_step_percent: float = 100.0,
 ) -> TaperPlan:
     """``fixed_ome_mg_per_day``: opioids that cannot be planned stay in the totals unchanged.
+    ``max_step_percent``: no step reduces the total by more than this share of the starting
+    total unless no smaller real step exists, and the plan says so on that step.
     Labels must be unique: they key each medicine's current dose."""
     labels = [m.label for m in medicines]
     if len(set(labels)) != len(labels):
@@ -97,6 +116,7 @@ def plan_taper(
     current = {m.label: _starting_option(m) for m in ordered}
     start_total = sum(_ome(m, current[m.label].amount) for m in ordered) + fixed_ome_mg_per_day
     pace_ome = pace.reduction_percent / 100 * start_total
+    max_step = max_step_percent / 100 * start_total
     steps = [_step(0, start, ordered, current, fixed_ome_mg_per_day, 0.0, "")]
     day = start
     for medicine in ordered:
@@ -112,17 +132,34 @@ def plan_taper(
                 o
                 for o in medicine.family.options
                 if o.amount < now.amount - _EPSILON
+                and now.allows(o)  # no dose time raised, never back to a product left
                 and total - _ome(medicine, now.amount - o.amount) >= floor_mg_per_day - _EPSILON
             ]
             if not lower or allowed <= 0:
                 break
             drops = {id(o): _ome(medicine, now.amount - o.amount) for o in lower}
             within = [o for o in lower if drops[id(o)] <= allowed + _EPSILON]
+            note = ""
             if within:
-                chosen, intervals = min(within, key=lambda o: o.amount), 1
+                # The furthest step the pace allows; on a tie, stay on the same product.
+                chosen, intervals = min(within, key=lambda o: (o.amount, o.stage)), 1
             else:
-                chosen = max(lower, key=lambda o: o.amount)
+                # The smallest real step (staying on the same product on a tie), waiting
+                # long enough that the average pace holds.
+                chosen = max(lower, key=lambda o: (o.amount, -o.stage))
                 intervals = math.ceil(drops[id(chosen)] / allowed - _EPSILON)
+                # Counted as the pace counts them: the first step's count includes the
+                # interval ending on the start date.
+                note = (
+                    f"waits {intervals} intervals: the smallest real step, "
+                    f"{drops[id(chosen)]:.3g} mg OME/day, is more than the pace allows in one "
+                    f"{pace.interval_days}-day interval"
+                )
+                if drops[id(chosen)] > max_step + _EPSILON:
+                    note += (
+                        f", and more than the maximum step ({max_step_percent:g}% of the "
+                        "starting dose): no smaller step can be made from real products"
+                    )
             # The first reduction starts on the start date unless it must wait longer.
             wait = intervals if len(steps) > 1 else intervals - 1
             day = day + timedelta(days=pace.interval_days * wait)
@@ -136,6 +173,7 @@ def plan_taper(
                     fixed_ome_mg_per_day,
                     drops[id(chosen)],
                     medicine.label,
+                    note,
                 )
             )
     return TaperPlan(
@@ -148,7 +186,9 @@ def plan_taper(
 
 
 def _starting_option(m: MedicineToTaper) -> Option:
-    return min(m.family.options, key=lambda o: abs(o.amount - m.start_amount))
+    # On a tie, the product worn now (stage 0): 35 micrograms/hour is one 96-hour
+    # buprenorphine patch, not 7-day 20 + 15.
+    return min(m.family.options, key=lambda o: (abs(o.amount - m.start_amount), o.stage))
 
 
 def _ome(m: MedicineToTaper, amount: float) -> float:
@@ -163,6 +203,7 @@ def _step(
     fixed: float,
     reduction: float,
     changed: str,
+    note: str = "",
 ) -> TaperStep:
     medicines = tuple(
         StepMedicine(
@@ -177,4 +218,4 @@ def _step(
         for m in ordered
     )
     total = round(sum(_ome(m, current[m.label].amount) for m in ordered) + fixed, 1)
-    return TaperStep(number, day, medicines, total, round(reduction, 1), changed)
+    return TaperStep(number, day, medicines, total, round(reduction, 1), changed, note)

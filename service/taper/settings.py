@@ -42,6 +42,7 @@ class _PaceFile(StrictModel):
     reduction_percent_of_start: _Percent
     interval_days: _Days
     max_reduction_percent_of_start: _Percent
+    max_step_percent_of_start: _Percent
 
 
 class _SlowerFile(StrictModel):
@@ -53,12 +54,24 @@ class _SlowerFile(StrictModel):
 class _ConstructionFile(StrictModel):
     max_units_per_administration: _Count
     max_patches_at_once: _Count
+    max_strengths_per_administration: _Count
 
 
 class _PatchGroupsFile(StrictModel):
     source: Text
     locator: Text
     groups: dict[str, tuple[tuple[PositiveFloat, ...], ...]]
+
+
+class _PatchLife(StrictModel):
+    strengths: tuple[PositiveFloat, ...]
+    hours: PositiveInt
+
+
+class _PatchChangeFile(StrictModel):
+    source: Text
+    locator: Text
+    by_ingredient: dict[str, tuple[_PatchLife, ...]]
 
 
 class _OrderFile(StrictModel):
@@ -83,6 +96,7 @@ class TaperFile(StrictModel):
     slower_near_end: _SlowerFile
     construction: _ConstructionFile
     patch_groups: _PatchGroupsFile
+    patch_change_hours: _PatchChangeFile
     order: _OrderFile
 
 
@@ -115,10 +129,25 @@ class TaperSettings:
     slower_fraction: float
     slower_by_default: bool
     max_reduction_percent: float
+    max_step_percent: float
     max_units_per_administration: int
     max_patches_at_once: int
+    max_strengths_per_administration: int
     patch_groups: dict[str, tuple[frozenset[float], ...]]
+    #: ingredient -> ((patch strengths in micrograms/hour, hours between changes), ...)
+    patch_change_hours: dict[str, tuple[tuple[frozenset[float], int], ...]]
     order: tuple[str, ...]
+
+    def change_hours(self, ingredient: str, rate: float) -> int | None:
+        """Hours between changes of one ``rate`` patch of ``ingredient``; None if not known."""
+        return next(
+            (
+                hours
+                for strengths, hours in self.patch_change_hours.get(ingredient, ())
+                if any(abs(rate - s) < 0.01 for s in strengths)
+            ),
+            None,
+        )
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Sources) -> TaperSettings:
@@ -136,6 +165,7 @@ class TaperSettings:
         ]
         cited += [
             ("patch_groups.source", data.patch_groups.source),
+            ("patch_change_hours.source", data.patch_change_hours.source),
             ("order.source", data.order.source),
         ]
         for field, source in cited:
@@ -149,11 +179,17 @@ class TaperSettings:
             slower_fraction=slow.pace_fraction.value,
             slower_by_default=slow.default_enabled,
             max_reduction_percent=pace.max_reduction_percent_of_start.value,
+            max_step_percent=pace.max_step_percent_of_start.value,
             max_units_per_administration=build.max_units_per_administration.value,
             max_patches_at_once=build.max_patches_at_once.value,
+            max_strengths_per_administration=build.max_strengths_per_administration.value,
             patch_groups={
                 ingredient: tuple(frozenset(group) for group in groups)
                 for ingredient, groups in data.patch_groups.groups.items()
+            },
+            patch_change_hours={
+                ingredient: tuple((frozenset(life.strengths), life.hours) for life in lives)
+                for ingredient, lives in data.patch_change_hours.by_ingredient.items()
             },
             order=data.order.sequence,
         )

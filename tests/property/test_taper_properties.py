@@ -4,12 +4,16 @@ Regimens of one to three opioids are drawn from a fixed list of real products an
 paces from 5-25% every 7-28 days, with or without the slower pace near the end, and floors.
 For every plan (``service.taper.from_regimen.plan_for``, as ``POST /taper`` builds it):
 
-- each medicine's dose and the total never increase, and every step reduces the total;
+- each medicine's dose, each dose time (morning, night) and the total never increase, and
+  every step reduces the total;
 - no step is larger than the pace: a step's reduction is at most the pace times the days
   since the previous step over the interval, where the first step also counts the interval
   before the start date (the planner's rule: the first reduction starts on the start date
   unless it must wait longer); at the slower pace, that times the slower fraction;
+- no step reduces the total by more than the maximum step size (rules/taper.yaml) unless
+  the step says so, and every wait longer than one interval is said;
 - the plan ends at zero or at the agreed floor, with no further real step above the floor;
+- at most two strengths make a modified-release dose;
 - every product in every step is a real dm+d product whose strength times units makes the
   step's amount, of the same ingredient, route and (modified-release) release time.
 """
@@ -27,6 +31,7 @@ from hypothesis import strategies as st
 
 from service.fhir.medication_record import read_medication_record
 from service.fhir.patient_record import PatientRecord
+from service.medicines.dictionary import brand_of
 from service.medicines.model import Product, Route
 from service.ome.calculate import MedicationOme, Status
 from service.taper.from_regimen import plan_for
@@ -65,6 +70,12 @@ PRODUCTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((f"Tramadol {s}mg modified-release tablets", _MR_SIGS[:1]) for s in (50, 100, 150, 200)),
     *((f"Dihydrocodeine {s}mg modified-release tablets", _MR_SIGS[:2]) for s in (60, 120)),
     *((f"Hydromorphone {s}mg modified-release capsules", _MR_SIGS) for s in (2, 8, 24)),
+    # Brands (issue 18): a branded order steps through its own brand's strengths.
+    ("MXL 60mg capsules", ("one once a day",)),
+    ("MXL 200mg capsules", ("one once a day",)),
+    ("Zydol XL 400mg tablets", ("one once a day",)),
+    ("Zomorph 100mg modified-release capsules", _MR_SIGS),
+    ("Targinact 20mg/10mg modified-release tablets", _MR_SIGS[:2]),
     ("Morphine 10mg tablets", _IR_SIGS),
     ("Oxycodone 5mg capsules", _IR_SIGS),
     ("Oxycodone 10mg capsules", _IR_SIGS),
@@ -184,7 +195,7 @@ def test_every_product_in_the_list_is_real_and_its_doses_are_calculated() -> Non
         for sig in sigs:
             (item,) = _items([(name, sig)])
             assert item.status is Status.CALCULATED, (name, sig, item.reason)
-            assert item.product is not None and item.product.concept_type == "VMP"
+            assert item.product is not None and item.product.concept_type in ("VMP", "AMP")
 
 
 @SETTINGS
@@ -214,6 +225,10 @@ def test_schedule_properties(
         for old, new in zip(before.medicines, step.medicines, strict=True):
             assert old.label == new.label
             assert new.amount <= old.amount + EPSILON, (step.number, new.label)
+            # ... and no dose time: neither the morning nor the night dose rises (issue 18).
+            if old.option.doses and len(new.option.doses) == len(old.option.doses):
+                for before_dose, after_dose in zip(old.option.doses, new.option.doses, strict=True):
+                    assert after_dose <= before_dose + EPSILON, (step.number, new.label)
             assert (new.amount < old.amount - EPSILON) == (new.label == step.changed)
         assert step.total_ome_mg_per_day < before.total_ome_mg_per_day
         reduction = before.total_ome_mg_per_day - step.total_ome_mg_per_day
@@ -237,6 +252,13 @@ def test_schedule_properties(
         per_interval = allowed * pace.interval_days / days
         needed = math.ceil((reduction + ROUNDING) / per_interval - EPSILON)
         assert days // pace.interval_days <= max(needed, 1), (step.number, days, needed)
+        # No step larger than the maximum step size unless the step says so; a longer wait
+        # is always said (issue 18).
+        max_step = PIPELINE.taper_settings.max_step_percent / 100 * steps[0].total_ome_mg_per_day
+        if reduction > max_step + ROUNDING + EPSILON:
+            assert "maximum step" in step.note, (step.number, reduction, max_step)
+        waited = days // pace.interval_days
+        assert (waited > 1) == bool(step.note), (step.number, waited, step.note)
 
     # The plan ends at zero or at the floor, with no further real step above the floor.
     last = steps[-1]
@@ -251,7 +273,8 @@ def test_schedule_properties(
     for medicine in last.medicines:
         family, factor = families[medicine.label]
         for option in family.options:
-            if option.amount < medicine.amount - EPSILON:
+            # A step never goes back to a product it has left nor raises a dose time.
+            if option.amount < medicine.amount - EPSILON and medicine.option.allows(option):
                 below = last.total_ome_mg_per_day - (medicine.amount - option.amount) * factor
                 assert below < floor - EPSILON, (medicine.label, option.how)
 
@@ -293,7 +316,9 @@ def _strength(product: Product, ingredient: str) -> float:
 def _assert_same_kind(product: Product, original: Product) -> None:
     assert product.route is original.route
     assert {i.name for i in product.opioids} == {i.name for i in original.opioids}
-    if product.code != original.code:
+    if product.code != original.code and brand_of(original) is not None:
+        assert brand_of(product) == brand_of(original)  # a brand stays on its brand
+    elif product.code != original.code:
         assert product.concept_type == "VMP" and len(product.ingredients) == 1
     if original.modified_release:
         assert product.modified_release
@@ -306,7 +331,13 @@ def _assert_same_kind(product: Product, original: Product) -> None:
 def _assert_twice_daily(how: str, parts: tuple[Any, ...], original: Product) -> None:
     """A 12-hour product is never given once a day, and at night only just at the lowest
     strength, one tablet."""
-    if not original.modified_release or (original.release_hours or 12) >= 24:
+    if not original.modified_release:
+        return
+    # At most two strengths a dose (rules/taper.yaml; issue 18): "a + b" at each dose time.
+    most = PIPELINE.taper_settings.max_strengths_per_administration
+    for dose_words in how.split(" in the morning and "):
+        assert dose_words.count("+") <= most - 1, how
+    if (original.release_hours or 12) >= 24:
         return
     assert "once a day" not in how
     if "at night only" in how:

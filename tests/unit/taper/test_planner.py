@@ -147,14 +147,17 @@ def test_morphine_mr_stays_twice_daily_on_12_hour_morphine_tablets_moving_to_low
     strengths = []
     for step in p.steps[:-1]:
         (medicine,) = step.medicines
-        assert medicine.how.endswith("twice a day"), medicine.how
+        assert medicine.how.endswith(("twice a day", "at night")), medicine.how
+        morning, night = medicine.option.doses
+        assert morning <= night  # the morning dose comes down first
         for part in medicine.option.parts:
             real = product(part.code)
             assert real.modified_release and real.release_hours == 12
             assert real.dose_form == "tablet" and real.opioids[0].name == "morphine"
-            assert part.units == 2  # one in the morning, one at night
         strengths.append(max(mg_per_unit(x.code) for x in medicine.option.parts))
-        assert medicine.how.count("+") <= 2  # at most three tablets a dose (rules/taper.yaml)
+        # At most two strengths a dose (rules/taper.yaml; issue 18), morning and night.
+        for dose_words in medicine.how.split(" in the morning and "):
+            assert dose_words.count("+") <= 1, medicine.how
     assert strengths == sorted(strengths, reverse=True)  # moving to lower strengths
     assert strengths[-1] == 5
 
@@ -178,7 +181,10 @@ def test_a_12_hour_product_is_taken_at_night_only_once_at_the_lowest_strength_be
 def test_an_unbalanced_twice_daily_dose_is_made_from_real_strengths() -> None:
     p = plan(("Morphine 30mg modified-release tablets", "one in the morning and two at night"))
     assert_sound(p)
-    assert totals(p)[:4] == [90.0, 85.0, 80.0, 75.0]  # 10% of 90 = 9: one 5mg tablet a step
+    # 10% of 90 = 9: 55 mg at night would need three strengths (30 + 15 + 10), so the first
+    # step is to 50 mg after two intervals, then one 5 mg tablet a step (issue 18).
+    assert totals(p)[:4] == [90.0, 80.0, 75.0, 70.0]
+    assert p.steps[1].note.startswith("waits 2 intervals")
     assert p.final_total == 0.0
 
 
@@ -229,7 +235,8 @@ def test_fentanyl_50_patch_steps_down_through_real_patch_strengths() -> None:
         (part,) = medicine.option.parts
         real = product(part.code)
         assert real.is_patch and real.opioids[0].name == "fentanyl" and part.units == 1
-        assert medicine.how.endswith("at a time, changed as now")
+        assert medicine.how.endswith("at a time, changed every 72 hours")
+        assert medicine.option.change_hours == 72
     assert dose(p.steps[-1], label)[1] == "stop the patches"
 
 
@@ -306,6 +313,14 @@ def test_an_agreed_floor_ends_the_plan_at_the_floor() -> None:
     )
     # The last step keeps the total at or above the floor: 55 is the nearest real dose above 52.
     assert plan((MORPHINE_MR_60, "one twice a day"), floor=52.0).final_total == 55.0
+    # ... and ends with holding the floor and a review, one interval on (issue 18).
+    assert p.review == (
+        p.end_date + timedelta(days=14),
+        f"hold at 50 mg OME/day (the agreed floor is 50) and review with the patient from "
+        f"{(p.end_date + timedelta(days=14)).isoformat()}",
+    )
+    assert f"Then {p.review[1]}." in plan_markdown(p)
+    assert plan((MORPHINE_MR_60, "one twice a day")).review is None  # a plan that stops
 
 
 def test_several_opioids_are_tapered_one_at_a_time_in_the_documented_order() -> None:
@@ -413,12 +428,6 @@ def test_the_planner_refuses_two_medicines_with_one_label() -> None:
             "modified-release combination products are tapered by hand",
             id="ibuprofen-codeine-mr-no-crash",
         ),
-        pytest.param(
-            "MXL 60mg capsules",
-            "one once a day",
-            "the medicines dictionary lists no other strengths of this 24-hour product",
-            id="24-hour-morphine-not-stopped-at-once",
-        ),
     ],
 )
 def test_modified_release_products_the_dictionary_cannot_step_down_are_not_planned(
@@ -459,18 +468,26 @@ def test_a_medicine_named_only_in_text_is_not_planned_so_no_step_has_a_made_up_c
 def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> None:
     p = plan((MORPHINE_MR_60, "one twice a day"))
     text = plan_markdown(p)
-    assert "**Proposed taper** (10% of the starting dose every 14 days):" in text
+    # The words match the steps: the pace is a maximum and each row gives its step's size,
+    # 10 mg of 120 is 8.33%, not the 10% pace (issue 18).
+    assert "**Proposed taper** (at most 10% of the starting dose every 14 days):" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
-        "| Step | From | Total OME mg/day | Change |",
-        f"| 1 | 2026-12-01 | 110 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
-        "10mg tablet twice a day |",
-        f"| 2 | 2026-12-15 | 100 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet + one "
-        "5mg tablet twice a day |",
-        f"| 3 | 2026-12-29 | 90 | {MORPHINE_MR_60}: one 30mg tablet + one 15mg tablet "
-        "twice a day |",
-        "| … | 2027-05-04 | 0 | 9 more steps |",
+        "| Step | From | Total OME mg/day | Reduction | Change |",
+        f"| 1 | 2026-12-01 | 110 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "10mg tablets in the morning and one 60mg tablet at night |",
+        f"| 2 | 2026-12-15 | 100 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "10mg tablets twice a day |",
+        f"| 3 | 2026-12-29 | 90 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + one "
+        "15mg tablet twice a day |",
+        "| … | 2027-05-04 | 0 | | 9 more steps |",
     ]
+
+
+def test_a_plan_whose_steps_are_the_pace_says_the_pace_alone() -> None:
+    # Co-codamol 30/500 two four times a day: 3 mg OME steps of 24 are 12.5% a step.
+    p = plan((CO_CODAMOL, "two four times a day"), pace=Pace(12.5, 28))
+    assert "**Proposed taper** (12.5% of the starting dose every 28 days):" in plan_markdown(p)
 
 
 def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> None:
@@ -480,8 +497,8 @@ def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> N
     )
     assert_sound(p)
     text = plan_markdown(p, first=len(p.steps))
-    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day |" in text
-    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day |" in text
+    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day" in text
+    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day" in text
     not_named = [
         line
         for line in text.splitlines()
@@ -502,20 +519,18 @@ def test_the_first_step_becomes_an_update_of_the_draft_and_creates_for_other_str
     assert [a["type"] for a in actions] == ["update", "create", "create"]
     assert actions[0]["resource"]["id"] == "med-0" and "id" not in actions[1]["resource"]
     codes = [a["resource"]["medicationCodeableConcept"]["coding"][0]["code"] for a in actions]
+    # 110 mg: 30 + 10 + 10 in the morning, 60 at night (at most two strengths a dose).
     assert [product(c).name for c in codes] == [
+        "Morphine 60mg modified-release tablets",
         "Morphine 30mg modified-release tablets",
-        "Morphine 15mg modified-release tablets",
         "Morphine 10mg modified-release tablets",
     ]
-    for action in actions:
+    how = "one 30mg tablet + two 10mg tablets in the morning and one 60mg tablet at night"
+    for action, per_day in zip(actions, (1, 1, 2), strict=True):
         resource = action["resource"]
-        assert resource["dosageInstruction"] == [
-            {
-                "text": "2 a day, as part of: one 30mg tablet + one 15mg tablet + one 10mg tablet "
-                "twice a day"
-            }
-        ]
-        assert resource["dispenseRequest"]["quantity"] == {"value": 28}  # 2 a day for 14 days
+        assert resource["dosageInstruction"] == [{"text": f"{per_day} a day, as part of: {how}"}]
+        # per_day for the 14 days of the step
+        assert resource["dispenseRequest"]["quantity"] == {"value": per_day * 14}
         assert resource["dispenseRequest"]["expectedSupplyDuration"]["value"] == 14
 
 
@@ -533,3 +548,170 @@ def test_created_orders_for_other_strengths_continue_nothing() -> None:
     assert actions[0]["resource"]["priorPrescription"] == {"reference": "MedicationRequest/old-mst"}
     assert all("priorPrescription" not in a["resource"] for a in actions[1:])
     assert len(actions) > 1
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "first_quantity"),
+    [
+        # Fentanyl 75 -> 25 + 37.5 for 28 days: ten of each 72-hour patch, not 28 (issue 18).
+        ("Fentanyl 75micrograms/hour transdermal patches", {"period": 72, "periodUnit": "h"}, 10),
+        # Buprenorphine 10 -> 5 (7-day) for 70 days: ten patches.
+        (
+            "Buprenorphine 10micrograms/hour transdermal patches",
+            {"period": 7, "periodUnit": "d"},
+            10,
+        ),
+    ],
+)
+def test_a_patch_order_is_patches_worn_at_once_changed_every_interval_supplied_per_change(
+    name: str, period: dict[str, Any], first_quantity: int
+) -> None:
+    record = read_medication_record(
+        request(name, "apply one patch every 72 hours", status="draft"), "draft", {}
+    )
+    regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(
+        regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
+    )
+    actions = first_step_actions(p, regimen.proposed)
+    assert actions
+    days = (p.steps[2].start - p.steps[1].start).days
+    for action in actions:
+        (dosage,) = action["resource"]["dosageInstruction"]
+        assert dosage["timing"] == {"repeat": {"frequency": 1, **period}}
+        assert dosage["doseAndRate"][0]["doseQuantity"]["value"] == 1
+        assert "a day" not in dosage["text"]
+        supply = action["resource"]["dispenseRequest"]
+        assert supply["quantity"] == {"value": first_quantity}
+        assert supply["expectedSupplyDuration"]["value"] == days
+
+
+def test_buprenorphine_35_96_hour_steps_on_through_7_day_patches_not_to_zero() -> None:
+    """Issue 18: from the lowest 96-hour patch the plan used to wait 18 weeks and stop
+    (84 mg OME/day in one step). It now crosses to 7-day patches, made of two strengths
+    where needed, and never goes back to a 96-hour patch."""
+    p = plan(("Buprenorphine 35micrograms/hour transdermal patches", "apply one every 96 hours"))
+    assert_sound(p)
+    (label,) = p.order
+    assert [dose(s, label)[0] for s in p.steps] == [35, 30, 25, 20, 15, 10, 5, 0]
+    hours = [s.medicines[0].option.change_hours for s in p.steps[:-1]]
+    assert hours == [96, 168, 168, 168, 168, 168, 168]
+    assert "20micrograms/hour" in dose(p.steps[1], label)[1]
+    assert "10micrograms/hour" in dose(p.steps[1], label)[1]
+    max_step = PIPELINE.taper_settings.max_step_percent / 100 * p.steps[0].total_ome_mg_per_day
+    for before, step in pairwise(p.steps):
+        reduction = before.total_ome_mg_per_day - step.total_ome_mg_per_day
+        assert reduction <= max_step
+
+
+def test_a_step_larger_than_the_maximum_step_says_so_on_the_plan() -> None:
+    """Buprenorphine 10 (24 mg OME/day): 10 -> 5 -> 0 are 50% steps and no smaller patch
+    exists: taken, after a longer wait, and said on the step, the card and the CarePlan."""
+    p = plan(("Buprenorphine 10micrograms/hour transdermal patches", "apply one every 7 days"))
+    assert totals(p) == [24, 12, 0]
+    for step in p.steps[1:]:
+        assert step.note.startswith("waits ")
+        assert "more than the maximum step (25% of the starting dose)" in step.note
+    assert f"; {p.steps[1].note} |" in plan_markdown(p)  # on the step's row of the card
+
+
+def test_a_longer_wait_within_the_maximum_step_says_why_and_no_more() -> None:
+    p = plan((FENTANYL_50, "apply one patch every 72 hours"))
+    assert p.steps[1].note == (
+        "waits 3 intervals: the smallest real step, 30 mg OME/day, is more than the pace "
+        "allows in one 14-day interval"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "sig"),
+    [
+        ("Morphine 30mg modified-release tablets", "one in the morning and two at night"),
+        ("Morphine 60mg modified-release tablets", "30mg in the morning and 60mg at night"),
+    ],
+)
+def test_an_uneven_split_is_kept_and_the_larger_dose_comes_down_first(name: str, sig: str) -> None:
+    """Issue 18: 30 mg morning + 60 mg night was re-split to 45 + 45 at step 0 and step 1
+    raised the morning dose. Now step 0 is the dose as prescribed, the night dose comes down
+    to the morning one, and no step raises either."""
+    p = plan((name, sig))
+    assert_sound(p)
+    doses = [s.medicines[0].option.doses for s in p.steps]
+    assert doses[0] == (30.0, 60.0)
+    # 55 mg would need three strengths: the night dose comes down to 50 mg first.
+    assert doses[1:6] == [(30.0, e) for e in (50.0, 45.0, 40.0, 35.0, 30.0)]
+    for before, after in pairwise(doses):
+        if before and len(after) == 2:
+            assert after[0] <= before[0] and after[1] <= before[1]
+    assert p.final_total == 0
+
+
+def test_a_larger_morning_dose_comes_down_first_too() -> None:
+    p = plan(("Oxycodone 40mg modified-release tablets", "two in the morning and one at night"))
+    doses = [s.medicines[0].option.doses for s in p.steps]
+    assert doses[:5] == [(80.0, 40.0), (70.0, 40.0), (60.0, 40.0), (50.0, 40.0), (40.0, 40.0)]
+
+
+def test_a_structured_or_even_dose_is_planned_balanced_as_before() -> None:
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    assert p.steps[0].medicines[0].option.doses == (60.0, 60.0)
+
+
+def test_a_when_required_liquid_stays_a_when_required_maximum() -> None:
+    """Issue 18: "5ml every 4 hours when required" became "15 ml a day in divided doses"."""
+    p = plan(
+        (
+            "Oxycodone 5mg/5ml oral solution",
+            "5ml every 4 hours when required, max 6 doses in 24 hours",
+        )
+    )
+    assert_sound(p)
+    for step in p.steps[1:-1]:
+        how = step.medicines[0].how
+        assert how.startswith("up to ") and how.endswith(
+            " a day of Oxycodone 5mg/5ml oral solution when required"
+        ), how
+    assert "divided doses" not in " ".join(s.medicines[0].how for s in p.steps)
+
+
+@pytest.mark.parametrize(
+    ("name", "sig", "brand", "once"),
+    [
+        ("MXL 60mg capsules", "one once a day", "MXL ", True),
+        ("Zydol XL 400mg tablets", "one once a day", "Zydol XL ", True),
+        ("Zomorph 100mg modified-release capsules", "one twice a day", "Zomorph ", False),
+        ("Targinact 20mg/10mg modified-release tablets", "one twice a day", "Targinact ", False),
+    ],
+)
+def test_a_branded_modified_release_order_steps_down_through_its_own_brand(
+    name: str, sig: str, brand: str, once: bool
+) -> None:
+    """Issue 18: MXL and Targinact were refused; Zomorph 100 stepped to 90 mg capsules made
+    only as MXL (24-hour) and on to generic morphine. Now each stays on its brand's real
+    strengths, 24-hour products once a day."""
+    p = plan((name, sig))
+    assert not p.not_planned and p.final_total == 0
+    original = product(p.steps[0].medicines[0].option.parts[0].code)
+    for step in p.steps[:-1]:
+        (medicine,) = step.medicines
+        assert ("once a day" in medicine.how) == once, medicine.how
+        for part in medicine.option.parts:
+            real = product(part.code)
+            assert part.name.startswith(brand) and real.concept_type == "AMP"
+            assert real.release_hours == original.release_hours
+    max_step = PIPELINE.taper_settings.max_step_percent / 100 * p.steps[0].total_ome_mg_per_day
+    for before, step in pairwise(p.steps):
+        if before.total_ome_mg_per_day - step.total_ome_mg_per_day > max_step:
+            assert "maximum step" in step.note
+
+
+def test_a_generic_morphine_mr_capsule_never_steps_to_a_strength_made_only_as_a_24_hour_brand() -> (
+    None
+):
+    p = plan(("Morphine 100mg modified-release capsules", "one twice a day"))
+    names = {part.name for s in p.steps for part in s.medicines[0].option.parts}
+    assert not names & {
+        "Morphine 90mg modified-release capsules",
+        "Morphine 120mg modified-release capsules",
+        "Morphine 150mg modified-release capsules",
+    }
