@@ -290,6 +290,87 @@ def _describe(d: Dosage, dose: float, unit: str, per_day: float | None, cap: flo
     return ", ".join(parts)
 
 
+#: FHIR ``Timing.repeat.when`` codes (event-timing value set) read as a time of day, named as
+#: ``sig_text`` names them ("morning", "night"): meal codes by the meal they go with.
+_WHEN_TIMES = {
+    "MORN": "morning",
+    "MORN.early": "morning",
+    "MORN.late": "morning",
+    "WAKE": "morning",
+    "CM": "morning",
+    "ACM": "morning",
+    "PCM": "morning",
+    "NOON": "midday",
+    "CD": "midday",
+    "ACD": "midday",
+    "PCD": "midday",
+    "EVE": "evening",
+    "EVE.early": "evening",
+    "EVE.late": "evening",
+    "CV": "evening",
+    "ACV": "evening",
+    "PCV": "evening",
+    "NIGHT": "night",
+    "HS": "night",
+}
+
+
+def structured_doses_by_time(record: MedicationRecord) -> tuple[tuple[str, float, str], ...]:
+    """Doses given by time of day in structured dosage lines, as ``SigDose.doses_by_time``
+    gives them for text (issue 18): ((time, dose, unit), ...) in line order, the time a
+    ``sig_text`` name ("morning", "night") or "HH:MM" from ``timeOfDay``, the dose in mg,
+    ml or product units. Only when every line runs concurrently (one ``sequence``, or
+    none), is regular, gives one dose once a day at exactly one time; else empty.
+
+    The parsed ``Dosage`` keeps only how many times a line names, so the times are read
+    from the resource as sent, whose dosage lines ``read_medication_record`` keeps in order
+    (``dosageInstruction`` then ``dosage``)."""
+    raw: list[object] = []
+    for key in ("dosageInstruction", "dosage"):
+        lines = record.resource.get(key)
+        if isinstance(lines, list):
+            raw.extend(lines)
+    if len(raw) != len(record.dosages) or len(raw) < 2:
+        return ()
+    if len({d.sequence for d in record.dosages}) != 1:
+        return ()
+    out: list[tuple[str, float, str]] = []
+    for d, source in zip(record.dosages, raw, strict=True):
+        if d.as_needed or d.rate is not None or d.dose_high is None or not d.has_structure:
+            return ()
+        if d.dose_low is not None and d.dose_low.value != d.dose_high.value:
+            return ()
+        if _administrations_per_day(d) != 1.0 or d.time_of_day_count + d.when_count != 1:
+            return ()
+        time = _time_of(source)
+        unit = dose_unit(d.dose_high)
+        if time is None or unit is None:
+            return ()
+        dose, unit = to_base(d.dose_high.value, unit)
+        out.append((time, dose, unit))
+    if len({unit for _, _, unit in out}) != 1:
+        return ()
+    return tuple(out)
+
+
+def _time_of(source: object) -> str | None:
+    """The one time a dosage line names: a ``when`` code's name, or ``timeOfDay`` "HH:MM"."""
+    if not isinstance(source, dict):
+        return None
+    timing = source.get("timing")
+    repeat = timing.get("repeat") if isinstance(timing, dict) else None
+    if not isinstance(repeat, dict):
+        return None
+    when, times = repeat.get("when") or [], repeat.get("timeOfDay") or []
+    if isinstance(when, list) and len(when) == 1 and isinstance(when[0], str):
+        return _WHEN_TIMES.get(when[0])
+    if isinstance(times, list) and len(times) == 1 and isinstance(times[0], str):
+        hour, _, minute = times[0].partition(":")
+        if hour.isdigit() and minute[:2].isdigit():
+            return f"{int(hour):02d}:{minute[:2]}"
+    return None
+
+
 # -- text and supply --------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from service.dosing.daily import DailyAmount
+from service.dosing.daily import DailyAmount, structured_doses_by_time
 from service.dosing.sig_text import SigDose, parse_sig
 from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
@@ -84,29 +84,41 @@ _DAY_ORDER = {"morning": 8, "midday": 12, "evening": 18, "night": 22}
 
 
 def uneven_split(item: MedicationOme) -> tuple[float, float] | None:
-    """(morning, night) mg of a twice-daily modified-release dose written unevenly in its
-    dosage text ("30mg in the morning and 60mg at night"); None for anything else (an even
-    split, a structured dosage, stages, when required), which is planned as balanced."""
+    """(morning, night) mg of a twice-daily modified-release dose given unevenly, in its
+    dosage text ("30mg in the morning and 60mg at night") or in two structured dosage lines
+    (``when`` MORN / NIGHT, or ``timeOfDay`` 08:00 / 20:00, doses 30 and 60 mg; issue 18);
+    None for anything else (an even split, stages, when required), planned as balanced."""
     product, daily = item.product, item.daily
     if product is None or daily is None or daily.as_needed or not product.modified_release:
         return None
-    if len(item.record.dosages) != 1 or len(item.ingredients) != 1:
+    if not item.record.dosages or len(item.ingredients) != 1:
         return None
-    dosage = item.record.dosages[0]
-    if dosage.has_structure or not dosage.text:
+    by_time: tuple[tuple[str, float], ...]
+    structured = structured_doses_by_time(item.record)
+    if structured:
+        by_time = tuple((time, dose) for time, dose, _ in structured)
+        unit = structured[0][2]
+    else:
+        if len(item.record.dosages) != 1:
+            return None
+        dosage = item.record.dosages[0]
+        if dosage.has_structure or not dosage.text:
+            return None
+        sig = parse_sig(dosage.text)
+        if not isinstance(sig, SigDose) or sig.stages != 1:
+            return None
+        by_time, unit = sig.doses_by_time, sig.unit
+    if len(by_time) != 2:
         return None
-    sig = parse_sig(dosage.text)
-    if not isinstance(sig, SigDose) or sig.stages != 1 or len(sig.doses_by_time) != 2:
-        return None
-    hours = [_hour(name) for name, _ in sig.doses_by_time]
+    hours = [_hour(name) for name, _ in by_time]
     if None in hours or hours[0] == hours[1]:
         return None
-    first, second = sorted(sig.doses_by_time, key=lambda t: _hour(t[0]) or 0)
+    first, second = sorted(by_time, key=lambda t: _hour(t[0]) or 0)
     part = item.ingredients[0]
     strength = next((i.strength for i in product.opioids if i.name == part.ingredient), None)
-    if sig.unit == "mg":
+    if unit == "mg":
         per = 1.0
-    elif sig.unit == "unit" and strength is not None and strength.per_unit == "unit":
+    elif unit == "unit" and strength is not None and strength.per_unit == "unit":
         per = strength.mg_per_one
     else:
         return None

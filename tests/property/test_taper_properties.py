@@ -34,7 +34,7 @@ from service.fhir.patient_record import PatientRecord
 from service.medicines.dictionary import brand_of
 from service.medicines.model import Product, Route
 from service.ome.calculate import MedicationOme, Status
-from service.taper.from_regimen import plan_for
+from service.taper.from_regimen import plan_for, uneven_split
 from service.taper.options import Family, family_for
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace
@@ -46,7 +46,14 @@ TODAY = date(2026, 11, 22)
 EPSILON = 1e-6
 ROUNDING = 0.1  # step totals are rounded to 0.1 mg OME/day
 
-_MR_SIGS = ("one twice a day", "two twice a day", "one in the morning and two at night")
+_MR_SIGS = (
+    "one twice a day",
+    "two twice a day",
+    "one in the morning and two at night",
+    # Structured dosage lines, one per time (``_record``; issue 18: kept as uneven splits).
+    "structured: 1 MORN, 2 NIGHT",
+    "structured: 2 08:00, 1 20:00",
+)
 _IR_SIGS = (
     "one four times a day",
     "two four times a day",
@@ -109,7 +116,18 @@ FLOORS = (0.0, 0.0, 0.0, 10.0, 30.0, 45.5, 60.0, 90.0, 120.0)
 
 
 def _record(name: str, sig: str, index: int) -> Any:
-    return read_medication_record(request(name, sig, index), f"medications[{index}]", {})
+    resource = request(name, sig, index)
+    if sig.startswith("structured:"):
+        # "structured: 1 MORN, 2 NIGHT": a structured line per time, ``when`` codes or
+        # ``timeOfDay``, each a tablet count once a day.
+        lines = []
+        for entry in sig.removeprefix("structured:").split(","):
+            count, time = entry.split()
+            repeat = {"timeOfDay": [f"{time}:00"]} if ":" in time else {"when": [time]}
+            dose = {"doseQuantity": {"value": int(count), "unit": "tablet"}}
+            lines.append({"timing": {"repeat": repeat}, "doseAndRate": [dose]})
+        resource["dosageInstruction"] = lines
+    return read_medication_record(resource, f"medications[{index}]", {})
 
 
 def _items(regimen: list[tuple[str, str]]) -> tuple[MedicationOme, ...]:
@@ -218,6 +236,11 @@ def test_schedule_properties(
     assert steps[0].number == 0 and steps[0].start == start
     assert abs(steps[0].total_ome_mg_per_day - start_total) <= ROUNDING + EPSILON
     assert {m.label for m in steps[0].medicines} == set(_labels(items))
+    # An uneven twice-daily split, in text or structured lines, starts as written (issue 18).
+    for medicine in steps[0].medicines:
+        split = uneven_split(_labels(items)[medicine.label])
+        if split is not None:
+            assert medicine.option.doses == split, medicine.label
 
     pace_ome = pace.reduction_percent / 100 * steps[0].total_ome_mg_per_day
     for before, step in pairwise(steps):

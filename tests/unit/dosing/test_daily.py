@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from service.dosing.daily import DailyAmount, NotDosed, daily_amount
+from service.dosing.daily import DailyAmount, NotDosed, daily_amount, structured_doses_by_time
 from service.fhir.medication_record import read_medication_record
 from tests.unit.ome.fhir_builders import (
     MORPHINE_MR_30,
@@ -377,3 +377,38 @@ def test_supply_is_the_last_resort_after_unreadable_text() -> None:
 
 def test_nothing_to_go_on() -> None:
     assert not_dosed() == "no dosage instruction; no quantity and supply duration to fall back on"
+
+
+# --- Doses by time of day in structured lines (the taper keeps an uneven split; issue 18) ---
+
+
+def by_time(*lines: dict[str, Any]) -> tuple[tuple[str, float, str], ...]:
+    record = read_medication_record(request(MORPHINE_MR_30, *lines), "medications[0]", {})
+    return structured_doses_by_time(record)
+
+
+def test_structured_lines_at_named_times_give_their_doses_by_time() -> None:
+    assert by_time(dosage(dose=mg(30), when=["MORN"]), dosage(dose=mg(60), when=["NIGHT"])) == (
+        ("morning", 30.0, "mg"),
+        ("night", 60.0, "mg"),
+    )
+    assert by_time(
+        dosage(dose=tablets(1), time_of_day=["08:00:00"]),
+        dosage(dose=tablets(2), time_of_day=["20:00"]),
+    ) == (("08:00", 1.0, "unit"), ("20:00", 2.0, "unit"))
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # one line, or lines that are not each one dose once a day at one time
+        (dosage(dose=mg(30), when=["MORN", "NIGHT"]),),
+        (dosage(dose=mg(30), frequency=1, period=1, period_unit="d"), dosage(dose=mg(60))),
+        (dosage(dose=mg(30), when=["MORN"]), dosage(dose=mg(60), when=["NIGHT"], as_needed=True)),
+        (dosage(dose=mg(30), when=["MORN"]), dosage(dose=tablets(2), when=["NIGHT"])),
+        (dosage(dose=mg(30), when=["MORN"]), dosage(dose=mg(60), when=["XYZ"])),
+        (dosage(dose=mg(30), when=["MORN"]), dosage("60mg at night")),
+    ],
+)
+def test_anything_else_gives_no_doses_by_time(lines: tuple[dict[str, Any], ...]) -> None:
+    assert by_time(*lines) == ()

@@ -715,3 +715,89 @@ def test_a_generic_morphine_mr_capsule_never_steps_to_a_strength_made_only_as_a_
         "Morphine 120mg modified-release capsules",
         "Morphine 150mg modified-release capsules",
     }
+
+
+# --- Uneven splits given as structured dosage lines (issue 18) ----------------------------
+
+UCUM_MG = {"unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
+
+
+def structured(name: str, *lines: tuple[dict[str, Any], float, str]) -> TaperPlan:
+    """A plan for ``name`` ordered as structured dosage lines: (timing.repeat, dose, unit),
+    the unit "mg" or a tablet count."""
+    dosages = [
+        {
+            "timing": {"repeat": repeat},
+            "doseAndRate": [
+                {
+                    "doseQuantity": {"value": value, **UCUM_MG}
+                    if unit == "mg"
+                    else {"value": value, "unit": "tablet"}
+                }
+            ],
+        }
+        for repeat, value, unit in lines
+    ]
+    record = read_medication_record(
+        request(name, "", dosageInstruction=dosages), "medications[0]", {}
+    )
+    items = PIPELINE.regimen(PatientRecord("taper", None, (), (record,)), TODAY).with_proposal
+    return plan_for(items, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings)
+
+
+def assert_kept_and_never_raised(p: TaperPlan, first: tuple[float, float]) -> None:
+    assert_sound(p)
+    doses = [s.medicines[0].option.doses for s in p.steps]
+    assert doses[0] == first
+    # The larger dose comes down first, to the smaller one.
+    smaller_at = 0 if first[0] < first[1] else 1
+    assert doses[1][smaller_at] == min(first)
+    assert doses[1][1 - smaller_at] < max(first)
+    for before, after in pairwise(doses):
+        if before and len(after) == 2:
+            assert after[0] <= before[0] and after[1] <= before[1]
+    assert p.final_total == 0
+
+
+def test_an_uneven_split_in_structured_when_morn_night_lines_is_kept() -> None:
+    """Issue 18: two structured lines, ``when`` MORN 30 mg and NIGHT 60 mg, were planned as
+    45 + 45 from step 0; now as written, as the same dose in dosage text is."""
+    p = structured(MORPHINE_MR_60, ({"when": ["MORN"]}, 30, "mg"), ({"when": ["NIGHT"]}, 60, "mg"))
+    assert_kept_and_never_raised(p, (30.0, 60.0))
+    assert p.steps[0].medicines[0].how == (
+        "one 30mg tablet in the morning and one 60mg tablet at night"
+    )
+    text = plan(("Morphine 60mg modified-release tablets", "30mg in the morning and 60mg at night"))
+    assert [s.medicines[0].option.doses for s in p.steps] == [
+        s.medicines[0].option.doses for s in text.steps
+    ]
+
+
+def test_an_uneven_split_in_structured_time_of_day_lines_is_kept() -> None:
+    every_day = {"frequency": 1, "period": 1, "periodUnit": "d"}
+    p = structured(
+        MORPHINE_MR_60,
+        ({"timeOfDay": ["08:00:00"], **every_day}, 30, "mg"),
+        ({"timeOfDay": ["20:00:00"], **every_day}, 60, "mg"),
+    )
+    assert_kept_and_never_raised(p, (30.0, 60.0))
+
+
+def test_a_larger_structured_morning_dose_in_tablets_comes_down_first() -> None:
+    # Lines in either order: the times, not the order written, say which is the morning.
+    p = structured(OXY_MR_40, ({"when": ["NIGHT"]}, 1, "tablet"), ({"when": ["MORN"]}, 2, "tablet"))
+    assert_kept_and_never_raised(p, (80.0, 40.0))
+
+
+def test_an_even_structured_split_or_lines_with_no_times_are_planned_balanced() -> None:
+    even = structured(
+        MORPHINE_MR_60, ({"when": ["MORN"]}, 60, "mg"), ({"when": ["NIGHT"]}, 60, "mg")
+    )
+    assert even.steps[0].medicines[0].option.doses == (60.0, 60.0)
+    # Two once-daily lines with no time: which dose is the morning one is not said.
+    untimed = structured(
+        MORPHINE_MR_60,
+        ({"frequency": 1, "period": 1, "periodUnit": "d"}, 30, "mg"),
+        ({"frequency": 1, "period": 1, "periodUnit": "d"}, 60, "mg"),
+    )
+    assert untimed.steps[0].medicines[0].option.doses == (45.0, 45.0)
