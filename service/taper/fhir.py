@@ -68,6 +68,9 @@ def care_plan(plan: TaperPlan, patient_reference: str | None = None) -> dict[str
         else {"display": "Patient"},
         "period": {"start": steps[0].start.isoformat(), "end": plan.end_date.isoformat()},
     }
+    if steps[0].note:
+        # How an order was read (its patch change interval, issue 18): for the whole plan.
+        resource["note"] = [{"text": steps[0].note}]
     if activities:  # FHIR JSON: an array is never empty (a plan with no step has none)
         resource["activity"] = activities
     return resource

@@ -11,11 +11,12 @@ from urllib.parse import urlencode
 
 from service.dosing.daily import DailyAmount, structured_doses_by_time
 from service.dosing.sig_text import SigDose, parse_sig
+from service.dosing.units import dose_unit, hours
 from service.fhir.systems import DMD, UCUM
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
-from service.taper.options import Option, Part, family_for
+from service.taper.options import Option, Part, change_timing, family_for
 from service.taper.planner import MedicineToTaper, StepMedicine, TaperPlan, plan_taper
 from service.taper.settings import Pace, TaperSettings
 
@@ -59,6 +60,7 @@ def plan_for(
             dictionary,
             settings,
             uneven_split(item),
+            ordered_change_hours(item) if product.is_patch else None,
         )
         if isinstance(family, str):
             not_planned.append((item.label, family))
@@ -110,8 +112,8 @@ def uneven_split(item: MedicationOme) -> tuple[float, float] | None:
         by_time, unit = sig.doses_by_time, sig.unit
     if len(by_time) != 2:
         return None
-    hours = [_hour(name) for name, _ in by_time]
-    if None in hours or hours[0] == hours[1]:
+    times = [_hour(name) for name, _ in by_time]
+    if None in times or times[0] == times[1]:
         return None
     first, second = sorted(by_time, key=lambda t: _hour(t[0]) or 0)
     part = item.ingredients[0]
@@ -126,6 +128,40 @@ def uneven_split(item: MedicationOme) -> tuple[float, float] | None:
     if abs(sum(split) - part.amount) > 1e-6 or abs(split[0] - split[1]) < 1e-6:
         return None
     return split
+
+
+def ordered_change_hours(item: MedicationOme) -> int | None:
+    """How often a patch order says the patch is changed, in whole hours: a structured
+    ``timing.repeat`` (period / periodUnit over frequency: every 72 hours, 2 a week) or, for
+    a line with no period, its text ("every 3 days", "twice a week"). None when the order
+    does not say, or its lines disagree: the planner then takes ``rules/taper.yaml``.
+
+    A line dosed as a rate (micrograms/hour) "once a day" says nothing about changes: the
+    rate is the daily figure however often the patch is changed (ome-reference.md §6), and
+    the plan link sends a patch so (``plan_query``)."""
+    intervals: set[float] = set()
+    for dosage in item.record.dosages:
+        if dosage.period is not None:
+            every = hours(dosage.period, dosage.period_unit or "d")
+            if every is None or every <= 0:
+                return None
+            every /= dosage.frequency or 1.0
+            rate = dosage.dose_high is not None and dose_unit(dosage.dose_high) == (
+                "microgram/hour"
+            )
+            if rate and abs(every - 24) < 1e-6:
+                continue
+            intervals.add(every)
+            continue
+        for text in (dosage.text, dosage.patient_instruction):
+            sig = parse_sig(text) if text else None
+            if isinstance(sig, SigDose) and sig.interval_hours:
+                intervals.add(sig.interval_hours)
+                break
+    if len(intervals) != 1:
+        return None
+    every = intervals.pop()
+    return round(every) if abs(every - round(every)) < 1e-6 and every >= 1 else None
 
 
 def _hour(name: str) -> int | None:
@@ -221,18 +257,13 @@ def _share(option: Option, part: Part) -> str:
 
 def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
     """The order's dosage. A patch's is structured too: how many are worn at once and how
-    often they are changed (every 72 hours, 7 days), never "n a day" (issue 18)."""
+    often they are changed (every 72 hours, 7 days, twice a week as the order said), never
+    "n a day" (issue 18)."""
     if option.change_hours is None:
         return {"text": text}
-    hours = option.change_hours
-    every = (
-        {"period": hours // 24, "periodUnit": "d"}
-        if hours % 24 == 0 and hours >= 168
-        else {"period": hours, "periodUnit": "h"}
-    )
     return {
         "text": text,
-        "timing": {"repeat": {"frequency": 1, **every}},
+        "timing": {"repeat": change_timing(option.change_hours)},
         "doseAndRate": [
             {
                 "doseQuantity": {
@@ -330,6 +361,8 @@ def plan_markdown(plan: TaperPlan, first: int = 3) -> str:
         )
     if plan.review is not None:
         lines.append(f"\nThen {plan.review[1]}.")
+    if plan.steps[0].note:  # how the order was read, e.g. its patch change interval
+        lines.append(f"\nNote: {plan.steps[0].note}.")
     for label, why in plan.not_planned:
         lines.append(f"\nNot in the plan: {label} ({why}).")
     return "\n".join(lines)

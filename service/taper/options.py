@@ -95,6 +95,9 @@ class Family:
     kind: str  # when_required | immediate_release | modified_release | transdermal
     unit: str  # "mg/day" | "microgram/hour"
     options: tuple[Option, ...]  # every way down from the current dose, highest first
+    #: What the plan must say about how this medicine was read: an order's patch change
+    #: interval that ``rules/taper.yaml`` does not give for the product (issue 18).
+    note: str = ""
 
 
 def family_for(
@@ -106,8 +109,11 @@ def family_for(
     dictionary: MedicinesDictionary,
     settings: TaperSettings,
     split: tuple[float, float] | None = None,
+    ordered_hours: int | None = None,
 ) -> Family | str:
-    """``split``: a twice-daily modified-release dose given unevenly, (morning, night) mg."""
+    """``split``: a twice-daily modified-release dose given unevenly, (morning, night) mg.
+    ``ordered_hours``: a patch order's stated change interval, used for the patch ordered
+    in place of ``rules/taper.yaml`` (issue 18)."""
     strength = next((i.strength for i in product.opioids if i.name == ingredient), None)
     if strength is None:
         return "the product's strength is not known"
@@ -115,7 +121,7 @@ def family_for(
         # Steps are coded as dm+d: a name read from text or an RxNorm code is no dm+d product.
         return "it is not a dm+d product; the plan is made only from dm+d products"
     if product.is_patch:
-        return _patches(ingredient, current_amount, dictionary, settings)
+        return _patches(ingredient, current_amount, dictionary, settings, ordered_hours)
     if product.route is not Route.ORAL:
         return f"tapering {product.route.value} products is for the specialist team"
     if strength.per_unit == "ml":
@@ -169,6 +175,7 @@ def _patches(
     current: float,
     dictionary: MedicinesDictionary,
     settings: TaperSettings,
+    ordered_hours: int | None = None,
 ) -> Family | str:
     real = _by_amount(dictionary.products_with(ingredient, Route.TRANSDERMAL), ingredient, 1000)
     groups = settings.patch_groups.get(ingredient, ())
@@ -192,9 +199,25 @@ def _patches(
     if not stages[0]:
         return "no real patch strengths found"
     options: dict[tuple[int, float], Option] = {}
+    note = ""
     for stage, patches in enumerate(stages):
         lives = {settings.change_hours(ingredient, r) for r in patches}
         hours = lives.pop() if len(lives) == 1 else None
+        if stage == 0 and ordered_hours is not None:
+            # The order's interval for the patch ordered: dm+d does not record patch life
+            # and 72- and 96-hour brands of buprenorphine 35-70 share one VMP, so the order
+            # says which (ome-reference.md §8: "take patch life from the AMP or sig"). The
+            # weaker patches a taper crosses to are new products, at their own life.
+            allowed = set().union(*(settings.allowed_change_hours(ingredient, r) for r in patches))
+            if ordered_hours not in allowed:
+                # Not silently overruled, nor silently kept: said on the plan.
+                note = (
+                    f"the order changes the patch {_every(ordered_hours)}, which "
+                    "rules/taper.yaml does not give for this patch ("
+                    f"{' or '.join(_every(h) for h in sorted(allowed, reverse=True)) or '?'}): "
+                    "planned and supplied as ordered; check the brand and the order"
+                )
+            hours = ordered_hours
         if hours is None:
             # Patches of different lives are never mixed (patch_groups); a life that is not
             # in rules/taper.yaml cannot be ordered per change.
@@ -213,6 +236,7 @@ def _patches(
         "transdermal",
         "microgram/hour",
         tuple(sorted(options.values(), key=lambda o: (-o.amount, o.stage))),
+        note,
     )
 
 
@@ -395,12 +419,28 @@ def _units(combo: tuple[float, ...], real: dict[float, Product]) -> str:
 def _patch_words(combo: tuple[float, ...], real: dict[float, Product], hours: int) -> str:
     names = [real[r].name for r in combo]
     joined = " and ".join(f"one {n}" for n in names)
-    return f"{joined} at a time, changed every {_every(hours)}"
+    return f"{joined} at a time, changed {_every(hours)}"
 
 
 def _every(hours: int) -> str:
-    """ "72 hours", "96 hours", "7 days": how a change interval is said on a label."""
-    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 168 else f"{hours} hours"
+    """ "every 72 hours", "every 7 days": how a change interval is said on a label; an
+    order's "twice a week" (84 hours: Monday morning and Thursday evening) as written."""
+    if hours % 24 != 0 and 168 % hours == 0:
+        times = 168 // hours
+        return "twice a week" if times == 2 else f"{times} times a week"
+    return (
+        f"every {hours // 24} days" if hours % 24 == 0 and hours >= 168 else f"every {hours} hours"
+    )
+
+
+def change_timing(hours: int) -> dict[str, int | str]:
+    """A change interval as FHIR ``Timing.repeat``: every 72 hours, every 7 days, or twice
+    a week (frequency 2 per week) for an order that said so."""
+    if hours % 24 != 0 and 168 % hours == 0:
+        return {"frequency": 168 // hours, "period": 1, "periodUnit": "wk"}
+    if hours % 24 == 0 and hours >= 168:
+        return {"frequency": 1, "period": hours // 24, "periodUnit": "d"}
+    return {"frequency": 1, "period": hours, "periodUnit": "h"}
 
 
 def _combo_parts(combo: tuple[float, ...], real: dict[float, Product]) -> tuple[Part, ...]:

@@ -117,7 +117,10 @@ def plan_taper(
     start_total = sum(_ome(m, current[m.label].amount) for m in ordered) + fixed_ome_mg_per_day
     pace_ome = pace.reduction_percent / 100 * start_total
     max_step = max_step_percent / 100 * start_total
-    steps = [_step(0, start, ordered, current, fixed_ome_mg_per_day, 0.0, "")]
+    # What the plan must say about how a medicine was read (an order's patch interval that
+    # rules/taper.yaml does not give), on the starting step: it holds for the whole plan.
+    read = "; ".join(f"{m.label}: {m.family.note}" for m in ordered if m.family.note)
+    steps = [_step(0, start, ordered, current, fixed_ome_mg_per_day, 0.0, "", read)]
     day = start
     for medicine in ordered:
         while True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -63,9 +63,16 @@ class _PatchGroupsFile(StrictModel):
     groups: dict[str, tuple[tuple[PositiveFloat, ...], ...]]
 
 
+class _OtherLives(_Cited):
+    """Other change intervals some brands of the same strengths have (the VMP is shared)."""
+
+    hours: tuple[PositiveInt, ...]
+
+
 class _PatchLife(StrictModel):
     strengths: tuple[PositiveFloat, ...]
     hours: PositiveInt
+    also: _OtherLives | None = None
 
 
 class _PatchChangeFile(StrictModel):
@@ -137,6 +144,11 @@ class TaperSettings:
     #: ingredient -> ((patch strengths in micrograms/hour, hours between changes), ...)
     patch_change_hours: dict[str, tuple[tuple[frozenset[float], int], ...]]
     order: tuple[str, ...]
+    #: ingredient -> ((patch strengths, other hours between changes some brands have), ...):
+    #: an order may state one of these instead of ``patch_change_hours`` (issue 18).
+    patch_other_hours: dict[str, tuple[tuple[frozenset[float], frozenset[int]], ...]] = field(
+        default_factory=dict
+    )
 
     def change_hours(self, ingredient: str, rate: float) -> int | None:
         """Hours between changes of one ``rate`` patch of ``ingredient``; None if not known."""
@@ -148,6 +160,20 @@ class TaperSettings:
             ),
             None,
         )
+
+    def allowed_change_hours(self, ingredient: str, rate: float) -> frozenset[int]:
+        """Every interval ``rules/taper.yaml`` allows for a ``rate`` patch: its usual life
+        and those of other brands sharing its VMP (empty if not known)."""
+        usual = self.change_hours(ingredient, rate)
+        other = next(
+            (
+                hours
+                for strengths, hours in self.patch_other_hours.get(ingredient, ())
+                if any(abs(rate - s) < 0.01 for s in strengths)
+            ),
+            frozenset(),
+        )
+        return other | ({usual} if usual is not None else set())
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Sources) -> TaperSettings:
@@ -168,8 +194,14 @@ class TaperSettings:
             ("patch_change_hours.source", data.patch_change_hours.source),
             ("order.source", data.order.source),
         ]
-        for field, source in cited:
-            sources.check(source, file, field)
+        cited += [
+            (f"patch_change_hours.by_ingredient.{ingredient}[{i}].also.source", life.also.source)
+            for ingredient, lives in data.patch_change_hours.by_ingredient.items()
+            for i, life in enumerate(lives)
+            if life.also is not None
+        ]
+        for name, source in cited:
+            sources.check(source, file, name)
         pace, slow, build = data.pace, data.slower_near_end, data.construction
         return cls(
             default_pace=Pace(
@@ -192,6 +224,14 @@ class TaperSettings:
                 for ingredient, lives in data.patch_change_hours.by_ingredient.items()
             },
             order=data.order.sequence,
+            patch_other_hours={
+                ingredient: tuple(
+                    (frozenset(life.strengths), frozenset(life.also.hours))
+                    for life in lives
+                    if life.also is not None
+                )
+                for ingredient, lives in data.patch_change_hours.by_ingredient.items()
+            },
         )
 
 

@@ -7,11 +7,13 @@ how to take it from real dm+d products, the total OME at each step, and where it
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.careplan import CarePlan
 
 from service.config import Settings
 from service.fhir.medication_record import read_medication_record
@@ -19,6 +21,7 @@ from service.fhir.patient_record import PatientRecord
 from service.medicines.model import Product
 from service.ome.calculate import MedicationOme
 from service.pipeline import Pipeline
+from service.taper.fhir import care_plan
 from service.taper.from_regimen import first_step_actions, plan_for, plan_markdown
 from service.taper.options import Family, family_for
 from service.taper.planner import MedicineToTaper, TaperPlan, TaperStep, plan_taper
@@ -551,24 +554,28 @@ def test_created_orders_for_other_strengths_continue_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "period", "first_quantity"),
+    ("name", "sig", "period", "first_quantity"),
     [
         # Fentanyl 75 -> 25 + 37.5 for 28 days: ten of each 72-hour patch, not 28 (issue 18).
-        ("Fentanyl 75micrograms/hour transdermal patches", {"period": 72, "periodUnit": "h"}, 10),
+        (
+            "Fentanyl 75micrograms/hour transdermal patches",
+            "apply one patch every 72 hours",
+            {"period": 72, "periodUnit": "h"},
+            10,
+        ),
         # Buprenorphine 10 -> 5 (7-day) for 70 days: ten patches.
         (
             "Buprenorphine 10micrograms/hour transdermal patches",
+            "apply one patch every 7 days",
             {"period": 7, "periodUnit": "d"},
             10,
         ),
     ],
 )
 def test_a_patch_order_is_patches_worn_at_once_changed_every_interval_supplied_per_change(
-    name: str, period: dict[str, Any], first_quantity: int
+    name: str, sig: str, period: dict[str, Any], first_quantity: int
 ) -> None:
-    record = read_medication_record(
-        request(name, "apply one patch every 72 hours", status="draft"), "draft", {}
-    )
+    record = read_medication_record(request(name, sig, status="draft"), "draft", {})
     regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
     p = plan_for(
         regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
@@ -801,3 +808,97 @@ def test_an_even_structured_split_or_lines_with_no_times_are_planned_balanced() 
         ({"frequency": 1, "period": 1, "periodUnit": "d"}, 60, "mg"),
     )
     assert untimed.steps[0].medicines[0].option.doses == (45.0, 45.0)
+
+
+# --- A patch's change interval from the order (issue 18) -----------------------------------
+
+BUP_35 = "Buprenorphine 35micrograms/hour transdermal patches"
+BUP_70 = "Buprenorphine 70micrograms/hour transdermal patches"
+
+
+def patch_plan(name: str, sig: str, **extra: Any) -> tuple[TaperPlan, list[dict[str, Any]]]:
+    """The plan for a draft patch order and the card's first-step orders."""
+    record = read_medication_record(request(name, sig, status="draft", **extra), "draft", {})
+    regimen = PIPELINE.regimen(PatientRecord("order-sign", None, (record,), ()), TODAY)
+    p = plan_for(
+        regimen.with_proposal, DEFAULT, START, PIPELINE.dictionary, PIPELINE.taper_settings
+    )
+    return p, first_step_actions(p, regimen.proposed)
+
+
+def structured_patch(repeat: dict[str, Any], dose: dict[str, Any] | None = None) -> Any:
+    return {
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": repeat},
+                "doseAndRate": [{"doseQuantity": dose or {"value": 1, "unit": "patch"}}],
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("sig", "extra"),
+    [
+        ("apply one patch every 72 hours", {}),
+        ("apply one patch every 3 days", {}),
+        ("", structured_patch({"frequency": 1, "period": 72, "periodUnit": "h"})),
+        ("", structured_patch({"frequency": 1, "period": 3, "periodUnit": "d"})),
+    ],
+)
+def test_a_72_hour_buprenorphine_35_70_order_is_planned_and_supplied_every_72_hours(
+    sig: str, extra: dict[str, Any]
+) -> None:
+    """Issue 18: 72-hour brands share the 96-hour VMPs (ome-reference.md §8); an order that
+    says "every 72 hours" was planned and supplied as 96-hour. 72 hours is an interval
+    rules/taper.yaml allows for these patches, so nothing needs saying."""
+    p, actions = patch_plan(BUP_70, sig, **extra)
+    assert_sound(p)
+    assert p.steps[0].note == ""
+    first = p.steps[1].medicines[0]
+    assert first.amount == 52.5 and first.option.change_hours == 72
+    assert "changed every 72 hours" in first.how
+    days = (p.steps[2].start - p.steps[1].start).days
+    (action,) = actions
+    (dosage,) = action["resource"]["dosageInstruction"]
+    assert dosage["timing"] == {"repeat": {"frequency": 1, "period": 72, "periodUnit": "h"}}
+    assert action["resource"]["dispenseRequest"]["quantity"] == {"value": math.ceil(days * 24 / 72)}
+    # The weaker 7-day patches the taper crosses to keep their own life.
+    assert {s.medicines[0].option.change_hours for s in p.steps[1:-1]} <= {72, 168}
+    assert 168 in {s.medicines[0].option.change_hours for s in p.steps[1:-1]}
+
+
+def test_an_order_with_no_interval_falls_back_to_rules_taper_yaml() -> None:
+    # A rate "once a day" (as the plan link sends a patch) says nothing about changes.
+    rate = {"value": 70, "unit": "microgram/hour", "code": "ug/h"}
+    p, _ = patch_plan(
+        BUP_70, "", **structured_patch({"frequency": 1, "period": 1, "periodUnit": "d"}, rate)
+    )
+    assert [s.medicines[0].option.change_hours for s in p.steps[:2]] == [96, 96]
+    assert p.steps[0].note == ""
+
+
+def test_an_order_interval_the_table_does_not_give_is_used_and_said_on_the_plan() -> None:
+    """ "Twice a week" (84 hours on average: Monday morning, Thursday evening) is neither 96
+    nor 72 hours: planned and supplied as ordered, and said on the plan, the card and the
+    CarePlan rather than silently kept or overruled."""
+    p, actions = patch_plan(BUP_70, "apply one patch twice a week")
+    assert p.steps[1].medicines[0].option.change_hours == 84
+    assert "changed twice a week" in p.steps[1].medicines[0].how
+    note = p.steps[0].note
+    assert note.startswith(f"{BUP_70}: the order changes the patch twice a week")
+    assert "every 96 hours or every 72 hours" in note
+    assert f"Note: {note}." in plan_markdown(p)
+    (dosage,) = actions[0]["resource"]["dosageInstruction"]
+    assert dosage["timing"] == {"repeat": {"frequency": 2, "period": 1, "periodUnit": "wk"}}
+    days = (p.steps[2].start - p.steps[1].start).days
+    assert actions[0]["resource"]["dispenseRequest"]["quantity"] == {"value": math.ceil(days / 3.5)}
+    plan_resource = care_plan(p)
+    assert plan_resource["note"] == [{"text": note}]
+    CarePlan.model_validate(plan_resource)
+
+
+def test_a_fentanyl_order_every_96_hours_is_said_on_the_plan() -> None:
+    p, _ = patch_plan(FENTANYL_50, "apply one patch every 96 hours")
+    assert p.steps[1].medicines[0].option.change_hours == 96
+    assert "(every 72 hours)" in p.steps[0].note
