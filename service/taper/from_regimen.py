@@ -214,7 +214,7 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
             "text": part.name,
         }
         resource.pop("medicationReference", None)
-        share = "" if len(option.parts) == 1 else f"{_share(option, part)}, as part of: "
+        share = "" if len(option.parts) == 1 else f"{part_share(option, part)}, as part of: "
         resource["dosageInstruction"] = [_dosage(option, part, f"{share}{changed.how}")]
         resource.pop("dispenseRequest", None)
         if days > 0:
@@ -249,7 +249,8 @@ def first_step_actions(plan: TaperPlan, proposed: Sequence[MedicationOme]) -> li
     return actions
 
 
-def _share(option: Option, part: Part) -> str:
+def part_share(option: Option, part: Part) -> str:
+    """One product's share of a dose of several (the card's orders, the CarePlan)."""
     if option.change_hours is not None:
         return f"{part.units:g} at a time"
     return f"{part.units:g} a day"

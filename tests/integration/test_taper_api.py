@@ -138,7 +138,24 @@ def assert_care_plan(data: dict[str, Any], patient: str | None = None) -> None:
         review = activities.pop()["detail"]
         assert review["kind"] == "Appointment"
         assert review["scheduledPeriod"] == {"start": plan["review"]["start"]}
-    assert len(activities) == sum(len(s["medicines"]) for s in steps)
+    # One activity per product of each step (issue 18: a step of two patch strengths had
+    # none with a code), or one for a medicine with no product ("stop", "as now").
+    expected = [
+        (s["number"], p["code"])
+        for s in steps
+        for m in s["medicines"]
+        for p in (m["products"] or [{"code": None}])
+    ]
+    made = [
+        (
+            int(a["detail"]["description"].split(":")[0].removeprefix("Step ")),
+            a["detail"].get("productCodeableConcept", {"coding": [{"code": None}]})["coding"][0][
+                "code"
+            ],
+        )
+        for a in activities
+    ]
+    assert made == expected
     for activity in activities:
         detail = activity["detail"]
         assert detail["kind"] == "MedicationRequest" and detail["status"] == "not-started"

@@ -902,3 +902,51 @@ def test_a_fentanyl_order_every_96_hours_is_said_on_the_plan() -> None:
     p, _ = patch_plan(FENTANYL_50, "apply one patch every 96 hours")
     assert p.steps[1].medicines[0].option.change_hours == 96
     assert "(every 72 hours)" in p.steps[0].note
+
+
+# --- A CarePlan activity per product (issue 18) ---------------------------------------------
+
+
+def activities_of(p: TaperPlan, number: int) -> list[dict[str, Any]]:
+    resource = care_plan(p)
+    CarePlan.model_validate(resource)
+    return [
+        a["detail"]
+        for a in resource["activity"]
+        if a["detail"]["description"].startswith(f"Step {number}: ")
+    ]
+
+
+def test_a_step_of_two_patch_strengths_has_an_activity_per_strength_with_its_quantity() -> None:
+    """Buprenorphine 35 (96-hour) -> 20 + 10 (7-day): the CarePlan had one activity with no
+    product code and no quantity. Now each strength is its own activity, as the card's
+    first-step orders are, supplied for the step's days at the step's change interval."""
+    p = plan((BUP_35, "apply one patch every 96 hours"))
+    step = p.steps[1]
+    days = (p.steps[2].start - step.start).days
+    details = activities_of(p, 1)
+    assert [d["productCodeableConcept"]["coding"][0]["display"] for d in details] == [
+        "Buprenorphine 20micrograms/hour transdermal patches",
+        "Buprenorphine 10micrograms/hour transdermal patches",
+    ]
+    for detail in details:
+        assert detail["quantity"] == {"value": math.ceil(days / 7)}
+        assert "dailyAmount" not in detail
+        assert "1 at a time, as part of: " in detail["description"]
+        assert "changed every 7 days" in detail["description"]
+
+
+def test_a_step_of_two_tablet_strengths_has_an_activity_per_strength_with_its_daily_amount() -> (
+    None
+):
+    p = plan((MORPHINE_MR_60, "one twice a day"))
+    several = [s for s in p.steps[1:] if len(s.medicines[0].option.parts) > 1]
+    assert several
+    for step in several:
+        parts = step.medicines[0].option.parts
+        details = activities_of(p, step.number)
+        assert [
+            (d["productCodeableConcept"]["coding"][0]["code"], d["dailyAmount"]["value"])
+            for d in details
+        ] == [(part.code, part.units) for part in parts]
+        assert all(" a day, as part of: " in d["description"] for d in details)
