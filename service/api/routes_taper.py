@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -24,6 +25,8 @@ from service.taper.settings import Pace
 router = APIRouter(tags=["Tapering"])
 
 SYSTEMS = {"dmd": DMD, "rxnorm": RXNORM}
+#: A patch's change interval in a plan link item: "every=72h".
+_EVERY = re.compile(r"every=([1-9][0-9]{0,3})h")
 #: A plan is for now: its first step is within a year of today (input validation, not a
 #: clinical number).
 _START_WINDOW_DAYS = 366
@@ -148,9 +151,10 @@ def taper_plan(
     item: Annotated[
         list[str],
         Query(
-            description="system|code|amount|unit[|prn]: an amount per day (unit, mg, ml) or a "
-            "patch's rate (microgram/hour), e.g. dmd|36127311000001102|2|unit, "
-            "dmd|36120311000001103|75|microgram/hour"
+            description="system|code|amount|unit[|prn][|every=<hours>h]: an amount per day "
+            "(unit, mg, ml) or a patch's rate (microgram/hour), with the order's patch change "
+            "interval if it stated one, e.g. dmd|36127311000001102|2|unit, "
+            "dmd|36120311000001103|75|microgram/hour|every=72h"
         ),
     ],
     start: date | None = None,
@@ -230,9 +234,22 @@ def _pace(pipeline: Pipeline, p: PaceIn) -> Pace:
 
 def _item_resource(text: str, index: int) -> dict[str, Any]:
     parts = text.split("|")
-    if len(parts) not in (4, 5) or parts[0] not in SYSTEMS:
-        raise HookRequestError("expected system|code|amount|unit[|prn]", f"item[{index}]")
+    if len(parts) < 4 or len(parts) > 6 or parts[0] not in SYSTEMS:
+        raise HookRequestError(
+            "expected system|code|amount|unit[|prn][|every=<hours>h]", f"item[{index}]"
+        )
     system, code, amount, unit = parts[:4]
+    as_needed, every = False, None
+    for extra in parts[4:]:
+        interval = _EVERY.fullmatch(extra)
+        if extra == "prn" and not as_needed:
+            as_needed = True
+        elif interval is not None and every is None and unit == "microgram/hour":
+            every = int(interval.group(1))
+        else:
+            raise HookRequestError(
+                f"{extra!r} is neither prn nor a patch's every=<hours>h", f"item[{index}]"
+            )
     values = [_positive(x, index) for x in amount.split("+")]
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
@@ -243,13 +260,15 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
         # dosage text so it is read as any prescriber's would be.
         dosage = {"text": f"{values[0]:g}mg in the morning and {values[1]:g}mg at night"}
     elif len(values) == 1:
+        # A patch's rate with the order's change interval (every=72h), else once a day.
+        period = {"period": every, "periodUnit": "h"} if every else {"period": 1, "periodUnit": "d"}
         dosage = {
-            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "timing": {"repeat": {"frequency": 1, **period}},
             "doseAndRate": [{"doseQuantity": {"value": values[0], "code": units[unit]}}],
         }
     else:
         raise HookRequestError("a split dose is morning+night in mg", f"item[{index}]")
-    if len(parts) == 5 and parts[4] == "prn":
+    if as_needed:
         dosage["asNeededBoolean"] = True
     resource = {
         "resourceType": "MedicationRequest",

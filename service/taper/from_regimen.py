@@ -280,7 +280,8 @@ def _dosage(option: Option, part: Part, text: str) -> dict[str, Any]:
 
 def plan_query(items: Sequence[MedicationOme], start: date) -> str:
     """Query string for ``GET /taper/plan`` that re-creates the regimen the card planned:
-    each calculated opioid as ``item=<system>|<code>|<amount>|<unit>[|prn]``, in the amount
+    each calculated opioid as ``item=<system>|<code>|<amount>|<unit>[|prn][|every=<n>h]``
+    (``every``: a patch order's stated change interval), in the amount
     the planner starts from (``link_amount``; an uneven twice-daily dose as "30+60" mg), so
     the linked plan is the card's plan."""
     params = [("start", start.isoformat())]
@@ -295,7 +296,12 @@ def plan_query(items: Sequence[MedicationOme], start: date) -> str:
         # An uneven twice-daily dose travels as "morning+night" mg, so the link keeps it.
         dose = f"{split[0]:g}+{split[1]:g}" if split else f"{amount:g}"
         value = f"{product.system}|{product.code}|{dose}|{'mg' if split else unit}"
-        params.append(("item", value + ("|prn" if daily.as_needed else "")))
+        value += "|prn" if daily.as_needed else ""
+        # A patch order's own change interval travels too, so the linked plan changes the
+        # patch as the card's plan does (issue 18).
+        every = ordered_change_hours(item) if product.is_patch else None
+        value += f"|every={every}h" if every else ""
+        params.append(("item", value))
     return urlencode(params)
 
 

@@ -435,7 +435,9 @@ def test_an_invalid_pace_is_a_400(client: TestClient, pace: dict[str, Any]) -> N
         pytest.param("snomed|1|2|unit", "expected system|code|amount|unit", id="bad-system"),
         pytest.param("dmd|36127711000001103|two|unit", "'two' is not a number", id="amount"),
         pytest.param("dmd|36127711000001103|2|tablets", "unknown unit 'tablets'", id="unit"),
-        pytest.param("dmd|36127711000001103|2|unit|prn|x", "expected", id="too-many"),
+        pytest.param("dmd|36127711000001103|2|unit|prn|x|y", "expected", id="too-many"),
+        pytest.param("dmd|36127711000001103|2|unit|prn|x", "neither prn", id="unknown-extra"),
+        pytest.param("dmd|36127711000001103|2|unit|every=72h", "neither prn", id="every-not-patch"),
         pytest.param("dmd|36127711000001103|inf|unit", "not a positive amount", id="infinite"),
         pytest.param("dmd|36127711000001103|nan|unit", "not a positive amount", id="nan"),
         pytest.param("dmd|36127711000001103|0|unit", "not a positive amount", id="zero"),
@@ -596,6 +598,13 @@ _DOSE_FORMS: dict[str, list[tuple[str, str]]] = {
     ],
     "buprenorphine-96-hour": [
         ("Buprenorphine 35micrograms/hour transdermal patches", "apply one every 96 hours")
+    ],
+    # The order's own interval, not the table's, must reach the linked plan too.
+    "buprenorphine-70-every-72-hours": [
+        ("Buprenorphine 70micrograms/hour transdermal patches", "apply one every 72 hours")
+    ],
+    "fentanyl-every-96-hours": [
+        ("Fentanyl 25micrograms/hour transdermal patches", "apply one every 96 hours")
     ],
     "prn": [("Oxycodone 5mg capsules", _PRN)],
     "mr-and-prn": [
