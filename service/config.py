@@ -7,8 +7,9 @@ Defaults are embedded so ``make run`` needs no external service.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -64,4 +65,14 @@ class Settings(BaseSettings):
     )
     fetch_deadline_seconds: float = Field(
         default=5.0, gt=0, le=120, description="The whole fetch from fhirServer, every query."
+    )
+    auth: Literal["jwt", "off"] = Field(
+        default="jwt",
+        description="How CDS clients are trusted: 'jwt' (CDS Hooks 2.0 signed JWT, the "
+        "default) or 'off' (development only: anyone who can reach the service may call it).",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the reports, dashboard and rule workbench. Unset: "
+        "those endpoints are open only when auth is off.",
     )

@@ -7,7 +7,9 @@
     └── RequestError                the caller sent something we cannot use (4xx)
         ├── HookRequestError        400: malformed JSON or a request that breaks the spec
         ├── UnknownServiceError     404: no CDS Service with that id
-        └── PrefetchUnavailable     412: required data neither prefetched nor fetchable
+        ├── PrefetchUnavailable     412: required data neither prefetched nor fetchable
+        └── NotAuthorised           401: no valid credential (details go to the log only)
+            └── AdminRequired       401: reports, dashboard, workbench need the admin token
 
 Request errors are rendered as a FHIR OperationOutcome (the CDS Hooks 3.0 ballot's
 suggestion for non-2xx bodies). Each carries a stable ``code`` and a ``location`` (a
@@ -74,3 +76,19 @@ class PrefetchUnavailable(RequestError):
 
     status_code = 412
     code = "processing"
+
+
+class NotAuthorised(RequestError):
+    """401 with ``WWW-Authenticate: Bearer``. The message is deliberately vague (an attacker
+    learns nothing); the reason is logged, never the credential."""
+
+    status_code = 401
+    code = "login"
+
+    def __init__(self, message: str = "A valid bearer token is required.") -> None:
+        super().__init__(message)
+
+
+class AdminRequired(NotAuthorised):
+    def __init__(self) -> None:
+        super().__init__("This endpoint needs the administrator's bearer token.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +17,12 @@ from fastapi.testclient import TestClient
 from service.api.deps import now_dependency
 from service.cds_hooks.services import SERVICE_FOR_HOOK
 from service.main import create_app
+
+# Test defaults, set before any app is built: client trust off unless a test turns it on
+# (the JWT tests do), and storage in a throw-away folder, never the developer's var/.
+os.environ.setdefault("OPIOID_CDS_AUTH", "off")
+_TEST_VAR = Path(tempfile.mkdtemp(prefix="opioid-cds-tests-"))
+os.environ.setdefault("OPIOID_CDS_DATABASE_URL", f"sqlite:///{_TEST_VAR / 'test.db'}")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The fixed "now" of every clinical test: no test reads the clock.

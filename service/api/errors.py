@@ -17,12 +17,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.cds_hooks.services import SERVICE_HOOKS
-from service.errors import RequestError
+from service.errors import NotAuthorised, RequestError
 
 log = logging.getLogger("service.api")
 
-_ISSUE_CODE = {400: "invalid", 404: "not-found", 405: "not-supported", 412: "processing",
-               413: "too-costly", 415: "not-supported"}  # fmt: skip
+_ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported",
+               412: "processing", 413: "too-costly", 415: "not-supported"}  # fmt: skip
 
 
 class OutcomeIssue(BaseModel):
@@ -44,6 +44,7 @@ class OperationOutcome(BaseModel):
 
 _WHY = {
     400: "The request is malformed or breaks the hook's contract; the issue names the field.",
+    401: "No valid bearer token (the reason is logged, not returned).",
     404: "No CDS Service with this id.",
     412: "Data the service needs (the current medicines) was neither prefetched nor "
     "obtainable from fhirServer ([SPEC2]: SHALL respond 412); the issue says which and why.",
@@ -88,7 +89,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestError)
     async def request_error(_: Request, exc: RequestError) -> JSONResponse:
         log.info("request refused: %s %s", exc.status_code, exc.code)
-        return operation_outcome(exc.status_code, [(exc.message, exc.location)])
+        response = operation_outcome(exc.status_code, [(exc.message, exc.location)])
+        if isinstance(exc, NotAuthorised):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
