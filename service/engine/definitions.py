@@ -124,10 +124,19 @@ class LinkDef(Strict):
     ingredient: str | None = None
 
 
+class DetailVariant(Strict):
+    """Wording for a case the main detail would misstate (e.g. a new start has no dose
+    "before it"): the first variant whose ``when`` holds replaces ``card.detail``."""
+
+    when: Condition
+    detail: str
+
+
 class CardDef(Strict):
     indicator: Literal["info", "warning", "critical"]
     summary: str
     detail: str
+    detail_when: tuple[DetailVariant, ...] = ()
     source: str
     links: tuple[LinkDef, ...] = ()
     suggestions: tuple[str, ...] = ()
@@ -139,6 +148,9 @@ class CardDef(Strict):
     #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
     #: co-prescribing still shows, as information).
     info_when: Condition | None = None
+    #: Show the card as ``critical`` when this holds (and ``info_when`` does not): the
+    #: combinations a prescriber must not miss (docs/adr/0007-one-prompt.md).
+    critical_when: Condition | None = None
 
 
 class Review(Strict):

@@ -25,7 +25,8 @@ class Finding:
     facts: Mapping[str, FactValue]
     parameters: Mapping[str, float]
     criteria: tuple[str, ...]  # each criterion that held, in words, for the card and the audit
-    #: The severity to show: the rule's, or ``info`` when its ``info_when`` holds.
+    #: The severity to show: the rule's, ``info`` when its ``info_when`` holds, else
+    #: ``critical`` when its ``critical_when`` holds.
     indicator: str
     #: The facts that made ``info_when`` hold (e.g. cancer or palliative care), if it did.
     shown_as_info_because: tuple[str, ...] = ()
@@ -49,6 +50,10 @@ def evaluate(
         info_when = rule.card.info_when
         if info_when is not None and holds(info_when, facts, parameters, because):
             indicator = "info"
+        elif rule.card.critical_when is not None and holds(
+            rule.card.critical_when, facts, parameters, []
+        ):
+            indicator = "critical"
         findings.append(Finding(rule, facts, parameters, tuple(reasons), indicator, tuple(because)))
     # Cards sort by the severity they are shown with.
     findings.sort(key=lambda f: (SEVERITY[f.indicator], f.rule.priority, f.rule.id))

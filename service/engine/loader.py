@@ -118,6 +118,14 @@ def _check(
         _check_exclusion(rule.exclusion, "exclusion", file, facts)
     if rule.card.info_when is not None:
         check_condition(rule.card.info_when, "card.info_when", rule.parameters, file, facts)
+    if rule.card.critical_when is not None:
+        if rule.card.indicator == "info":
+            raise RuleDefinitionError(
+                file, "card.critical_when", "an information card cannot become critical"
+            )
+        check_condition(rule.card.critical_when, "card.critical_when", rule.parameters, file, facts)
+    for i, variant in enumerate(rule.card.detail_when):
+        check_condition(variant.when, f"card.detail_when[{i}].when", rule.parameters, file, facts)
     for kind in rule.card.suggestions:
         if kind not in suggestion_kinds:
             raise RuleDefinitionError(file, "card.suggestions", f"unknown suggestion {kind!r}")
@@ -128,7 +136,11 @@ def _check(
                 "card.override_reasons",
                 f"unknown reason {code!r}: see rules/override_reasons.yaml",
             )
-    for field, template in (("card.summary", rule.card.summary), ("card.detail", rule.card.detail)):
+    templates = [("card.summary", rule.card.summary), ("card.detail", rule.card.detail)]
+    templates += [
+        (f"card.detail_when[{i}].detail", v.detail) for i, v in enumerate(rule.card.detail_when)
+    ]
+    for field, template in templates:
         for name in PLACEHOLDER.findall(template):
             if name not in facts and name not in rule.parameters:
                 raise RuleDefinitionError(

@@ -92,6 +92,10 @@ def test_every_rule_has_vignettes_that_fire_and_stay_silent(rule_id: str) -> Non
 def test_every_parameter_has_a_boundary_pair(rule_id: str, parameter: str) -> None:
     tagged = [s for s in _scenarios(rule_id) if s.get("boundary") == parameter]
     outcomes = {s["expect"] for s in tagged}
+    # A parameter that only raises the card (card.critical_when) has its pair in the
+    # indicator: both fire, one critical and one not.
+    if outcomes == {"fires"} and len({s.get("indicator") for s in tagged}) >= 2:
+        return
     assert outcomes == {"fires", "silent"}, (
         f"{rule_id}: parameter {parameter} needs a vignette at/just above it that fires and one "
         f"just below that stays silent, both tagged `boundary: {parameter}`"
@@ -245,6 +249,21 @@ def _set_unknown_placeholder(r: dict[str, Any]) -> None:
     r["card"]["detail"] = "The dose is {dose_in_words}."
 
 
+def _set_critical_info_card(r: dict[str, Any]) -> None:
+    r["card"]["indicator"] = "info"
+    r["card"]["critical_when"] = {"fact": "sedative_in_regimen"}
+
+
+def _set_critical_when_unknown_fact(r: dict[str, Any]) -> None:
+    r["card"]["critical_when"] = {"fact": "very_dangerous"}
+
+
+def _set_variant_unknown_placeholder(r: dict[str, Any]) -> None:
+    r["card"]["detail_when"] = [
+        {"when": {"fact": "opioid_new_start"}, "detail": "A new start at {dose_in_words}."}
+    ]
+
+
 def _set_empty_unit(r: dict[str, Any]) -> None:
     r["parameters"]["threshold_mg_per_day"]["unit"] = " "
 
@@ -306,6 +325,19 @@ BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "doctor-knows-best",
     ),
     ("unknown placeholder", _set_unknown_placeholder, "card.detail", "dose_in_words"),
+    ("critical_when on an info card", _set_critical_info_card, "card.critical_when", "info"),
+    (
+        "critical_when naming an unknown fact",
+        _set_critical_when_unknown_fact,
+        "card.critical_when.fact",
+        "unknown fact",
+    ),
+    (
+        "unknown placeholder in a detail variant",
+        _set_variant_unknown_placeholder,
+        "card.detail_when[0].detail",
+        "dose_in_words",
+    ),
     ("parameter without a unit", _set_empty_unit, "parameters.threshold_mg_per_day.unit", "unit"),
     ("id not matching the file name", _set_wrong_id, "id", "file name"),
     (
@@ -503,13 +535,17 @@ def test_cards_are_one_per_concern_most_severe_first(default_pipeline: Pipeline)
     assert len(evaluation.rule_ids) == len(set(evaluation.rule_ids))
     # One prompt, not six (issue 11): one warning card led by the most severe, most urgent
     # finding, the others one line each; the information findings on one card after it.
+    # 120 mg OME/day with pregabalin and diazepam is the critical combination: it leads.
     severities = [SEVERITY[s.indicator] for s in evaluation.sections]
     assert severities == sorted(severities)
+    assert evaluation.sections[0].rule_id == "opioid-sedative"
+    assert evaluation.sections[0].indicator == "critical"
     priorities = {r.id: r.priority for r in default_pipeline.rules}
     warnings = [s.rule_id for s in evaluation.sections if s.indicator == "warning"]
     assert [priorities[r] for r in warnings] == sorted(priorities[r] for r in warnings)
+    warnings.insert(0, "opioid-sedative")
     prompt, information = evaluation.cards
-    assert (prompt.indicator, information.indicator) == ("warning", "info")
+    assert (prompt.indicator, information.indicator) == ("critical", "info")
     assert prompt.source.topic is not None and prompt.source.topic.code == warnings[0]
     assert prompt.summary.endswith(f"(+{len(warnings) - 1} more)")
     assert prompt.extension is not None

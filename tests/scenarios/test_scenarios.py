@@ -66,6 +66,8 @@ def _check_section(rule: str, scenario: dict[str, Any], evaluation: Evaluation) 
     for text in scenario.get("detail_contains", []):
         # The rule's own text, or what the card adds once (the medicines table).
         assert text in section.detail or text in (card.detail or ""), section.detail
+    for text in scenario.get("detail_lacks", []):
+        assert text not in section.detail, section.detail
     if "indicator" in scenario:
         assert section.indicator == scenario["indicator"]
     if "suggestions" in scenario:
