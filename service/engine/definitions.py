@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from service.hooks import HookName
-from service.rulefiles import StrictModel
+from service.rulefiles import StrictModel, reflow
 
 Comparison = Literal["at_least", "above", "at_most", "below"]
 
@@ -131,6 +131,11 @@ class DetailVariant(Strict):
     when: Condition
     detail: str
 
+    @field_validator("detail")
+    @classmethod
+    def _one_line_paragraphs(cls, detail: str) -> str:
+        return reflow(detail)  # see service/rulefiles/text.py: the sandbox's soft breaks
+
 
 class CardDef(Strict):
     indicator: Literal["info", "warning", "critical"]
@@ -148,6 +153,12 @@ class CardDef(Strict):
     #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
     #: co-prescribing still shows, as information).
     info_when: Condition | None = None
+
+    @field_validator("detail")
+    @classmethod
+    def _one_line_paragraphs(cls, detail: str) -> str:
+        return reflow(detail)  # see service/rulefiles/text.py: the sandbox's soft breaks
+
     #: Show the card as ``critical`` when this holds (and ``info_when`` does not): the
     #: combinations a prescriber must not miss (docs/adr/0007-one-prompt.md).
     critical_when: Condition | None = None

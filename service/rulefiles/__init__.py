@@ -26,6 +26,7 @@ from service.rulefiles.sources import (
     load_override_reasons,
     load_sources,
 )
+from service.rulefiles.text import reflow
 
 __all__ = [
     "CsvBool",
@@ -45,5 +46,6 @@ __all__ = [
     "load_sources",
     "read_csv",
     "read_yaml",
+    "reflow",
     "validate",
 ]

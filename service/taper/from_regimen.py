@@ -4,6 +4,7 @@ as an update of the draft order."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -322,7 +323,16 @@ def named_how(medicine: StepMedicine) -> str:
     tablet twice a day") and "as now" do not, and two opioids may share a strength."""
     if medicine.label in medicine.how:
         return medicine.how
-    return f"{medicine.label}: {medicine.how}"
+    # The step's own tablets are in ``how`` ("one 30mg tablet + one 5mg tablet"): under the
+    # started product's strength ("Oxycodone 40mg ...: one 30mg tablet") the row would name a
+    # tablet the step does not use (issue 11), so the strength is left out of the name.
+    return f"{_STRENGTH.sub('', medicine.label)}: {medicine.how}"
+
+
+#: A strength in a dm+d-style name: "40mg", "12micrograms/hour", "10mg/5ml", "30mg/500mg".
+_STRENGTH = re.compile(
+    r"\s\d+(?:\.\d+)?(?:mg|micrograms|microgram|g|ml)(?:/(?:\d+(?:\.\d+)?)?\w+)*(?=\s|$)"
+)
 
 
 def pace_words(plan: TaperPlan) -> str:

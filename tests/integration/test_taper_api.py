@@ -160,8 +160,9 @@ def assert_care_plan(data: dict[str, Any], patient: str | None = None) -> None:
         detail = activity["detail"]
         assert detail["kind"] == "MedicationRequest" and detail["status"] == "not-started"
         assert re.match(r"Step \d+: ", detail["description"])
-        # Every activity names its medicine: "one 30mg tablet twice a day" alone does not.
-        assert any(label in detail["description"] for label in plan["order"]), detail
+        # Every activity names its medicine: "one 30mg tablet twice a day" alone does not (by
+        # its ingredient: the started product's strength is not the step's, issue 11).
+        assert any(label.split()[0] in detail["description"] for label in plan["order"]), detail
 
 
 def changed_how(step: dict[str, Any]) -> str:
@@ -169,9 +170,14 @@ def changed_how(step: dict[str, Any]) -> str:
 
 
 def named(step: dict[str, Any]) -> str:
-    """The card's "Change" column: how, naming the medicine when the how does not."""
+    """The card's "Change" column: how, naming the medicine when the how does not (without
+    the started product's strength, which is not the step's: "Oxycodone modified-release
+    tablets: one 30mg tablet + one 5mg tablet")."""
     how = changed_how(step)
-    return how if step["changed"] in how else f"{step['changed']}: {how}"
+    if step["changed"] in how:
+        return how
+    name = re.sub(r" \d+(?:\.\d+)?(?:mg|micrograms)\S*", "", step["changed"])
+    return f"{name}: {how}"
 
 
 # --- The examples in openapi/examples/taper.json -------------------------------------------

@@ -7,6 +7,8 @@ sit either side of a parameter name it in ``boundary`` (boundary pairs).
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -86,6 +88,10 @@ def _check_cards(rule: str, scenario: dict[str, Any], cards: list[dict[str, Any]
             assert len(_words(card["detail"])) <= WARNING_DETAIL_BUDGET, card["detail"]
     text = sum(len(c["summary"]) + len(_words(c.get("detail", ""))) for c in cards)
     assert text <= RESPONSE_TEXT_BUDGET, [c["summary"] for c in cards]
+    # The sandbox shows every line break in a detail (react-markdown, softBreak="br"): a
+    # sentence must never break mid-line (service/rulefiles/text.py).
+    for card in cards:
+        assert _soft_breaks(card.get("detail", "")) == [], card["detail"]
     fired = [r for c in cards for r in _rules_of(c)]
     if scenario["expect"] == "silent":
         assert rule not in fired, f"expected {rule} to stay silent; fired: {fired}"
@@ -144,6 +150,21 @@ def test_scenario_through_http(
 
 
 WARNING_DETAIL_BUDGET = 1200
+_STRUCTURED_LINE = re.compile(r"^\s*(\||[-*+] |\d+[.)] |#|>)")
+
+
+def _soft_breaks(detail: str) -> list[str]:
+    """Lines of plain paragraphs that a soft line break splits (a structured line, or one
+    before a list, table or heading that interrupts the paragraph, is fine)."""
+    broken = []
+    for block in re.split(r"\n\s*\n", detail):
+        lines = block.split("\n")
+        for line, following in itertools.pairwise(lines):
+            if not (_STRUCTURED_LINE.match(line) or _STRUCTURED_LINE.match(following)):
+                broken.append(f"{line} ⏎ {following}")
+    return broken
+
+
 RESPONSE_TEXT_BUDGET = 2500
 
 

@@ -472,16 +472,20 @@ def test_the_card_markdown_shows_the_first_three_steps_and_how_many_more() -> No
     p = plan((MORPHINE_MR_60, "one twice a day"))
     text = plan_markdown(p)
     # The words match the steps: the pace is a maximum and each row gives its step's size,
-    # 10 mg of 120 is 8.33%, not the 10% pace (issue 18).
+    # 10 mg of 120 is 8.33%, not the 10% pace (issue 18). A row names the medicine without
+    # the started product's strength: the step's own tablets follow (issue 11).
     assert "**Proposed taper** (at most 10% of the starting dose every 14 days):" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
         "| Step | From | Total OME mg/day | Reduction | Change |",
-        f"| 1 | 2026-12-01 | 110 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "| 1 | 2026-12-01 | 110 | 8.33% of the start | Morphine modified-release tablets: "
+        "one 30mg tablet + two "
         "10mg tablets in the morning and one 60mg tablet at night |",
-        f"| 2 | 2026-12-15 | 100 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + two "
+        "| 2 | 2026-12-15 | 100 | 8.33% of the start | Morphine modified-release tablets: "
+        "one 30mg tablet + two "
         "10mg tablets twice a day |",
-        f"| 3 | 2026-12-29 | 90 | 8.33% of the start | {MORPHINE_MR_60}: one 30mg tablet + one "
+        "| 3 | 2026-12-29 | 90 | 8.33% of the start | Morphine modified-release tablets: "
+        "one 30mg tablet + one "
         "15mg tablet twice a day |",
         "| … | 2027-05-04 | 0 | | 9 more steps |",
     ]
@@ -500,8 +504,8 @@ def test_each_change_names_its_medicine_when_two_opioids_share_a_strength() -> N
     )
     assert_sound(p)
     text = plan_markdown(p, first=len(p.steps))
-    assert "| Morphine 10mg modified-release tablets: one 5mg tablet twice a day" in text
-    assert "| Oxycodone 10mg modified-release tablets: one 5mg tablet twice a day" in text
+    assert "| Morphine modified-release tablets: one 5mg tablet twice a day" in text
+    assert "| Oxycodone modified-release tablets: one 5mg tablet twice a day" in text
     not_named = [
         line
         for line in text.splitlines()
