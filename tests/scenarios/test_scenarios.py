@@ -18,6 +18,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
+from markdown_it import MarkdownIt
 
 from service.api.deps import now_dependency
 from service.cards.render import FINDINGS_EXTENSION
@@ -92,6 +93,10 @@ def _check_cards(rule: str, scenario: dict[str, Any], cards: list[dict[str, Any]
     # sentence must never break mid-line (service/rulefiles/text.py).
     for card in cards:
         assert _soft_breaks(card.get("detail", "")) == [], card["detail"]
+        # Rendered as the sandbox renders it, no Markdown is left showing (an unclosed **,
+        # a table that did not parse).
+        shown = re.sub(r"<[^>]+>", "", SANDBOX_MARKDOWN.render(card.get("detail", "")))
+        assert "**" not in shown and "|---" not in shown, shown
     fired = [r for c in cards for r in _rules_of(c)]
     if scenario["expect"] == "silent":
         assert rule not in fired, f"expected {rule} to stay silent; fired: {fired}"
@@ -150,6 +155,9 @@ def test_scenario_through_http(
 
 
 WARNING_DETAIL_BUDGET = 1200
+#: The sandbox's renderer: CommonMark with GitHub tables, soft line breaks shown as breaks
+#: (react-markdown with softBreak="br" in cds-hooks/sandbox src/components/CardList).
+SANDBOX_MARKDOWN = MarkdownIt("commonmark", {"breaks": True}).enable("table")
 _STRUCTURED_LINE = re.compile(r"^\s*(\||[-*+] |\d+[.)] |#|>)")
 
 
