@@ -18,6 +18,7 @@ from service.api.routes_tier import router as tier_router
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.workbench.catalogue import Catalogue
 
 DESCRIPTION = """
 Clinical decision support for opioid prescribing safety, as a
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
+    app.state.rule_catalogue = Catalogue(app.state.pipeline)  # the rule workbench (issue 16)
     errors.install(app)
     docs.install(app)
     log = logging.getLogger("service.main")

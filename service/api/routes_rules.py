@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -28,12 +28,13 @@ log = logging.getLogger("service.api")
 router = APIRouter(tags=["Rule workbench"])
 
 
-def catalogue(request: Request) -> Catalogue:
-    """Built once per app, on first use, from the pipeline's indexes."""
-    found: Catalogue | None = getattr(request.app.state, "rule_catalogue", None)
-    if found is None:
-        found = request.app.state.rule_catalogue = Catalogue(request.app.state.pipeline)
-    return found
+def _catalogue(request: Request) -> Catalogue:
+    """Built once at start-up (``service.main.create_app``) from the pipeline's indexes."""
+    catalogue: Catalogue = request.app.state.rule_catalogue
+    return catalogue
+
+
+CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 
 
 RuleId = Annotated[
@@ -59,23 +60,23 @@ ServiceQuery = Annotated[
 
 
 @router.get("/rules", responses=error_responses(401))
-def list_rules(_: AdminDep, request: Request) -> list[RuleSummary]:
+def list_rules(_: AdminDep, catalogue: CatalogueDep) -> list[RuleSummary]:
     """Every rule file, whatever its status: version, hooks, parameters (value, unit, source,
     alternatives, and this deployment's override beside the file's value), the criteria in
     words, and review dates. ``running`` says whether the service evaluates it."""
-    return catalogue(request).rules()
+    return catalogue.rules()
 
 
 @router.get("/rules/{rule_id}", responses=error_responses(401, 404))
-def get_rule(rule_id: RuleId, _: AdminDep, request: Request) -> RuleDetail:
+def get_rule(rule_id: RuleId, _: AdminDep, catalogue: CatalogueDep) -> RuleDetail:
     """One rule in full, with every source it cites resolved from rules/sources.yaml."""
-    return catalogue(request).rule(rule_id)
+    return catalogue.rule(rule_id)
 
 
 @router.get("/facts", responses=error_responses(401))
-def list_facts(_: AdminDep, request: Request) -> list[FactOut]:
+def list_facts(_: AdminDep, catalogue: CatalogueDep) -> list[FactOut]:
     """The facts rule files may use: kind, unit, meaning, and which rules use each."""
-    return catalogue(request).facts()
+    return catalogue.facts()
 
 
 @router.post(

@@ -106,8 +106,11 @@ class IngredientOut(BaseModel):
     ome_mg_per_day: float
 
 
+Role = Literal["proposed", "current", "replaced", "duplicate", "not current"]
+
+
 class MedicineTrace(BaseModel):
-    role: Literal["proposed", "current", "replaced", "duplicate", "not current"] = Field(
+    role: Role = Field(
         description="proposed: in this order; current: counted before it; replaced: current "
         "but changed by the proposal; duplicate: recorded twice, counted once; not current: "
         "stopped or ended."

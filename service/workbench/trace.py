@@ -9,7 +9,6 @@ CDS Hooks endpoints never carry one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from service.engine.explain import Decisive, explain
@@ -23,6 +22,7 @@ from service.workbench.models import (
     EvaluateOut,
     IngredientOut,
     MedicineTrace,
+    Role,
     RuleTrace,
     Trace,
 )
@@ -118,7 +118,7 @@ def medicines(regimen: Regimen) -> list[MedicineTrace]:
     return rows
 
 
-def _medicine(m: MedicationOme, role: Any) -> MedicineTrace:
+def _medicine(m: MedicationOme, role: Role) -> MedicineTrace:
     product = m.identification.product
     daily = m.daily
     return MedicineTrace(
