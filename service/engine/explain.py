@@ -49,6 +49,8 @@ class Explanation:
     #: When it fired: the severity shown and the criteria that held (as on the finding).
     indicator: str | None = None
     criteria: tuple[str, ...] = ()
+    #: The facts that made ``card.info_when`` hold, when it was shown as info.
+    shown_as_info_because: tuple[str, ...] = ()
 
 
 def explain(rule: RuleDefinition, facts: Mapping[str, FactValue], hook: str) -> Explanation:
@@ -56,8 +58,14 @@ def explain(rule: RuleDefinition, facts: Mapping[str, FactValue], hook: str) -> 
     fires is the engine's own answer (``evaluate``); the rest finds the deciding node."""
     found = evaluate((rule,), facts, hook)
     if found:
+        f = found[0]
         return Explanation(
-            rule.id, True, "fired", indicator=found[0].indicator, criteria=found[0].criteria
+            rule.id,
+            True,
+            "fired",
+            indicator=f.indicator,
+            criteria=f.criteria,
+            shown_as_info_because=f.shown_as_info_because,
         )
     if hook not in rule.hooks:
         return Explanation(rule.id, False, "hook not served")

@@ -153,6 +153,10 @@ class RuleTrace(BaseModel):
     criteria: list[str] = Field(
         default_factory=list, description="The criteria that held, when it fired."
     )
+    shown_as_info_because: list[str] = Field(
+        default_factory=list,
+        description="The facts that made card.info_when hold (the card shown as info).",
+    )
 
 
 class Trace(BaseModel):

@@ -80,6 +80,7 @@ def trace(
                 exclusion=decisive_out(why.exclusion),
                 indicator=why.indicator,
                 criteria=list(why.criteria),
+                shown_as_info_because=list(why.shown_as_info_because),
             )
         )
     return Trace(

@@ -347,3 +347,14 @@ def test_with_auth_on_the_workbench_needs_the_admin_token(method: str, url: str)
 def test_with_auth_on_and_no_admin_token_the_workbench_is_closed() -> None:
     with TestClient(create_app(Settings(auth="jwt"))) as client:
         assert client.get("/rules").status_code == 401
+
+
+def test_an_order_select_with_nothing_selected_says_nothing_was_evaluated(
+    workbench: TestClient,
+) -> None:
+    examples = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
+    body = examples["order-select-empty-draft"]["value"]
+    body = {**body, "context": {**body["context"], "selections": [], "draftOrders": []}}
+    out = workbench.post("/rules/evaluate?service=opioid-safety-select", json=body).json()
+    assert out["cards"] == [] and out["trace"]["rules"] == []
+    assert "nothing selected" in out["trace"]["note"]

@@ -82,6 +82,7 @@ def test_reauthorisation_is_the_exclusion_that_applied(high_dose: RuleDefinition
 def test_cancer_shows_as_info_and_still_fires(high_dose: RuleDefinition) -> None:
     why = explain(high_dose, _facts(cancer_or_palliative_care=True), "order-sign")
     assert (why.fired, why.indicator) == (True, "info")
+    assert why.shown_as_info_because == ("cancer_or_palliative_care",)
 
 
 def test_a_hook_the_rule_does_not_run_on(high_dose: RuleDefinition) -> None:
