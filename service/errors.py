@@ -7,6 +7,7 @@
     └── RequestError                the caller sent something we cannot use (4xx)
         ├── HookRequestError        400: malformed JSON or a request that breaks the spec
         ├── UnknownServiceError     404: no CDS Service with that id
+        ├── UnknownRuleError        404: no rule with that id (the rule workbench)
         ├── PrefetchUnavailable     412: required data neither prefetched nor fetchable
         └── NotAuthorised           401: no valid credential (details go to the log only)
             └── AdminRequired       401: reports, dashboard, workbench need the admin token
@@ -67,6 +68,11 @@ class HookRequestError(RequestError):
 
 
 class UnknownServiceError(RequestError):
+    status_code = 404
+    code = "not-found"
+
+
+class UnknownRuleError(RequestError):
     status_code = 404
     code = "not-found"
 

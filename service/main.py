@@ -12,11 +12,13 @@ from service.api import docs, errors
 from service.api.limits import BodySizeLimit
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
+from service.api.routes_rules import router as rules_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.workbench.catalogue import Catalogue
 
 DESCRIPTION = """
 Clinical decision support for opioid prescribing safety, as a
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
+    app.state.rule_catalogue = Catalogue(app.state.pipeline)  # the rule workbench (issue 16)
     errors.install(app)
     docs.install(app)
     log = logging.getLogger("service.main")
@@ -72,4 +75,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ome_router)
     app.include_router(taper_router)
     app.include_router(tier_router)
+    app.include_router(rules_router)
     return app

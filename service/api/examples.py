@@ -32,3 +32,6 @@ FEEDBACK_EXAMPLES = _load("feedback.json")
 OME_EXAMPLES = _load("ome.json")
 TAPER_EXAMPLES = _load("taper.json")
 TIER_EXAMPLES = _load("support-tier.json")
+#: The rule workbench (issue 16): draft rules to validate, as JSON and as YAML.
+RULE_VALIDATE_EXAMPLES = _load("rule-validate.json")
+DRAFT_RULE_YAML = (EXAMPLES_DIR / "draft-rule.yaml").read_text("utf-8")

@@ -67,11 +67,7 @@ def load_rules(
     disabled: frozenset[str] = frozenset(),
     overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[RuleDefinition, ...]:
-    rules: list[RuleDefinition] = []
-    for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
-        rule = _parse(path, shared)
-        _check(rule, path, sources, override_reasons, suggestion_kinds, facts)
-        rules.append(rule)
+    rules = read_rules(rules_dir, sources, override_reasons, suggestion_kinds, facts, shared)
     ids = [r.id for r in rules]
     unknown = (set(disabled) | set(overrides or {})) - set(ids)
     if unknown:
@@ -84,6 +80,24 @@ def load_rules(
     return tuple(out)
 
 
+def read_rules(
+    rules_dir: Path,
+    sources: Sources,
+    override_reasons: OverrideReasons,
+    suggestion_kinds: frozenset[str],
+    facts: Mapping[str, FactDefinition],
+    shared: Mapping[str, Parameter],
+) -> tuple[RuleDefinition, ...]:
+    """Every rule file, parsed and checked, whatever its status and the deployment's switches
+    (the rule workbench lists them all; ``load_rules`` keeps those that run)."""
+    rules: list[RuleDefinition] = []
+    for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
+        rule = _parse(path, shared)
+        check_rule(rule, path, sources, override_reasons, suggestion_kinds, facts)
+        rules.append(rule)
+    return tuple(rules)
+
+
 def _parse(path: Path, shared: Mapping[str, Parameter]) -> RuleDefinition:
     rule = read_yaml(path, RuleDefinition, error=RuleDefinitionError, context={SHARED: shared})
     if rule.id != path.stem:
@@ -91,7 +105,7 @@ def _parse(path: Path, shared: Mapping[str, Parameter]) -> RuleDefinition:
     return rule
 
 
-def _check(
+def check_rule(
     rule: RuleDefinition,
     path: Path,
     sources: Sources,
@@ -99,6 +113,8 @@ def _check(
     suggestion_kinds: frozenset[str],
     facts: Mapping[str, FactDefinition],
 ) -> None:
+    """Every check start-up applies to a parsed rule but its id being its file name (the
+    rule workbench's validate runs it on a draft that has no file)."""
     file = str(path)
 
     def source(field: str, source_id: str, *, needs_label: bool = False) -> None:

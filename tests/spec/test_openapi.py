@@ -53,36 +53,73 @@ def test_the_docs_need_no_network(client: TestClient, page: str) -> None:
         assert client.get(url).status_code == 200, url
 
 
-def _served_examples(client: TestClient) -> list[tuple[str, str, str, Any]]:
+def _served_examples(client: TestClient) -> list[tuple[str, str, str, Any, str, dict[str, Any]]]:
+    """(method, path, name, value, media type, operation) of every request-body example."""
     document = client.get("/openapi.json").json()
     found = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             content = operation.get("requestBody", {}).get("content", {})
-            for media in content.values():
+            for media_type, media in content.items():
                 for name, example in media.get("examples", {}).items():
-                    found.append((method, path, name, example["value"]))
+                    found.append((method, path, name, example["value"], media_type, operation))
     return found
+
+
+def _url(path: str, operation: dict[str, Any], value: Any) -> str:
+    """The path with the service for the example's hook, as a path parameter or as the
+    required ``service`` query parameter (the rule workbench's evaluate)."""
+    hook = value.get("hook") if isinstance(value, dict) else None
+    service = SERVICE_FOR_HOOK.get(hook or "", "opioid-safety-sign")
+    required_query = {
+        p["name"] for p in operation.get("parameters", []) if p["in"] == "query" and p["required"]
+    }
+    return path.replace("{service_id}", service) + (
+        f"?service={service}" if "service" in required_query else ""
+    )
 
 
 def test_every_example_in_the_served_document_succeeds_when_tried(client: TestClient) -> None:
     examples = _served_examples(client)
     assert len(examples) >= 10
-    for method, path, name, value in examples:
-        hook = value.get("hook") if isinstance(value, dict) else None
-        url = path.replace("{service_id}", SERVICE_FOR_HOOK.get(hook or "", "opioid-safety-sign"))
-        response = client.request(method.upper(), url, json=value)
+    for method, path, name, value, media_type, operation in examples:
+        url = _url(path, operation, value)
+        if isinstance(value, str):  # a YAML body (the rule workbench's validate)
+            headers = {"content-type": media_type}
+            response = client.request(method.upper(), url, content=value, headers=headers)
+        else:
+            response = client.request(method.upper(), url, json=value)
         assert 200 <= response.status_code < 300, (name, response.text)
+
+
+def test_every_path_parameter_example_succeeds_when_tried(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    tried = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                continue  # tried with its body above
+            for parameter in operation.get("parameters", []):
+                for name, example in parameter.get("examples", {}).items():
+                    url = path.replace("{" + parameter["name"] + "}", str(example["value"]))
+                    response = client.request(method.upper(), url)
+                    assert 200 <= response.status_code < 300, (name, response.text)
+                    tried += 1
+    assert tried >= 2
 
 
 def test_served_examples_keep_their_null_prefetch_keys(client: TestClient) -> None:
     """A null prefetch value is "the client has no data" ([SPEC2] Prefetch): dropping it
     turns the example into a 412."""
-    served = {name: value for _, _, name, value in _served_examples(client)}
+    served = {name: value for _, _, name, value, _, _ in _served_examples(client)}
     written = json.loads((COMMITTED.parent / "examples" / "hook-requests.json").read_text("utf-8"))
     for name, example in written.items():
         assert served[name] == example["value"], name
-    assert any(None in (v.get("prefetch") or {}).values() for v in served.values() if "hook" in v)
+    assert any(
+        None in (v.get("prefetch") or {}).values()
+        for v in served.values()
+        if isinstance(v, dict) and "hook" in v
+    )
 
 
 def test_the_document_lists_the_real_error_statuses_with_operation_outcomes(
