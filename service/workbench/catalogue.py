@@ -127,6 +127,9 @@ class Catalogue:
             info_when=describe(rule.card.info_when, shown)
             if rule.card.info_when is not None
             else None,
+            critical_when=describe(rule.card.critical_when, shown)
+            if rule.card.critical_when is not None
+            else None,
             indicator=rule.card.indicator,
             review=ReviewOut(**rule.review.model_dump()),
             guideline=rule.guideline.statement,
@@ -148,10 +151,12 @@ _SUMMARY = set(RuleSummary.model_fields)
 
 def facts_used(rule: RuleDefinition) -> Iterator[str]:
     """The facts a rule's conditions and card templates name."""
-    for c in (rule.inclusion, rule.exclusion, rule.card.info_when):
+    conditions = (rule.inclusion, rule.exclusion, rule.card.info_when, rule.card.critical_when)
+    for c in (*conditions, *(v.when for v in rule.card.detail_when)):
         if c is not None:
             yield from _condition_facts(c)
-    for template in (rule.card.summary, rule.card.detail):
+    templates = (rule.card.summary, rule.card.detail, *(v.detail for v in rule.card.detail_when))
+    for template in templates:
         yield from (n for n in PLACEHOLDER.findall(template) if n not in rule.parameters)
 
 

@@ -64,6 +64,10 @@ class RuleSummary(BaseModel):
     inclusion: str = Field(description="The inclusion criteria in words.")
     exclusion: str | None = Field(description="The exclusion in words, if any.")
     info_when: str | None = Field(description="When the card is shown as info instead.")
+    critical_when: str | None = Field(
+        default=None,
+        description="When the card is shown as critical instead (and info_when does not hold).",
+    )
     indicator: Literal["info", "warning", "critical"]
     review: ReviewOut
 

@@ -89,7 +89,17 @@ def test_one_rule_with_its_sources_resolved_from_the_bibliography(workbench: Tes
     rule = workbench.get("/rules/opioid-sedative").json()
     assert rule["title"].startswith("Opioid prescribed with a benzodiazepine")
     assert rule["info_when"] == "cancer_or_palliative_care"
-    (source,) = rule["sources"]
+    # Critical at a high dose with a gabapentinoid: the shared threshold's sources follow.
+    assert rule["critical_when"] == (
+        "all of (gabapentinoid_in_regimen; total_ome_with_proposal_mg_per_day ≥ "
+        "threshold_mg_per_day (120 mg OME/day))"
+    )
+    source, *threshold = rule["sources"]
+    assert {s["id"] for s in threshold} == {
+        "medsip-opioids",
+        "opioids-aware-key-messages",
+        "national-review-opioid-interventions",
+    }
     assert source["id"] == "mhra-dsu-benzodiazepines-opioids-2020"
     assert source["title"] and source["url"] and source["label"] == "MHRA Drug Safety Update"
     cited = {s["id"] for s in workbench.get("/rules/high-dose-risk-assessment").json()["sources"]}
