@@ -51,6 +51,10 @@ class Parameter(Strict):
     #: The name in rules/parameters.yaml this parameter stands for, if any.
     shared: str | None = None
     comparison: Comparison | None = None
+    #: The value under an OME profile other than the default (``rules/ome/profiles.yaml``),
+    #: e.g. the CDC's 50 and 90 MME/day under ``us-cdc-2022`` (issue 17). A deployment's
+    #: override still wins.
+    profile_values: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -139,6 +143,29 @@ class CardDef(Strict):
     #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
     #: co-prescribing still shows, as information).
     info_when: Condition | None = None
+    #: Other wording when a condition holds (first match wins): e.g. a lower dose tier.
+    variants: tuple[CardVariant, ...] = ()
+
+
+class CardVariant(Strict):
+    """Other words for the same card when ``when`` holds: the first variant that holds
+    replaces the summary and detail (the CDC's lower dose tier, "consider tapering", below
+    the tier that says "taper now")."""
+
+    when: Condition
+    summary: str
+    detail: str
+
+
+class PatientView(Strict):
+    """The rule at chart-open (the ``patient-view`` hook, issue 17): the same finding over
+    what the patient already takes, worded as a review prompt and always shown as
+    information. Never shown for cancer or palliative care (the loader adds that)."""
+
+    inclusion: Condition
+    summary: str
+    detail: str
+    suggestions: tuple[str, ...] = ()
 
 
 class Review(Strict):
@@ -163,3 +190,9 @@ class RuleDefinition(Strict):
     priority: int = 50
     review: Review
     known_false_positives: tuple[str, ...] = ()
+    #: The OME profiles under which the rule runs unless a deployment switches it on
+    #: (``OPIOID_CDS_ENABLED_RULES``); absent: every profile. Naloxone (CDC recommendation 8)
+    #: runs by default under ``us-cdc-2022`` only.
+    profiles: tuple[str, ...] | None = None
+    #: The chart-open review prompt for this finding, if it has one.
+    patient_view: PatientView | None = None

@@ -49,6 +49,15 @@ def evaluate(
         info_when = rule.card.info_when
         if info_when is not None and holds(info_when, facts, parameters, because):
             indicator = "info"
+        # Other words for the same finding (a lower dose tier): the first that holds.
+        variant = next(
+            (v for v in rule.card.variants if holds(v.when, facts, parameters, [])), None
+        )
+        if variant is not None:
+            card = rule.card.model_copy(
+                update={"summary": variant.summary, "detail": variant.detail}
+            )
+            rule = rule.model_copy(update={"card": card})
         findings.append(Finding(rule, facts, parameters, tuple(reasons), indicator, tuple(because)))
     # Cards sort by the severity they are shown with.
     findings.sort(key=lambda f: (SEVERITY[f.indicator], f.rule.priority, f.rule.id))
