@@ -12,7 +12,7 @@ high-dose rules. Under us-cdc-2022 their tiers are the CDC's (issue 17): the low
 own wording:
 
 - ``high-dose-risk-assessment`` for a new order, and
-- ``reauthorisation-taper`` for an order that continues an existing one (upper tier).
+- ``reauthorisation-taper`` for an order that continues an existing one.
 
 The cqframework's draft orders carry ``status: active``. At order-sign our engine reads a
 non-draft order as one being re-signed (a re-authorisation, order-sign 1.1.0); the REC05
