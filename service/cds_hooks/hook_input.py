@@ -147,8 +147,8 @@ def read_hook_input(
             errors[bad] = "the FHIR server's answer could not be read as FHIR"
             fetch = replace(fetch, fetched={**fetch.fetched, bad: Fetched(bad, error=errors[bad])})
     if request.hook == PATIENT_VIEW:
-        return _patient_view_record(record, fetch, errors)
-    if orders is None and DISCHARGE_ORDERS_KEY not in record.available:
+        _require_medicines_list(record, fetch, errors)
+    elif orders is None and DISCHARGE_ORDERS_KEY not in record.available:
         raise PrefetchUnavailable(
             _unavailable_message((DISCHARGE_ORDERS_KEY,), record.failed, errors),
             "prefetch",
@@ -178,9 +178,9 @@ def _proposed_key(hook: str, orders: Sent | None) -> str | None:
     return None if orders is not None or hook == PATIENT_VIEW else DISCHARGE_ORDERS_KEY
 
 
-def _patient_view_record(
+def _require_medicines_list(
     record: PatientRecord, fetch: FetchOutcome, errors: dict[str, str]
-) -> PatientRecord:
+) -> None:
     """Chart-open review reads only what the patient already takes: without the medicines
     list there is nothing to review, and [SPEC2] asks for 412 when required prefetch is
     missing and cannot be fetched."""
@@ -189,7 +189,6 @@ def _patient_view_record(
         raise PrefetchUnavailable(
             _unavailable_message(MEDICATION_HISTORY_KEYS, record.failed, errors), "prefetch"
         )
-    return record
 
 
 def _fetched_key_at(location: str | None, fetched: dict[str, Sent]) -> str | None:
