@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         default=frozenset(),
         description="Rule ids to switch off in this deployment, without editing rules/.",
     )
+    enabled_rules: frozenset[str] = Field(
+        default=frozenset(),
+        description="Rule ids to switch on under an OME profile their rule file does not list "
+        '(rule field `profiles`), e.g. ["naloxone"] under uk-opioids-aware.',
+    )
     rule_parameter_overrides: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description='Per-rule parameter values, e.g. {"high-dose-risk-assessment": '

@@ -11,9 +11,13 @@ ORDER_SELECT: Final = "order-select"
 ORDER_SIGN: Final = "order-sign"
 MEDICATION_REFILL: Final = "medication-refill"
 ENCOUNTER_DISCHARGE: Final = "encounter-discharge"
+#: Chart-open review (issue 17): information only, at most once per patient per period.
+PATIENT_VIEW: Final = "patient-view"
 
-HookName = Literal["order-select", "order-sign", "medication-refill", "encounter-discharge"]
-HOOKS: Final = (ORDER_SELECT, ORDER_SIGN, MEDICATION_REFILL, ENCOUNTER_DISCHARGE)
+HookName = Literal[
+    "order-select", "order-sign", "medication-refill", "encounter-discharge", "patient-view"
+]
+HOOKS: Final = (ORDER_SELECT, ORDER_SIGN, MEDICATION_REFILL, ENCOUNTER_DISCHARGE, PATIENT_VIEW)
 
 #: [SPEC2] Card.summary: "one-sentence, <140-character summary message".
 SUMMARY_MAX_CHARS: Final = 139

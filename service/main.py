@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 
 from service.api import docs, errors
 from service.api.limits import BodySizeLimit
+from service.api.review_memory import InMemoryReviewPromptMemory
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
 from service.api.routes_rules import router as rules_router
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pipeline = Pipeline(settings)
     app.state.feedback_log = FeedbackLog()
     app.state.rule_catalogue = Catalogue(app.state.pipeline)  # the rule workbench (issue 16)
+    # Per process until storage backs it (service/api/review_memory.py, issue 17).
+    app.state.review_prompt_memory = InMemoryReviewPromptMemory()
     errors.install(app)
     docs.install(app)
     log = logging.getLogger("service.main")

@@ -8,17 +8,19 @@ facts → findings → cards. All clinical judgement is in the rule files and th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from service.cards.naloxone import load_naloxone_order
 from service.cards.render import RenderContext, Section, compose, render
 from service.cards.suggestions import SUGGESTION_KINDS, SuggestionInput
 from service.cds_hooks.models import Card
 from service.config import Settings
+from service.engine.definitions import RuleDefinition
 from service.engine.evaluate import Finding, evaluate
-from service.engine.loader import load_rules, load_shared_parameters
+from service.engine.loader import load_rules, load_shared_parameters, patient_view_rules
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts import patient
 from service.facts.catalogue import RECORD_FACTS
@@ -27,6 +29,7 @@ from service.facts.registry import FactCatalogue, FactValue, check_values
 from service.facts.situation import Situation
 from service.fhir.medication_record import MedicationConcept, MedicationRecord
 from service.fhir.patient_record import PatientRecord
+from service.hooks import PATIENT_VIEW
 from service.medicines.dictionary import MedicinesDictionary
 from service.medicines.identify import Identification, identify
 from service.medicines.model import IngredientClass
@@ -40,7 +43,11 @@ from service.taper.from_regimen import first_step_actions, plan_for, plan_markdo
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace, TaperSettings
 
-_IN_SCOPE = tuple(c for c in IngredientClass if c is not IngredientClass.OTHER)
+#: Classes whose proposal needs the current medicines (412 without them). Naloxone alone is
+#: the rescue medicine: prescribing it needs no medicines list.
+_IN_SCOPE = tuple(
+    c for c in IngredientClass if c not in (IngredientClass.OTHER, IngredientClass.NALOXONE)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +86,13 @@ class Pipeline:
         self.identify = lru_cache(maxsize=100_000)(self._identify_uncached)
         self.taper_settings = TaperSettings.load(rules_dir, self.sources)
         # Clinical numbers that several files use, defined once (rules/parameters.yaml).
+        known_profiles = frozenset(self.factors.profiles())
         self.shared_parameters = load_shared_parameters(
-            rules_dir, self.sources, settings.parameter_overrides
+            rules_dir,
+            self.sources,
+            settings.parameter_overrides,
+            profile=profile_id,
+            known_profiles=known_profiles,
         )
         self.stratifier = Stratifier.load(rules_dir, self.sources, self.shared_parameters)
         self.codesets = load_codesets(rules_dir / "codesets", self.sources, patient.CODESETS)
@@ -97,7 +109,13 @@ class Pipeline:
             self.shared_parameters,
             disabled=settings.disabled_rules,
             overrides=settings.rule_parameter_overrides,
+            profile=profile_id,
+            known_profiles=known_profiles,
+            enabled=settings.enabled_rules,
         )
+        self.naloxone_order = load_naloxone_order(rules_dir, self.sources, profile_id)
+        #: Chart-open review prompts (patient-view), derived from the rules (issue 17).
+        self.review_rules = patient_view_rules(self.rules)
         self._shared_values = {n: p.value for n, p in self.shared_parameters.items()}
         # Ceilings past which arithmetic is a recording error, not a dose (issue 9 item 7).
         self.plausibility = Plausibility(
@@ -144,7 +162,26 @@ class Pipeline:
         facts.update(self.stratifier.facts.compute(facts))
         return facts
 
-    def evaluate(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> Evaluation:
+    def review_prompt_due(self, last_shown: datetime | None, now: datetime) -> bool:
+        """Whether a chart-open review prompt may be shown: none was shown for this patient
+        within ``review_prompt_interval_days`` (rules/parameters.yaml). At exactly the
+        interval it is due again."""
+        interval = timedelta(days=self._shared_values["review_prompt_interval_days"])
+        return last_shown is None or now - last_shown >= interval
+
+    def rules_for(self, hook: str) -> tuple[RuleDefinition, ...]:
+        """The rules a hook is evaluated with: chart-open has its review rules (issue 17)."""
+        return self.review_rules if hook == PATIENT_VIEW else self.rules
+
+    def evaluate(
+        self,
+        record: PatientRecord,
+        now: datetime,
+        hook_instance: UUID,
+        last_review_prompt_at: datetime | None = None,
+    ) -> Evaluation:
+        """``last_review_prompt_at``: when a review prompt was last shown for this patient
+        (patient-view only; plain data from the route's memory, issue 17)."""
         today = now.date()
         regimen = self.regimen(record, today)
         if record.history_unavailable is not None and any(
@@ -153,7 +190,10 @@ class Pipeline:
         ):
             raise PrefetchUnavailable(record.history_unavailable, "prefetch")
         facts = self.facts(record, regimen, today)
-        findings = evaluate(self.rules, facts, record.hook)
+        if record.hook == PATIENT_VIEW and not self.review_prompt_due(last_review_prompt_at, now):
+            findings = []
+        else:
+            findings = evaluate(self.rules_for(record.hook), facts, record.hook)
         extra, taper_actions = self._card_extras(findings, regimen, facts, today)
         ctx = RenderContext(
             hook_instance=hook_instance,
@@ -165,7 +205,7 @@ class Pipeline:
             profile_id=self.profile_id,
             not_checked=record.not_checked,
             suggestion_input=SuggestionInput(
-                record, regimen, record.patient_id, tuple(taper_actions)
+                record, regimen, record.patient_id, tuple(taper_actions), self.naloxone_order
             ),
             extra_detail=extra,
         )
@@ -235,5 +275,11 @@ class Pipeline:
         regimen = self.regimen(record, today)
         return self.stratifier.tier(self.facts(record, regimen, today)), regimen
 
-    def cards(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> list[Card]:
-        return self.evaluate(record, now, hook_instance).cards
+    def cards(
+        self,
+        record: PatientRecord,
+        now: datetime,
+        hook_instance: UUID,
+        last_review_prompt_at: datetime | None = None,
+    ) -> list[Card]:
+        return self.evaluate(record, now, hook_instance, last_review_prompt_at).cards

@@ -75,6 +75,7 @@ TARGET_CLASSES = {
     IngredientClass.GABAPENTINOID,
     IngredientClass.BENZODIAZEPINE,
     IngredientClass.Z_DRUG,
+    IngredientClass.NALOXONE,
 }
 CHAIN_RE = re.compile(r"^VMP (previous|subsequent) to (\d+)$")
 BNF_RE = re.compile(r"^[0-9A-Z]{15}$")

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.api.review_memory import ReviewPromptMemory
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
@@ -24,6 +25,11 @@ def _feedback_log(request: Request) -> FeedbackLog:
     return feedback_log
 
 
+def _review_prompt_memory(request: Request) -> ReviewPromptMemory:
+    memory: ReviewPromptMemory = request.app.state.review_prompt_memory
+    return memory
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -37,4 +43,5 @@ def now_dependency() -> datetime:
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
 FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+ReviewPromptMemoryDep = Annotated[ReviewPromptMemory, Depends(_review_prompt_memory)]
 NowDep = Annotated[datetime, Depends(now_dependency)]

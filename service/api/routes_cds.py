@@ -4,14 +4,22 @@ a CDS Service, §Feedback)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import FeedbackLogDep, NowDep, PipelineDep, SettingsDep
+from service.api.deps import (
+    FeedbackLogDep,
+    NowDep,
+    PipelineDep,
+    ReviewPromptMemoryDep,
+    SettingsDep,
+)
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.api.review_memory import ReviewPromptMemory, patient_key
 from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
@@ -21,6 +29,9 @@ from service.cds_hooks.models import (
     HookRequest,
 )
 from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
+from service.fhir.patient_record import PatientRecord
+from service.hooks import PATIENT_VIEW
+from service.pipeline import Pipeline
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["CDS Hooks"])
@@ -56,6 +67,7 @@ async def call_service(
     pipeline: PipelineDep,
     settings: SettingsDep,
     now: NowDep,
+    review_memory: ReviewPromptMemoryDep,
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards. Prefetch
     keys the client did not send are fetched from ``fhirServer`` when it is on the
@@ -68,9 +80,30 @@ async def call_service(
     # The record and the rules are CPU work: off the event loop, so other calls' fetches
     # keep going.
     record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
+    if request.hook == PATIENT_VIEW:
+        return await _patient_view(pipeline, record, request, now, review_memory)
     cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance)
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
+    return CdsServiceResponse(cards=cards)
+
+
+async def _patient_view(
+    pipeline: Pipeline,
+    record: PatientRecord,
+    request: HookRequest,
+    now: datetime,
+    memory: ReviewPromptMemory,
+) -> CdsServiceResponse:
+    """Chart-open review (issue 17): the pipeline is told when a prompt was last shown for
+    this patient and decides; a prompt returned is remembered."""
+    server = str(request.fhir_server) if request.fhir_server is not None else None
+    key = patient_key(server, str(request.context["patientId"]))
+    last = memory.last_shown(key)
+    cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance, last)
+    if cards:
+        memory.shown(key, now)
+    log.info("hook=%s cards=%d", request.hook, len(cards))
     return CdsServiceResponse(cards=cards)
 
 

@@ -28,7 +28,7 @@ from service.cds_hooks.models import (
     Source,
     Suggestion,
 )
-from service.engine.evaluate import Finding, holds
+from service.engine.evaluate import Finding
 from service.engine.loader import PLACEHOLDER, format_value
 from service.facts.registry import FactDefinition, FactValue
 from service.hooks import SUMMARY_MAX_CHARS
@@ -88,15 +88,7 @@ class Section:
 def render(finding: Finding, ctx: RenderContext) -> Section:
     rule = finding.rule
     values: dict[str, FactValue] = {**finding.facts, **finding.parameters}
-    template = next(
-        (
-            v.detail
-            for v in rule.card.detail_when
-            if holds(v.when, finding.facts, finding.parameters, [])
-        ),
-        rule.card.detail,
-    )
-    detail = [fill(template, values, ctx.facts_catalogue).strip()]
+    detail = [fill(rule.card.detail, values, ctx.facts_catalogue).strip()]
     if finding.shown_as_info_because:
         lead = (
             "Shown as information rather than a warning"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service.cards.naloxone import NaloxoneOrder
 from service.fhir.patient_record import PatientRecord
 from service.hooks import MEDICATION_REFILL
 from service.medicines.model import IngredientClass
@@ -34,6 +35,8 @@ class SuggestionInput:
     patient_id: str | None
     #: The first step of a taper as actions on the draft order (from the tapering planner).
     taper_actions: tuple[dict[str, Any], ...] = ()
+    #: The take-home naloxone order for the deployment's profile (rules/naloxone_supply.yaml).
+    naloxone_order: NaloxoneOrder | None = None
 
 
 Builder = Callable[[SuggestionInput], list[SuggestionDraft]]
@@ -103,6 +106,23 @@ def _taper_first_step(s: SuggestionInput) -> list[SuggestionDraft]:
     ]
 
 
+def _order_naloxone(s: SuggestionInput) -> list[SuggestionDraft]:
+    if s.naloxone_order is None:
+        return []
+    return [
+        SuggestionDraft(
+            label="Order naloxone to take home",
+            actions=(
+                {
+                    "type": "create",
+                    "description": "Create a draft order for take-home naloxone",
+                    "resource": s.naloxone_order.medication_request(s.patient_id),
+                },
+            ),
+        )
+    ]
+
+
 def _in(item: MedicationOme, classes: tuple[IngredientClass, ...]) -> bool:
     return item.product is not None and any(item.product.has_class(c) for c in classes)
 
@@ -116,6 +136,7 @@ BUILDERS: dict[str, Builder] = {
     "delete-draft-gabapentinoid": _delete_drafts((IngredientClass.GABAPENTINOID,), "gabapentinoid"),
     "delete-draft-opioid": _delete_drafts((IngredientClass.OPIOID,), "opioid"),
     "taper-first-step": _taper_first_step,
+    "order-naloxone": _order_naloxone,
     "refer-pain-pharmacist": _refer_pain_pharmacist,
 }
 SAFEST_FIRST = tuple(BUILDERS)

@@ -34,7 +34,7 @@ from service.cds_hooks.services import (
 from service.errors import HookRequestError, PrefetchUnavailable, UnknownServiceError
 from service.fhir.client import Fetched, FetchOutcome
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
-from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT
+from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT, PATIENT_VIEW
 
 
 def check_service(service_id: str) -> frozenset[str]:
@@ -126,7 +126,7 @@ def read_hook_input(
                 request.hook,
                 [*sent, *fetched.values()],
                 orders=orders,
-                proposed_key=None if orders is not None else DISCHARGE_ORDERS_KEY,
+                proposed_key=_proposed_key(request.hook, orders),
                 history_keys=MEDICATION_HISTORY_KEYS,
                 expect=(
                     *OPTIONAL_DATA,
@@ -146,7 +146,9 @@ def read_hook_input(
             del fetched[bad]
             errors[bad] = "the FHIR server's answer could not be read as FHIR"
             fetch = replace(fetch, fetched={**fetch.fetched, bad: Fetched(bad, error=errors[bad])})
-    if orders is None and DISCHARGE_ORDERS_KEY not in record.available:
+    if request.hook == PATIENT_VIEW:
+        _require_medicines_list(record, fetch, errors)
+    elif orders is None and DISCHARGE_ORDERS_KEY not in record.available:
         raise PrefetchUnavailable(
             _unavailable_message((DISCHARGE_ORDERS_KEY,), record.failed, errors),
             "prefetch",
@@ -168,6 +170,25 @@ def read_hook_input(
         if key in errors and key not in MEDICATION_HISTORY_KEYS
     )
     return replace(record, not_checked=(*record.not_checked, *notes)) if notes else record
+
+
+def _proposed_key(hook: str, orders: Sent | None) -> str | None:
+    """Where the proposed medicines are when not in the context: the discharge medicines;
+    at chart-open (patient-view) nothing is proposed."""
+    return None if orders is not None or hook == PATIENT_VIEW else DISCHARGE_ORDERS_KEY
+
+
+def _require_medicines_list(
+    record: PatientRecord, fetch: FetchOutcome, errors: dict[str, str]
+) -> None:
+    """Chart-open review reads only what the patient already takes: without the medicines
+    list there is nothing to review, and [SPEC2] asks for 412 when required prefetch is
+    missing and cannot be fetched."""
+    fetch_failed = [k for k in MEDICATION_HISTORY_KEYS if k in fetch.fetched and k in errors]
+    if record.history_unavailable is not None or fetch_failed:
+        raise PrefetchUnavailable(
+            _unavailable_message(MEDICATION_HISTORY_KEYS, record.failed, errors), "prefetch"
+        )
 
 
 def _fetched_key_at(location: str | None, fetched: dict[str, Sent]) -> str | None:

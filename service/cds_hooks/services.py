@@ -20,7 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.cds_hooks.models import CdsService
-from service.hooks import ENCOUNTER_DISCHARGE, MEDICATION_REFILL, ORDER_SELECT, ORDER_SIGN
+from service.hooks import (
+    ENCOUNTER_DISCHARGE,
+    MEDICATION_REFILL,
+    ORDER_SELECT,
+    ORDER_SIGN,
+    PATIENT_VIEW,
+)
 
 PATIENT_READ = "Patient/{{context.patientId}}"
 _MEDICATION_PREFETCH = {
@@ -54,6 +60,8 @@ CONTRACTS: dict[str, HookContract] = {
         # Hook Library draft: userId optional (refills arrive from pharmacies and portals).
         HookContract(MEDICATION_REFILL, ("patientId", "medications"), "medications"),
         HookContract(ENCOUNTER_DISCHARGE, ("userId", "patientId", "encounterId"), None),
+        # [LIB] patient-view 1.0: userId and patientId required, encounterId optional.
+        HookContract(PATIENT_VIEW, ("userId", "patientId"), None),
     )
 }
 
@@ -88,6 +96,7 @@ SERVICE_FOR_HOOK: dict[str, str] = {
     ORDER_SIGN: "opioid-safety-sign",
     MEDICATION_REFILL: "opioid-safety-refill",
     ENCOUNTER_DISCHARGE: "opioid-discharge",
+    PATIENT_VIEW: "opioid-review",
 }
 #: Ids that still answer calls but are not listed in discovery, with the hooks they serve.
 DEPRECATED_ALIASES: dict[str, frozenset[str]] = {
@@ -124,6 +133,19 @@ SERVICES: tuple[CdsService, ...] = (
         usage_requirements="Send the encounter's MedicationRequests (prefetch "
         "dischargeMedications) and the encounter; without the medicines the service answers "
         "412.",
+    ),
+    CdsService(
+        hook=PATIENT_VIEW,
+        id=SERVICE_FOR_HOOK[PATIENT_VIEW],
+        title="Opioid safety: review at chart open",
+        description=(
+            "When a record is opened, a gentle information prompt to review an existing "
+            "high-risk opioid regimen (a high total dose, an opioid with a benzodiazepine or "
+            "Z-drug or with a gabapentinoid): the prescribing findings, worded for review. "
+            "Never for cancer or palliative care; at most once per patient per period."
+        ),
+        prefetch=dict(_MEDICATION_PREFETCH),
+        usage_requirements=_USAGE,
     ),
 )
 

@@ -51,6 +51,10 @@ class Parameter(Strict):
     #: The name in rules/parameters.yaml this parameter stands for, if any.
     shared: str | None = None
     comparison: Comparison | None = None
+    #: The value under an OME profile other than the default (``rules/ome/profiles.yaml``),
+    #: e.g. the CDC's 50 and 90 MME/day under ``us-cdc-2022`` (issue 17). A deployment's
+    #: override still wins.
+    profile_values: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -124,24 +128,10 @@ class LinkDef(Strict):
     ingredient: str | None = None
 
 
-class DetailVariant(Strict):
-    """Wording for a case the main detail would misstate (e.g. a new start has no dose
-    "before it"): the first variant whose ``when`` holds replaces ``card.detail``."""
-
-    when: Condition
-    detail: str
-
-    @field_validator("detail")
-    @classmethod
-    def _one_line_paragraphs(cls, detail: str) -> str:
-        return reflow(detail)  # see service/rulefiles/text.py: the sandbox's soft breaks
-
-
 class CardDef(Strict):
     indicator: Literal["info", "warning", "critical"]
     summary: str
     detail: str
-    detail_when: tuple[DetailVariant, ...] = ()
     source: str
     links: tuple[LinkDef, ...] = ()
     suggestions: tuple[str, ...] = ()
@@ -153,15 +143,49 @@ class CardDef(Strict):
     #: Show the card as ``info`` instead when this holds (e.g. cancer or palliative care:
     #: co-prescribing still shows, as information).
     info_when: Condition | None = None
+    #: Show the card as ``critical`` when this holds (and ``info_when`` does not): the
+    #: combinations a prescriber must not miss (docs/adr/0007-one-prompt.md).
+    critical_when: Condition | None = None
 
     @field_validator("detail")
     @classmethod
     def _one_line_paragraphs(cls, detail: str) -> str:
         return reflow(detail)  # see service/rulefiles/text.py: the sandbox's soft breaks
 
-    #: Show the card as ``critical`` when this holds (and ``info_when`` does not): the
-    #: combinations a prescriber must not miss (docs/adr/0007-one-prompt.md).
-    critical_when: Condition | None = None
+    #: Other wording when a condition holds (first match wins): e.g. a lower dose tier, or a
+    #: new start, which has no dose "before it".
+    variants: tuple[CardVariant, ...] = ()
+
+
+class CardVariant(Strict):
+    """Other words for the same card when ``when`` holds: the first variant that holds
+    replaces the summary and detail (the CDC's lower dose tier, "consider tapering", below
+    the tier that says "taper now"). Either may be left out to keep the card's own."""
+
+    when: Condition
+    summary: str | None = None
+    detail: str | None = None
+
+    @field_validator("detail")
+    @classmethod
+    def _one_line_paragraphs(cls, detail: str | None) -> str | None:
+        return None if detail is None else reflow(detail)  # service/rulefiles/text.py
+
+
+class PatientView(Strict):
+    """The rule at chart-open (the ``patient-view`` hook, issue 17): the same finding over
+    what the patient already takes, worded as a review prompt and always shown as
+    information. Never shown for cancer or palliative care (the loader adds that)."""
+
+    inclusion: Condition
+    summary: str
+    detail: str
+    suggestions: tuple[str, ...] = ()
+
+    @field_validator("detail")
+    @classmethod
+    def _one_line_paragraphs(cls, detail: str) -> str:
+        return reflow(detail)  # see service/rulefiles/text.py: the sandbox's soft breaks
 
 
 class Review(Strict):
@@ -186,3 +210,9 @@ class RuleDefinition(Strict):
     priority: int = 50
     review: Review
     known_false_positives: tuple[str, ...] = ()
+    #: The OME profiles under which the rule runs unless a deployment switches it on
+    #: (``OPIOID_CDS_ENABLED_RULES``); absent: every profile. Naloxone (CDC recommendation 8)
+    #: runs by default under ``us-cdc-2022`` only.
+    profiles: tuple[str, ...] | None = None
+    #: The chart-open review prompt for this finding, if it has one.
+    patient_view: PatientView | None = None

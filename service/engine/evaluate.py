@@ -54,6 +54,14 @@ def evaluate(
             rule.card.critical_when, facts, parameters, []
         ):
             indicator = "critical"
+        # Other words for the same finding (a lower dose tier): the first that holds.
+        variant = next(
+            (v for v in rule.card.variants if holds(v.when, facts, parameters, [])), None
+        )
+        if variant is not None:
+            words = {"summary": variant.summary, "detail": variant.detail}
+            card = rule.card.model_copy(update={k: v for k, v in words.items() if v is not None})
+            rule = rule.model_copy(update={"card": card})
         findings.append(Finding(rule, facts, parameters, tuple(reasons), indicator, tuple(because)))
     # Cards sort by the severity they are shown with.
     findings.sort(key=lambda f: (SEVERITY[f.indicator], f.rule.priority, f.rule.id))

@@ -86,7 +86,8 @@ def decisive(
 ) -> Decisive:
     """The node under ``c`` that made it evaluate to ``result``: for ``all`` false, its first
     false child; for ``any`` true, its first true child; ``not`` flips; a fact is itself. An
-    ``all`` that held or an ``any`` that failed has no single cause: the group is named."""
+    ``all`` that held has no single cause, nor an ``any`` that failed, unless its branches are
+    tiers of one number (then the loosest tier): the group is named."""
     values = {name: p.value for name, p in params.items()}
     if c.not_ is not None:
         return decisive(c.not_, not result, f"{path}.not", facts, params)
@@ -97,6 +98,11 @@ def decisive(
             for i, child in enumerate(group):
                 if holds(child, facts, values, []) == result:
                     return decisive(child, result, f"{path}.{kind}[{i}]", facts, params)
+        loosest = _loosest(group, values) if kind == "any" and not result else None
+        if loosest is not None:
+            # Tiers of one number ("≥ 120 or ≥ the lower tier"): the number failed even the
+            # loosest limit, which names the fact, its value and the limit it missed.
+            return decisive(group[loosest], result, f"{path}.any[{loosest}]", facts, params)
         return Decisive(path, describe(c, params))
     comparisons = c.comparisons()
     parameter = comparisons[0][1] if comparisons else None
@@ -108,6 +114,24 @@ def decisive(
         parameter=parameter,
         limit=params[parameter].value if parameter is not None else None,
     )
+
+
+_LOWER_IS_LOOSER = {"at_least": True, "above": True, "at_most": False, "below": False}
+
+
+def _loosest(group: tuple[Condition, ...], values: Mapping[str, float]) -> int | None:
+    """The index of the loosest branch when every branch compares the same fact the same
+    way (≥ or >; or ≤ or <); None otherwise."""
+    compared = [(c.fact, c.comparisons()) for c in group]
+    if not compared or any(fact is None or len(cs) != 1 for fact, cs in compared):
+        return None
+    facts = {fact for fact, _ in compared}
+    directions = {_LOWER_IS_LOOSER[cs[0][0]] for _, cs in compared}
+    if len(facts) != 1 or len(directions) != 1:
+        return None
+    limits = [values[cs[0][1]] for _, cs in compared]
+    best = min(limits) if directions == {True} else max(limits)
+    return limits.index(best)
 
 
 def describe(c: Condition, params: Mapping[str, Parameter] | None = None) -> str:

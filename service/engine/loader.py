@@ -26,7 +26,7 @@ from service.engine.definitions import (
 from service.errors import ConfigurationError, RuleDefinitionError
 from service.facts.event import EVENT
 from service.facts.registry import FactDefinition
-from service.hooks import SUMMARY_MAX_CHARS
+from service.hooks import PATIENT_VIEW, SUMMARY_MAX_CHARS
 from service.rulefiles import OverrideReasons, Sources, read_yaml
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -35,13 +35,21 @@ SHARED_PARAMETERS_FILE = "parameters.yaml"
 
 
 def load_shared_parameters(
-    rules_dir: Path, sources: Sources, overrides: Mapping[str, float] | None = None
+    rules_dir: Path,
+    sources: Sources,
+    overrides: Mapping[str, float] | None = None,
+    *,
+    profile: str | None = None,
+    known_profiles: frozenset[str] | None = None,
 ) -> dict[str, Parameter]:
-    """``rules/parameters.yaml``, with a deployment's overrides of its values."""
+    """``rules/parameters.yaml``, with the OME profile's values (``profile_values``) and a
+    deployment's overrides of its values, in that order."""
     path = rules_dir / SHARED_PARAMETERS_FILE
     shared = read_yaml(path, SharedParameters, error=RuleDefinitionError).parameters
     for name, p in shared.items():
         sources.check(p.source, str(path), f"parameters.{name}.source", error=RuleDefinitionError)
+        _check_profiles(p, str(path), f"parameters.{name}.profile_values", known_profiles)
+    shared = {name: _for_profile(p, profile) for name, p in shared.items()}
     unknown = set(overrides or {}) - set(shared)
     if unknown:
         raise ConfigurationError(
@@ -66,16 +74,33 @@ def load_rules(
     *,
     disabled: frozenset[str] = frozenset(),
     overrides: Mapping[str, Mapping[str, float]] | None = None,
+    profile: str | None = None,
+    known_profiles: frozenset[str] | None = None,
+    enabled: frozenset[str] = frozenset(),
 ) -> tuple[RuleDefinition, ...]:
-    rules = read_rules(rules_dir, sources, override_reasons, suggestion_kinds, facts, shared)
+    """The active rules for this deployment. A rule that names ``profiles`` runs under
+    those OME profiles, and under any other only when ``enabled`` names it."""
+    rules = read_rules(
+        rules_dir,
+        sources,
+        override_reasons,
+        suggestion_kinds,
+        facts,
+        shared,
+        known_profiles=known_profiles,
+    )
     ids = [r.id for r in rules]
-    unknown = (set(disabled) | set(overrides or {})) - set(ids)
+    unknown = (set(disabled) | set(enabled) | set(overrides or {})) - set(ids)
     if unknown:
         raise ConfigurationError(f"settings name unknown rule ids: {', '.join(sorted(unknown))}")
     out = []
     for rule in rules:
         if rule.id in disabled or rule.status != "active":
             continue
+        if rule.profiles is not None and profile not in rule.profiles and rule.id not in enabled:
+            continue
+        parameters = {n: _for_profile(p, profile) for n, p in rule.parameters.items()}
+        rule = rule.model_copy(update={"parameters": parameters})
         out.append(_override(rule, (overrides or {}).get(rule.id, {})))
     return tuple(out)
 
@@ -87,6 +112,8 @@ def read_rules(
     suggestion_kinds: frozenset[str],
     facts: Mapping[str, FactDefinition],
     shared: Mapping[str, Parameter],
+    *,
+    known_profiles: frozenset[str] | None = None,
 ) -> tuple[RuleDefinition, ...]:
     """Every rule file, parsed and checked, whatever its status and the deployment's switches
     (the rule workbench lists them all; ``load_rules`` keeps those that run)."""
@@ -94,8 +121,66 @@ def read_rules(
     for path in sorted((rules_dir / RULES_FOLDER).glob("*.yaml")):
         rule = _parse(path, shared)
         check_rule(rule, path, sources, override_reasons, suggestion_kinds, facts)
+        for name, parameter in rule.parameters.items():
+            where = f"parameters.{name}.profile_values"
+            _check_profiles(parameter, str(path), where, known_profiles)
+        if known_profiles is not None and set(rule.profiles or ()) - known_profiles:
+            known = ", ".join(sorted(known_profiles))
+            raise RuleDefinitionError(str(path), "profiles", f"unknown OME profile; known: {known}")
         rules.append(rule)
     return tuple(rules)
+
+
+def _for_profile(parameter: Parameter, profile: str | None) -> Parameter:
+    """The parameter with its value under the profile; ``profile_values`` is then spent, so
+    a shared value a deployment overrides is never reset by a rule's copy of it."""
+    if not parameter.profile_values:
+        return parameter
+    value = parameter.profile_values.get(profile or "", parameter.value)
+    return parameter.model_copy(update={"value": float(value), "profile_values": {}})
+
+
+def _check_profiles(
+    parameter: Parameter, file: str, where: str, known: frozenset[str] | None
+) -> None:
+    unknown = set(parameter.profile_values) - (known if known is not None else set())
+    if known is not None and unknown:
+        raise RuleDefinitionError(
+            file, where, f"unknown OME profile {sorted(unknown)[0]!r}; known: {sorted(known)}"
+        )
+
+
+def patient_view_rules(rules: tuple[RuleDefinition, ...]) -> tuple[RuleDefinition, ...]:
+    """The chart-open review rules (issue 17): each rule's ``patient_view`` as a rule of its
+    own for the ``patient-view`` hook, shown as information, with its review wording, and
+    never for cancer or palliative care (added here, so no rule file can forget it)."""
+    out = []
+    for rule in rules:
+        view = rule.patient_view
+        if view is None:
+            continue
+        not_cancer = Condition.model_validate({"not": {"fact": "cancer_or_palliative_care"}})
+        card = rule.card.model_copy(
+            update={
+                "indicator": "info",
+                "summary": view.summary,
+                "detail": view.detail,
+                "suggestions": view.suggestions,
+                "info_when": None,
+                "variants": (),
+            }
+        )
+        out.append(
+            rule.model_copy(
+                update={
+                    "hooks": (PATIENT_VIEW,),
+                    "inclusion": Condition.model_validate({"all": (view.inclusion, not_cancer)}),
+                    "exclusion": None,
+                    "card": card,
+                }
+            )
+        )
+    return tuple(out)
 
 
 def _parse(path: Path, shared: Mapping[str, Parameter]) -> RuleDefinition:
@@ -140,11 +225,24 @@ def check_rule(
                 file, "card.critical_when", "an information card cannot become critical"
             )
         check_condition(rule.card.critical_when, "card.critical_when", rule.parameters, file, facts)
-    for i, variant in enumerate(rule.card.detail_when):
-        check_condition(variant.when, f"card.detail_when[{i}].when", rule.parameters, file, facts)
-    for kind in rule.card.suggestions:
+    texts = [("card.summary", rule.card.summary), ("card.detail", rule.card.detail)]
+    for i, variant in enumerate(rule.card.variants):
+        where = f"card.variants[{i}]"
+        check_condition(variant.when, f"{where}.when", rule.parameters, file, facts)
+        texts += [
+            (f"{where}.{field}", text)
+            for field, text in (("summary", variant.summary), ("detail", variant.detail))
+            if text is not None
+        ]
+    kinds = [("card.suggestions", k) for k in rule.card.suggestions]
+    if rule.patient_view is not None:
+        view = rule.patient_view
+        check_condition(view.inclusion, "patient_view.inclusion", rule.parameters, file, facts)
+        texts += [("patient_view.summary", view.summary), ("patient_view.detail", view.detail)]
+        kinds += [("patient_view.suggestions", k) for k in view.suggestions]
+    for field, kind in kinds:
         if kind not in suggestion_kinds:
-            raise RuleDefinitionError(file, "card.suggestions", f"unknown suggestion {kind!r}")
+            raise RuleDefinitionError(file, field, f"unknown suggestion {kind!r}")
     for code in rule.card.override_reasons:
         if code not in override_reasons.reasons:
             raise RuleDefinitionError(
@@ -152,23 +250,17 @@ def check_rule(
                 "card.override_reasons",
                 f"unknown reason {code!r}: see rules/override_reasons.yaml",
             )
-    templates = [("card.summary", rule.card.summary), ("card.detail", rule.card.detail)]
-    templates += [
-        (f"card.detail_when[{i}].detail", v.detail) for i, v in enumerate(rule.card.detail_when)
-    ]
-    for field, template in templates:
+    for field, template in texts:
         for name in PLACEHOLDER.findall(template):
             if name not in facts and name not in rule.parameters:
                 raise RuleDefinitionError(
                     file, field, f"{{{name}}} is neither a fact nor a parameter"
                 )
-    widest = longest_summary(rule.card.summary, rule.parameters, facts)
-    if widest > SUMMARY_MAX_CHARS:
-        raise RuleDefinitionError(
-            file,
-            "card.summary",
-            f"could reach {widest} characters; the limit is {SUMMARY_MAX_CHARS}",
-        )
+        widest = longest_summary(template, rule.parameters, facts)
+        if field.endswith("summary") and widest > SUMMARY_MAX_CHARS:
+            raise RuleDefinitionError(
+                file, field, f"could reach {widest} characters; the limit is {SUMMARY_MAX_CHARS}"
+            )
 
 
 def _check_exclusion(

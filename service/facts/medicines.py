@@ -10,7 +10,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from service.facts.registry import FactSet, FactValue
-from service.facts.situation import Situation, has_class, is_sedative, is_substitution_therapy
+from service.facts.situation import (
+    Situation,
+    has_class,
+    is_rescue_naloxone,
+    is_sedative,
+    is_substitution_therapy,
+)
 from service.medicines.model import IngredientClass
 from service.ome.calculate import MedicationOme, Status
 
@@ -92,6 +98,21 @@ def _gabapentinoid_in_regimen(s: Situation) -> FactValue:
 @fact("sedative_in_regimen", "bool", None, "A benzodiazepine or Z-drug is current or proposed.")
 def _sedative_in_regimen(s: Situation) -> FactValue:
     return bool(s.sedatives)
+
+
+@fact(
+    "naloxone_in_regimen",
+    "bool",
+    None,
+    "Naloxone on its own (the overdose rescue medicine) is current or proposed; naloxone "
+    "combined with an opioid (Targinact, Suboxone) does not count. Unknown when the current "
+    "medicines were not sent.",
+)
+def _naloxone_in_regimen(s: Situation) -> FactValue:
+    if any(is_rescue_naloxone(m) for m in s.regimen.with_proposal):
+        return True
+    # Without the medicines list, naloxone supplied earlier cannot be ruled out.
+    return None if s.record.history_unavailable is not None else False
 
 
 @fact(

@@ -21,6 +21,7 @@ CODESETS = frozenset(
         "dependence_history",
         "psychological",
         "sexual_abuse_history",
+        "substance_misuse",
     }
 )
 
@@ -129,6 +130,19 @@ def _emergency_attendances(s: Situation) -> FactValue:
 )
 def _dependence_history(s: Situation) -> FactValue:
     return _recorded(s, "dependence_history", "conditions" in s.record.available, False)
+
+
+# Naloxone (issue 17): the patient's own history of misuse, current or resolved; unlike
+# dependence_history_recorded, a relative's history does not count.
+@fact(
+    "substance_misuse_recorded",
+    "bool",
+    None,
+    "A record of the patient's own substance misuse, now or in the past "
+    "(rules/codesets/substance_misuse.csv).",
+)
+def _substance_misuse(s: Situation) -> FactValue:
+    return _recorded(s, "substance_misuse", "conditions" in s.record.available, False)
 
 
 @fact(

@@ -133,3 +133,15 @@ def is_any_opioid(item: MedicationOme) -> bool:
 
 def is_sedative(item: MedicationOme) -> bool:
     return any(has_class(item, c) for c in _SEDATIVES)
+
+
+def is_rescue_naloxone(item: MedicationOme) -> bool:
+    """Naloxone on its own: the overdose rescue medicine (take-home naloxone). In a product
+    with an opioid (oxycodone with naloxone, buprenorphine with naloxone) it only deters
+    misuse and rescues nobody."""
+    product = item.product
+    return (
+        product is not None
+        and bool(product.ingredients)
+        and all(i.ingredient_class is IngredientClass.NALOXONE for i in product.ingredients)
+    )

@@ -18,6 +18,9 @@ class IngredientClass(StrEnum):
     GABAPENTINOID = "gabapentinoid"
     BENZODIAZEPINE = "benzodiazepine"
     Z_DRUG = "z_drug"
+    #: An opioid antagonist. Naloxone on its own is the overdose rescue medicine (take-home
+    #: naloxone, issue 17); with an opioid (Targinact, Suboxone) it is a formulation aid.
+    NALOXONE = "naloxone"
     OTHER = "other"
 
 

@@ -152,11 +152,11 @@ _SUMMARY = set(RuleSummary.model_fields)
 def facts_used(rule: RuleDefinition) -> Iterator[str]:
     """The facts a rule's conditions and card templates name."""
     conditions = (rule.inclusion, rule.exclusion, rule.card.info_when, rule.card.critical_when)
-    for c in (*conditions, *(v.when for v in rule.card.detail_when)):
+    for c in (*conditions, *(v.when for v in rule.card.variants)):
         if c is not None:
             yield from _condition_facts(c)
-    templates = (rule.card.summary, rule.card.detail, *(v.detail for v in rule.card.detail_when))
-    for template in templates:
+    variants = (t for v in rule.card.variants for t in (v.summary, v.detail) if t is not None)
+    for template in (rule.card.summary, rule.card.detail, *variants):
         yield from (n for n in PLACEHOLDER.findall(template) if n not in rule.parameters)
 
 

@@ -69,7 +69,7 @@ def trace(
 ) -> Trace:
     regimen = evaluation.regimen
     rules = []
-    for rule in pipeline.rules:
+    for rule in pipeline.rules_for(record.hook):
         why = explain(rule, evaluation.facts, record.hook)
         rules.append(
             RuleTrace(

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
+from service.api.review_memory import InMemoryReviewPromptMemory
 from service.cds_hooks.services import PREFETCH_FOR_HOOK
 from service.config import Settings
 from service.fhir.client import FetchLimits, fetch_all, normalise_base, refusal
@@ -283,3 +284,44 @@ def test_a_request_that_breaks_the_hook_contract_fetches_nothing(
     del body["context"]["draftOrders"]
     assert http.post(service_url(body), json=body).status_code == 400
     assert fhir.seen == []
+
+
+# --- Chart-open review (patient-view, issue 17) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def review_fhir() -> Iterator[LoopbackFhir]:
+    with serve(_resources("patient-view-morphine-diazepam")) as server:
+        yield server
+
+
+@pytest.fixture
+def review_http(review_fhir: LoopbackFhir) -> Iterator[TestClient]:
+    settings = Settings(
+        fhir_server_allowlist=[review_fhir.base(m) for m in MODES],
+        fhir_timeout_seconds=1.0,
+        fetch_deadline_seconds=DEADLINE,
+    )
+    app = create_app(settings)
+    app.dependency_overrides[now_dependency] = lambda: NOW
+    with TestClient(app) as client:
+        yield client
+
+
+def test_patient_view_fetches_the_medicines_and_prompts_as_with_prefetch(
+    review_http: TestClient, review_fhir: LoopbackFhir
+) -> None:
+    body = no_prefetch("patient-view-morphine-diazepam", review_fhir.base())
+    fetched = summaries(review_http.post(service_url(body), json=body))
+    assert fetched and {indicator for _, indicator in fetched} == {"info"}
+    # A new process memory: the same opening with everything prefetched.
+    review_http.app.state.review_prompt_memory = InMemoryReviewPromptMemory()  # type: ignore[attr-defined]
+    sent = full_prefetch(review_fhir, body)
+    assert fetched == summaries(review_http.post(service_url(sent), json=sent))
+
+
+def test_patient_view_with_the_medicines_unobtainable_is_a_412(
+    review_http: TestClient, review_fhir: LoopbackFhir
+) -> None:
+    body = no_prefetch("patient-view-morphine-diazepam", review_fhir.base("500"))
+    assert "answered HTTP 500" in issue(review_http.post(service_url(body), json=body))

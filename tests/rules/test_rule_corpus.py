@@ -259,7 +259,7 @@ def _set_critical_when_unknown_fact(r: dict[str, Any]) -> None:
 
 
 def _set_variant_unknown_placeholder(r: dict[str, Any]) -> None:
-    r["card"]["detail_when"] = [
+    r["card"]["variants"] = [
         {"when": {"fact": "opioid_new_start"}, "detail": "A new start at {dose_in_words}."}
     ]
 
@@ -288,7 +288,59 @@ def _set_shared_threshold_compared_the_other_way(r: dict[str, Any]) -> None:
     _condition(r, 1)["above"] = "threshold_mg_per_day"
 
 
+def _set_unknown_profile(r: dict[str, Any]) -> None:
+    r["profiles"] = ["us-cdc-2016"]
+
+
+def _set_unknown_profile_value(r: dict[str, Any]) -> None:
+    r["parameters"]["threshold_mg_per_day"]["profile_values"] = {"uk-2030": 80}
+
+
+def _set_long_variant_summary(r: dict[str, Any]) -> None:
+    r["card"]["variants"] = [
+        {"when": {"fact": "proposed_opioid"}, "summary": "x" * 140, "detail": "d"}
+    ]
+
+
+def _set_long_patient_view_summary(r: dict[str, Any]) -> None:
+    r["patient_view"] = {
+        "inclusion": {"fact": "opioid_in_regimen"},
+        "summary": "Review {total_ome_current_mg_per_day} " + "x" * 130,
+        "detail": "d",
+    }
+
+
+def _set_unknown_patient_view_suggestion(r: dict[str, Any]) -> None:
+    r["patient_view"] = {
+        "inclusion": {"fact": "opioid_in_regimen"},
+        "summary": "Review",
+        "detail": "d",
+        "suggestions": ["book-a-review"],
+    }
+
+
 BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
+    # Issue 17: profiles, profile values, card variants and patient-view prompts.
+    ("unknown OME profile", _set_unknown_profile, "profiles", "unknown OME profile"),
+    (
+        "profile value for an unknown profile",
+        _set_unknown_profile_value,
+        "parameters.threshold_mg_per_day.profile_values",
+        "uk-2030",
+    ),
+    ("variant summary over 139", _set_long_variant_summary, "card.variants[0].summary", "139"),
+    (
+        "patient-view summary over 139",
+        _set_long_patient_view_summary,
+        "patient_view.summary",
+        "139",
+    ),
+    (
+        "unknown patient-view suggestion",
+        _set_unknown_patient_view_suggestion,
+        "patient_view.suggestions",
+        "book-a-review",
+    ),
     # (case, mutation, field the error names (prefix), words in the problem)
     ("unknown fact", _set_unknown_fact, "inclusion.all[0].fact", "unknown fact"),
     (
@@ -335,7 +387,7 @@ BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     (
         "unknown placeholder in a detail variant",
         _set_variant_unknown_placeholder,
-        "card.detail_when[0].detail",
+        "card.variants[0].detail",
         "dose_in_words",
     ),
     ("parameter without a unit", _set_empty_unit, "parameters.threshold_mg_per_day.unit", "unit"),
@@ -479,6 +531,34 @@ def test_a_deployment_can_switch_a_rule_off(default_pipeline: Pipeline) -> None:
     assert "escalation" in evaluation.rule_ids  # the others still run
 
 
+def test_naloxone_runs_by_default_under_the_cdc_profile_only() -> None:
+    """Issue 17: a rule's ``profiles``; a UK deployment switches it on by settings alone."""
+    uk = [r.id for r in Pipeline(Settings()).rules]
+    us = [r.id for r in Pipeline(Settings(ome_profile="us-cdc-2022")).rules]
+    switched_on = [r.id for r in Pipeline(Settings(enabled_rules=frozenset({"naloxone"}))).rules]
+    assert "naloxone" not in uk
+    assert "naloxone" in us
+    assert "naloxone" in switched_on
+
+
+def test_dose_tiers_are_the_profiles_values_and_an_override_still_wins() -> None:
+    """UK: one tier at 120 (both parameters 120). us-cdc-2022: 50 and 90 (CDC REC04/05).
+    A deployment's override of a shared value is not reset by the profile."""
+
+    def tiers(settings: Settings) -> tuple[float, float]:
+        rule = next(r for r in Pipeline(settings).rules if r.id == "high-dose-risk-assessment")
+        p = rule.parameters
+        return p["lower_tier_mg_per_day"].value, p["threshold_mg_per_day"].value
+
+    assert tiers(Settings()) == (120, 120)
+    assert tiers(Settings(ome_profile="us-cdc-2022")) == (50, 90)
+    assert tiers(Settings(parameter_overrides={"dose_review_mg_per_day": 90})) == (90, 120)
+    cdc_at_80 = Settings(
+        ome_profile="us-cdc-2022", parameter_overrides={"high_dose_mg_per_day": 80}
+    )
+    assert tiers(cdc_at_80) == (50, 80)
+
+
 def test_switches_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPIOID_CDS_DISABLED_RULES", '["long-term-use"]')
     monkeypatch.setenv(
@@ -497,8 +577,14 @@ def test_switches_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         Settings(disabled_rules=frozenset({"no-such-rule"})),
         Settings(rule_parameter_overrides={"no-such-rule": {"threshold_mg_per_day": 90}}),
         Settings(rule_parameter_overrides={"escalation": {"threshold_mg": 90}}),
+        Settings(enabled_rules=frozenset({"no-such-rule"})),
     ],
-    ids=["unknown rule switched off", "unknown rule overridden", "unknown parameter"],
+    ids=[
+        "unknown rule switched off",
+        "unknown rule overridden",
+        "unknown parameter",
+        "unknown rule switched on",
+    ],
 )
 def test_settings_naming_unknown_rules_or_parameters_are_refused(settings: Settings) -> None:
     with pytest.raises(ConfigurationError):

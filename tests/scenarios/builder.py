@@ -24,7 +24,9 @@ A medicine (under ``current`` or ``proposed``) may say:
 A scenario may say ``hook``, ``today``, ``current``, ``proposed``, ``conditions`` (each
 ``snomed`` or ``icd10``, ``text``, ``display``, ``status``), ``sex``, ``born``, ``admitted``
 (the start of the admission, for encounter-discharge; default 2026-11-15) and
-``omit_prefetch``.
+``omit_prefetch``. ``hook: patient-view`` sends the current medicines only (chart-open
+review). ``settings`` (read by tests/scenarios/test_scenarios.py) are deployment settings
+for that vignette, e.g. ``{enabled_rules: [naloxone]}`` or ``{ome_profile: us-cdc-2022}``.
 """
 
 from __future__ import annotations
@@ -194,6 +196,9 @@ def hook_request(
             "class": {"code": "IMP"},
             "period": {"start": str(scenario.get("admitted", "2026-11-15"))},
         }
+    elif hook == "patient-view":
+        # Chart-open review: nothing proposed, the current medicines only.
+        service = "opioid-review"
     elif hook == "medication-refill":
         context["medications"] = _bundle(proposed, "collection")
     else:

@@ -21,6 +21,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from markdown_it import MarkdownIt
 
 from service.api.deps import now_dependency
+from service.api.review_memory import InMemoryReviewPromptMemory
 from service.cards.render import FINDINGS_EXTENSION
 from service.cds_hooks.hook_input import read_hook_input
 from service.cds_hooks.models import Card, HookRequest
@@ -47,8 +48,21 @@ IDS = [f"{rule}: {s['name']}" for rule, s in SCENARIOS]
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline(Settings())
+def pipelines() -> dict[str, Pipeline]:
+    """One pipeline per scenario ``settings`` (e.g. a rule switched on, another OME profile),
+    built once."""
+    return {}
+
+
+def _settings(scenario: dict[str, Any]) -> Settings:
+    return Settings(**scenario.get("settings", {}))
+
+
+def _pipeline(pipelines: dict[str, Pipeline], scenario: dict[str, Any]) -> Pipeline:
+    key = repr(sorted(scenario.get("settings", {}).items()))
+    if key not in pipelines:
+        pipelines[key] = Pipeline(_settings(scenario))
+    return pipelines[key]
 
 
 def _now(scenario: dict[str, Any]) -> datetime:
@@ -115,8 +129,9 @@ def _check_cards(rule: str, scenario: dict[str, Any], cards: list[dict[str, Any]
 
 @pytest.mark.parametrize(("rule", "scenario"), SCENARIOS, ids=IDS)
 def test_scenario_through_the_engine(
-    pipeline: Pipeline, rule: str, scenario: dict[str, Any]
+    pipelines: dict[str, Pipeline], rule: str, scenario: dict[str, Any]
 ) -> None:
+    pipeline = _pipeline(pipelines, scenario)
     service, body = hook_request(scenario, pipeline.dictionary)
     request = HookRequest.model_validate(body)
     record = read_hook_input(service, request)
@@ -143,6 +158,16 @@ def http_client() -> Iterator[TestClient]:
 def test_scenario_through_http(
     http_client: TestClient, rule: str, scenario: dict[str, Any]
 ) -> None:
+    if "settings" in scenario:
+        with TestClient(create_app(_settings(scenario))) as client:
+            _through_http(client, rule, scenario)
+        return
+    _through_http(http_client, rule, scenario)
+
+
+def _through_http(http_client: TestClient, rule: str, scenario: dict[str, Any]) -> None:
+    # Each vignette is a first chart-open: the once-per-period memory starts empty.
+    http_client.app.state.review_prompt_memory = InMemoryReviewPromptMemory()  # type: ignore[attr-defined]
     pipeline: Pipeline = http_client.app.state.pipeline  # type: ignore[attr-defined]
     service, body = hook_request(scenario, pipeline.dictionary)
     http_client.app.dependency_overrides[now_dependency] = lambda: _now(scenario)  # type: ignore[attr-defined]

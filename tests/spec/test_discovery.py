@@ -32,6 +32,7 @@ def test_discovery_lists_one_service_per_supported_hook_each_with_its_own_id(
         "order-sign": "opioid-safety-sign",
         "medication-refill": "opioid-safety-refill",
         "encounter-discharge": "opioid-discharge",
+        "patient-view": "opioid-review",
     }
     ids = [s["id"] for s in body["services"]]
     assert len(ids) == len(set(ids))

@@ -146,14 +146,21 @@ def test_radiology_order_select_gets_no_cards(client: TestClient) -> None:
     assert response.json() == {"cards": []}
 
 
-@pytest.mark.parametrize(
-    "name", ["request-patient-view-example.json", "request-extension-example.json"]
-)
-def test_patient_view_requests_are_refused_with_400(client: TestClient, name: str) -> None:
-    body = load_json(reference_path("cds-hooks", "spec-2.0.1", name))
+def test_patient_view_example_without_medicines_is_a_412_naming_them(client: TestClient) -> None:
+    """The spec's patient-view example prefetches only the Patient, and its fhirServer is not
+    on the allowlist: chart-open review has nothing to read, so 412 (issue 17)."""
+    body = load_json(reference_path("cds-hooks", "spec-2.0.1", "request-patient-view-example.json"))
+    response = client.post(service_url(body), json=body)
+    assert response.status_code == 412, response.text
+    assert "prefetch.medicationRequests" in response.json()["issue"][0]["diagnostics"]
+    assert "1288992" not in response.text  # the patient id is never echoed
+
+
+def test_patient_view_extension_example_without_patient_id_is_a_400(client: TestClient) -> None:
+    body = load_json(reference_path("cds-hooks", "spec-2.0.1", "request-extension-example.json"))
     response = client.post(service_url(body), json=body)
     assert response.status_code == 400
-    assert "patient-view" in response.text
+    assert response.json()["issue"][0]["expression"] == ["context.patientId"]
 
 
 def test_nonconformant_cdc_example_gets_a_clear_400(client: TestClient) -> None:

@@ -45,7 +45,9 @@ def test_just_below_the_threshold_names_the_comparison_that_failed(
     why = explain(high_dose, _facts(total_ome_with_proposal_mg_per_day=119.9), "order-sign")
     assert (why.fired, why.outcome) == (False, "inclusion not met")
     assert why.failed is not None
-    assert why.failed.path == "inclusion.all[1]"
+    # The dose rule fires at the lower of its tiers (issue 17): the total missed even the
+    # loosest, which is named (in the UK both tiers are 120 mg; the first is named).
+    assert why.failed.path == "inclusion.all[1].any[0]"
     assert why.failed.fact == "total_ome_with_proposal_mg_per_day"
     assert (why.failed.value, why.failed.parameter, why.failed.limit) == (
         119.9,
@@ -123,7 +125,8 @@ def test_an_any_none_of_whose_branches_held_is_named_as_a_group(
 
 def test_describe_writes_groups_and_comparisons(high_dose: RuleDefinition) -> None:
     assert describe(high_dose.inclusion, high_dose.parameters) == (
-        "all of (proposed_opioid; total_ome_with_proposal_mg_per_day ≥ threshold_mg_per_day "
-        "(120 mg OME/day))"
+        "all of (proposed_opioid; any of (total_ome_with_proposal_mg_per_day ≥ "
+        "threshold_mg_per_day (120 mg OME/day); total_ome_with_proposal_mg_per_day ≥ "
+        "lower_tier_mg_per_day (120 mg OME/day)))"
     )
     assert describe(Condition.model_validate({"not": {"fact": "a"}})) == "not (a)"

@@ -438,3 +438,38 @@ def test_medicines_list_gap_names_an_operation_outcome_beside_the_medicines() ->
     f = facts(current=[*ON_MORPHINE_MR, outcome], orders=[draft(PREGABALIN_CAPS_300)])
     assert f["medicines_list_gap_known"] is True
     assert "OperationOutcome" in str(f["medicines_list_gap"])
+
+
+# --- Naloxone (issue 17) -----------------------------------------------------------------------
+
+#: RxNorm 1191212, the cqframework REC08 on-naloxone example's product.
+NALOXONE_INJECTION = Med(
+    "Naloxone Hydrochloride 0.02 MG/ML Injectable Solution",
+    "1191212",
+    "http://www.nlm.nih.gov/research/umls/rxnorm",
+)
+#: Named in text only (no naloxone-only product is in the reference dm+d lists).
+NALOXONE_NASAL_BY_NAME = Med("Naloxone 1.8mg nasal spray", None)
+OXYCODONE_NALOXONE = Med(
+    "Oxycodone 10mg / Naloxone 5mg modified-release tablets", "14985811000001101"
+)
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        pytest.param([taking(NALOXONE_INJECTION, "1ml when required")], True, id="rxnorm"),
+        pytest.param([taking(NALOXONE_NASAL_BY_NAME, "one spray when required")], True, id="name"),
+        pytest.param([taking(OXYCODONE_NALOXONE)], False, id="targinact-is-no-rescue"),
+        pytest.param([taking(MORPHINE_MR_30)], False, id="none"),
+    ],
+)
+def test_naloxone_in_regimen_counts_naloxone_alone_not_with_an_opioid(
+    current: list[Json], expected: bool
+) -> None:
+    f = facts(current=current, orders=[draft(MORPHINE_MR_30)])
+    assert f["naloxone_in_regimen"] is expected
+
+
+def test_naloxone_in_regimen_unknown_when_the_medicines_list_was_not_sent() -> None:
+    assert facts(current=None, orders=[draft(CODEINE_30)])["naloxone_in_regimen"] is None

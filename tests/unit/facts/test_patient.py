@@ -31,6 +31,7 @@ UNKNOWN_WITHOUT_DATA = (
     "dependence_history_recorded",
     "psychological_condition_recorded",
     "sexual_abuse_history_recorded",
+    "substance_misuse_recorded",
 )
 RECORD_FACTS = (
     "unemployed_recorded",
@@ -402,6 +403,30 @@ def test_dependence_history_recorded_true_for_a_resolved_alcohol_dependence() ->
 
 def test_dependence_history_recorded_false_for_depression_alone() -> None:
     assert with_conditions(DEPRESSION)["dependence_history_recorded"] is False
+
+
+def test_substance_misuse_recorded_true_for_a_resolved_alcohol_dependence() -> None:
+    """The patient's own history counts when resolved (CDC: "now or in the past")."""
+    assert with_conditions(ALCOHOL_DEPENDENCE_RESOLVED)["substance_misuse_recorded"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("History of drug misuse", True),
+        ("FH: alcohol dependence", False),  # a relative's, unlike dependence_history_recorded
+        ("No history of substance misuse", False),
+    ],
+)
+def test_substance_misuse_recorded_from_free_text_is_the_patients_own(
+    text: str, expected: bool
+) -> None:
+    f = with_conditions(condition(None, text=text))
+    assert f["substance_misuse_recorded"] is expected
+
+
+def test_substance_misuse_recorded_false_for_depression_alone() -> None:
+    assert with_conditions(DEPRESSION)["substance_misuse_recorded"] is False
 
 
 def test_psychological_condition_recorded_true_for_active_depression() -> None:

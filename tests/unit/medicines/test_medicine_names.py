@@ -381,9 +381,10 @@ def test_rxnorm_multiple_ingredient_name() -> None:
     assert {i.name for i in parsed.ingredients} == {"paracetamol", "hydrocodone"}
 
 
-def test_naloxone_is_not_an_opioid_here() -> None:
+def test_naloxone_is_not_an_opioid_but_its_own_class() -> None:
+    """The antagonist: class naloxone (issue 17: take-home naloxone), never an opioid."""
     parsed = parse("Naloxone Hydrochloride 0.02 MG/ML Injectable Solution")
-    assert [i.ingredient_class for i in parsed.ingredients] == [OTHER]
+    assert [i.ingredient_class for i in parsed.ingredients] == [IngredientClass.NALOXONE]
 
 
 @pytest.mark.parametrize(

@@ -214,10 +214,10 @@ def test_rxnorm_benzodiazepine_brand_concepts_without_strength(
     ]
 
 
-def test_rxnorm_naloxone_is_class_other(dictionary: MedicinesDictionary) -> None:
+def test_rxnorm_naloxone_is_class_naloxone(dictionary: MedicinesDictionary) -> None:
     product = dictionary.by_code(RXNORM, "1191212")
     assert product is not None
-    assert [i.ingredient_class for i in product.ingredients] == [IngredientClass.OTHER]
+    assert [i.ingredient_class for i in product.ingredients] == [IngredientClass.NALOXONE]
 
 
 def test_rxnorm_combination_keeps_both_ingredients(dictionary: MedicinesDictionary) -> None:

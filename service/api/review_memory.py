@@ -1,0 +1,57 @@
+"""When a chart-open review prompt was last shown, per patient (issue 17): the seam the
+patient-view route uses so that a prompt appears at most once per patient per period.
+
+The route asks ``last_shown(patient_key)``, passes the answer to the pipeline as plain data
+(``Pipeline.evaluate(..., last_review_prompt_at=...)``: the pipeline decides, from
+``review_prompt_interval_days`` in rules/parameters.yaml), and records ``shown(patient_key,
+at)`` when a prompt was returned.
+
+``InMemoryReviewPromptMemory`` is **per process and forgotten at restart**: with several
+workers a patient may see the prompt once per worker per period. It is the stand-in until the
+lead wires ``ReviewPromptMemory`` to the database storage (``service.storage``, the snooze
+memory). Keys are a digest of the FHIR server and patient id, never the id itself, so the
+memory (and any store behind it later) holds no patient identifier (DEVELOPERS.md, Privacy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from datetime import datetime
+from typing import Protocol
+
+
+class ReviewPromptMemory(Protocol):
+    """What the patient-view route needs from storage."""
+
+    def last_shown(self, patient_key: str) -> datetime | None: ...
+
+    def shown(self, patient_key: str, at: datetime) -> None: ...
+
+
+def patient_key(fhir_server: str | None, patient_id: str) -> str:
+    """A stable key for one patient on one FHIR server, from which the id cannot be read."""
+    return hashlib.sha256(f"{fhir_server or ''}\n{patient_id}".encode()).hexdigest()
+
+
+class InMemoryReviewPromptMemory:
+    """Bounded, thread-safe, per-process memory: the least recently shown patients are
+    forgotten past ``max_patients`` (a forgotten patient may see the prompt again early,
+    which is the safe side of a reminder)."""
+
+    def __init__(self, max_patients: int = 100_000) -> None:
+        self._max = max_patients
+        self._shown: OrderedDict[str, datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def last_shown(self, patient_key: str) -> datetime | None:
+        with self._lock:
+            return self._shown.get(patient_key)
+
+    def shown(self, patient_key: str, at: datetime) -> None:
+        with self._lock:
+            self._shown[patient_key] = at
+            self._shown.move_to_end(patient_key)
+            while len(self._shown) > self._max:
+                self._shown.popitem(last=False)
