@@ -4,6 +4,7 @@ Each PostgreSQL test gets its own schema, created and dropped, so runs never col
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -104,9 +105,11 @@ def scenario_call(
     service, body = hook_request(scenario, client.app.state.pipeline.dictionary)  # type: ignore[attr-defined]
     if instance is not None:
         body["hookInstance"] = str(uuid.uuid5(uuid.NAMESPACE_URL, instance))
-    if patient is not None:
-        body["context"]["patientId"] = patient
-        body["prefetch"]["patient"]["id"] = patient
+    if patient is not None:  # the same vignette for another patient: every reference too
+        body = json.loads(json.dumps(body).replace('"scenario-patient"', json.dumps(patient)))
+        body = json.loads(
+            json.dumps(body).replace("Patient/scenario-patient", f"Patient/{patient}")
+        )
     response = client.post(f"/cds-services/{service}", json=body)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
