@@ -3,6 +3,7 @@ tables in service/storage/schema.py; `python -m service db upgrade` and `db purg
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,10 +21,11 @@ from tests.storage.rows import rows
 
 
 @pytest.fixture
-def storage(settings: Settings) -> Storage:
+def storage(settings: Settings) -> Iterator[Storage]:
     storage = Storage(settings.database_url, settings.spool_path, {})
     storage.open()
-    return storage
+    yield storage
+    storage.close()
 
 
 def test_the_migrated_database_is_the_schema(storage: Storage) -> None:
@@ -42,6 +44,7 @@ def test_db_upgrade_command(
     assert f"revision {database.head_revision()}" in capsys.readouterr().out
     storage = Storage(settings.database_url, settings.spool_path, {})
     assert database.current_revision(storage.engine) == database.head_revision()
+    storage.close()
 
 
 def _call(id_: str, days_ago: int) -> HookCall:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
@@ -93,6 +94,7 @@ def test_a_replay_inserts_each_row_once_and_skips_a_line_cut_short(tmp_path: Pat
     storage.open()
     assert len(rows(storage, schema.feedback)) == 1
     assert not spool.pending()
+    storage.close()
 
 
 def test_an_unreachable_postgresql_does_not_hold_the_answer(tmp_path: Path) -> None:
@@ -105,3 +107,52 @@ def test_an_unreachable_postgresql_does_not_hold_the_answer(tmp_path: Path) -> N
         assert scenario_call(client, HIGH_DOSE)["cards"]
         assert storage_of(client).failures >= 1
     assert settings.spool_path.read_text("utf-8").count("\n") == 1
+
+
+def test_a_row_the_database_refuses_is_set_aside_and_blocks_nothing(
+    settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    storage = Storage(settings.database_url, settings.spool_path, {})
+    storage.open()
+    request.addfinalizer(storage.close)
+    item = FeedbackItem(
+        id="5d0c8a1e-8f6b-4d43-9d4e-2f0a6b7c8d9e",
+        received_at=NOW,
+        service_id="opioid-safety-sign",
+        card_uuid="0b7c1a52-7d1f-4a4e-9f0e-1d2c3b4a5f60",
+        outcome="overridden",
+        override_reason_code=None,
+        override_reason_system=None,
+        override_reason_recognised=None,
+        has_comment=False,
+        outcome_timestamp=NOW,
+    )
+    storage.record_feedback([item, item])  # the same id twice: the second is refused
+    assert len(rows(storage, schema.feedback)) == 1
+    assert not storage.spool.pending()
+    rejected = settings.spool_path.with_name(settings.spool_path.name + ".rejected")
+    assert rejected.read_text("utf-8").count("\n") == 1
+    storage.record_feedback(
+        [
+            FeedbackItem(
+                **{**to_json(item), "id": "other", "received_at": NOW, "outcome_timestamp": NOW}
+            )
+        ]
+    )
+    assert len(rows(storage, schema.feedback)) == 2
+
+
+def test_an_overlong_reason_code_is_stored_cut_to_size(client: TestClient) -> None:
+    item = {
+        "card": "0b7c1a52-7d1f-4a4e-9f0e-1d2c3b4a5f60",
+        "outcome": "overridden",
+        "overrideReason": {"reason": {"code": "x" * 5000, "system": "y" * 5000}},
+        "outcomeTimestamp": "2026-11-22T12:00:00Z",
+    }
+    response = client.post("/cds-services/opioid-safety-sign/feedback", json={"feedback": [item]})
+    assert response.status_code == 200
+    (stored,) = rows(storage_of(client), schema.feedback)
+    assert (stored["override_reason_code"], stored["override_reason_recognised"]) == (
+        "x" * 100,
+        False,
+    )
