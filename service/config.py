@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="Local file that keeps audit and feedback rows while the database is "
         "down (fsynced before the response); replayed when it is back.",
     )
+    database_retry_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="After the database fails, rows go straight to the spool for this long "
+        "before it is tried again (an unreachable server must not slow every answer).",
+    )
     retention_days: int = Field(
         default=2922,
         ge=1,

@@ -64,7 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Audit, feedback and snoozes. Nothing is opened here (``make openapi`` builds the app
     # without a database); the lifespan migrates, and a first write would too.
     app.state.storage = Storage(
-        settings.database_url, settings.spool_path, app.state.pipeline.snooze_policy
+        settings.database_url,
+        settings.spool_path,
+        app.state.pipeline.snooze_policy,
+        retry_seconds=settings.database_retry_seconds,
     )
     errors.install(app)
     docs.install(app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,7 +46,13 @@ _UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
 class Storage:
-    def __init__(self, url: str, spool_path: Path, snooze_policy: SnoozePolicy) -> None:
+    def __init__(
+        self,
+        url: str,
+        spool_path: Path,
+        snooze_policy: SnoozePolicy,
+        retry_seconds: float = 5.0,
+    ) -> None:
         self.url = url
         self.engine: Engine = database.make_engine(url)
         self.spool = Spool(spool_path)
@@ -54,6 +61,13 @@ class Storage:
         self.failures = 0
         self._ready = False
         self._lock = threading.Lock()
+        #: After a failure the database is not tried again for ``retry_seconds``: an
+        #: unreachable server would otherwise cost every call a connect timeout.
+        self.retry_seconds = retry_seconds
+        self._down_until = 0.0
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -106,6 +120,8 @@ class Storage:
             .where(m.c.patient_key == patient_key, m.c.kind == kind)
             .group_by(m.c.rule)
         )
+        if not self._available():
+            return {}
         try:
             self.open()
             if not self._ready:
@@ -117,6 +133,10 @@ class Storage:
             return {}
 
     def _write(self, kind: str, payload: dict[str, Any], insert_rows: Any) -> None:
+        if not self._available():  # failed a moment ago: straight to the spool
+            self.failures += 1
+            self._append(kind, payload)
+            return
         try:
             self.open()
             if not self._ready:
@@ -137,6 +157,9 @@ class Storage:
 
     def _spool(self, kind: str, payload: dict[str, Any], exc: BaseException) -> None:
         self._failed(kind, exc)
+        self._append(kind, payload)
+
+    def _append(self, kind: str, payload: dict[str, Any]) -> None:
         try:
             self.spool.append(kind, payload)
         except OSError as spool_exc:
@@ -193,6 +216,7 @@ class Storage:
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.failures += 1
+        self._down_until = time.monotonic() + self.retry_seconds
         # The exception's class only: a driver's message may carry the URL or a row.
         log.error(
             "storage: %s could not reach the database (%s); rows go to %s (failures: %d)",
@@ -260,6 +284,8 @@ class Storage:
             .where(m.c.recorded_at <= now, m.c.until > now)
             .order_by(m.c.recorded_at)
         )
+        if not self._available():
+            return {}
         try:
             self.open()
             if not self._ready:

@@ -30,6 +30,7 @@ def _down_then_up(tmp_path: Path) -> tuple[Settings, Path]:
     settings = Settings(
         database_url=f"sqlite:///{blocker / 'opioid-cds.db'}",
         spool_path=tmp_path / "spool" / "storage-spool.jsonl",
+        database_retry_seconds=0,  # try the database again at once (no clock in tests)
     )
     return settings, blocker
 
@@ -70,6 +71,21 @@ def test_the_spool_is_replayed_at_start_up(tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as client:
         assert len(rows(storage_of(client), schema.hook_call)) == 1
         assert not settings.spool_path.exists() or not settings.spool_path.read_text()
+
+
+def _item(id_: str = "5d0c8a1e-8f6b-4d43-9d4e-2f0a6b7c8d9e") -> FeedbackItem:
+    return FeedbackItem(
+        id=id_,
+        received_at=NOW,
+        service_id="opioid-safety-sign",
+        card_uuid="0b7c1a52-7d1f-4a4e-9f0e-1d2c3b4a5f60",
+        outcome="overridden",
+        override_reason_code="specialist-plan",
+        override_reason_system=None,
+        override_reason_recognised=True,
+        has_comment=False,
+        outcome_timestamp=NOW,
+    )
 
 
 def test_a_replay_inserts_each_row_once_and_skips_a_line_cut_short(tmp_path: Path) -> None:
@@ -156,3 +172,18 @@ def test_an_overlong_reason_code_is_stored_cut_to_size(client: TestClient) -> No
         "x" * 100,
         False,
     )
+
+
+def test_after_a_failure_rows_go_straight_to_the_spool_for_a_while(tmp_path: Path) -> None:
+    settings, blocker = _down_then_up(tmp_path)
+    storage = Storage(settings.database_url, settings.spool_path, {}, retry_seconds=3600)
+    storage.open()  # fails: the database is down
+    blocker.unlink()
+    storage.record_feedback([_item()])  # not tried again yet
+    assert storage.spool.pending()
+    storage.retry_seconds = 0
+    storage._down_until = 0.0  # the retry time has passed
+    storage.record_feedback([_item("6e1d9b2f-9a7c-4e54-8e5f-3a1b7c8d9e0f")])
+    assert not storage.spool.pending()
+    assert len(rows(storage, schema.feedback)) == 2
+    storage.close()
