@@ -11,6 +11,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from service.api.audit import CallAudit
+from service.cds_hooks.models import HookRequest
+from service.config import Settings
 from service.fhir.organisation import requesting_organisation
 from service.storage import schema
 from service.storage.records import utc
@@ -112,3 +115,18 @@ def test_the_organisation_in_the_request_is_recorded(client: TestClient) -> None
         "Organization/practice-7",
         "practitioner-role",
     )
+
+
+def test_the_clients_identity_outranks_the_request() -> None:
+    request = HookRequest.model_validate(
+        {
+            "hook": "order-sign",
+            "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "context": {"patientId": "p"},
+            "prefetch": {"role": _role({"reference": "Organization/practice-7"})},
+        }
+    )
+    row = CallAudit(
+        "opioid-safety-sign", request, Settings(), NOW, client="https://ehr.example"
+    ).empty()
+    assert (row.organisation, row.organisation_source) == ("https://ehr.example", "client")
