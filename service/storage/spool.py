@@ -38,16 +38,16 @@ class Spool:
         except FileNotFoundError:
             return False
 
-    def replay(self, apply: Callable[[str, dict[str, Any]], None]) -> int:
-        """Apply each waiting row in order; stop at the first failure and keep the rest.
-        Returns how many were applied."""
+    def replay(self, apply: Callable[[str, dict[str, Any]], None], limit: int | None = None) -> int:
+        """Apply waiting rows in order (at most ``limit``); stop at the first failure and
+        keep the rest. Returns how many were applied."""
         if not self.pending():
             return 0
         with self._locked("r+") as f:
             lines = f.read().splitlines()
             done = 0
             try:
-                for line in lines:
+                for line in lines[:limit]:
                     entry = _parse(line)
                     if entry is not None:
                         apply(entry["kind"], entry["row"])

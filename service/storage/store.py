@@ -35,6 +35,8 @@ from service.storage.spool import Spool
 log = logging.getLogger("service.storage")
 
 SNOOZE = "snooze"
+#: Spooled rows replayed before each write once the database is back (all at start-up).
+REPLAY_PER_WRITE = 200
 #: Which override reasons snooze which rule, and for how many days: rule -> reason -> days
 #: (from rules/snooze.yaml, given by the app factory).
 SnoozePolicy = Mapping[str, Mapping[str, int]]
@@ -71,9 +73,10 @@ class Storage:
 
     # -- start-up -------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Apply pending migrations and replay the spool. The database being down at
-        start-up is logged, not fatal: clinical answers do not need it."""
+    def open(self, replay_limit: int | None = None) -> None:
+        """Apply pending migrations and replay the spool (at most ``replay_limit`` rows
+        when a request opens it). The database being down at start-up is logged, not
+        fatal: clinical answers do not need it."""
         with self._lock:
             if self._ready:
                 return
@@ -83,7 +86,7 @@ class Storage:
             except _UNAVAILABLE as exc:
                 self._failed("migrate", exc)
                 return
-        self._replay()
+        self._replay(replay_limit)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -123,7 +126,7 @@ class Storage:
         if not self._available():
             return {}
         try:
-            self.open()
+            self.open(REPLAY_PER_WRITE)
             if not self._ready:
                 return {}
             with self.engine.connect() as connection:
@@ -138,13 +141,16 @@ class Storage:
             self._append(kind, payload)
             return
         try:
-            self.open()
+            self.open(REPLAY_PER_WRITE)
             if not self._ready:
                 raise ConnectionError("storage not migrated")
             if self.spool.pending():
-                self._replay()
-                if self.spool.pending():  # still down: keep the order, spool this one too
-                    raise ConnectionError("spool not yet replayed")
+                # A bounded share per request: the backlog of a long outage drains over
+                # the next requests instead of stalling one of them.
+                self._replay(limit=REPLAY_PER_WRITE)
+                if self.spool.pending():  # this row waits behind the rest, in order
+                    self._append(kind, payload)
+                    return
             with self.engine.begin() as connection:
                 insert_rows(connection)
         except SQLAlchemyError as exc:
@@ -172,9 +178,9 @@ class Storage:
                 type(spool_exc).__name__,
             )
 
-    def _replay(self) -> None:
+    def _replay(self, limit: int | None = None) -> None:
         try:
-            applied = self.spool.replay(self._apply_spooled)
+            applied = self.spool.replay(self._apply_spooled, limit)
         except _UNAVAILABLE as exc:
             self._failed("replay", exc)
             return
@@ -287,7 +293,7 @@ class Storage:
         if not self._available():
             return {}
         try:
-            self.open()
+            self.open(REPLAY_PER_WRITE)
             if not self._ready:
                 return {}
             with self.engine.connect() as connection:

@@ -187,3 +187,22 @@ def test_after_a_failure_rows_go_straight_to_the_spool_for_a_while(tmp_path: Pat
     assert not storage.spool.pending()
     assert len(rows(storage, schema.feedback)) == 2
     storage.close()
+
+
+def test_a_long_backlog_drains_a_bounded_share_per_write(tmp_path: Path) -> None:
+    from service.storage import store
+
+    spool = Spool(tmp_path / "spool.jsonl")
+    storage = Storage(f"sqlite:///{tmp_path / 'db.sqlite'}", spool.path, {})
+    storage.open()
+    # Rows spooled during an outage while the service ran.
+    backlog = store.REPLAY_PER_WRITE + 5
+    for i in range(backlog):
+        spool.append("feedback", to_json(_item(f"00000000-0000-4000-8000-{i:012d}")))
+    storage.record_feedback([_item("ffffffff-0000-4000-8000-000000000000")])
+    # The first write replays a share; its own row waits behind the rest, in order.
+    assert len(rows(storage, schema.feedback)) == store.REPLAY_PER_WRITE
+    storage.record_feedback([_item("eeeeeeee-0000-4000-8000-000000000000")])
+    assert len(rows(storage, schema.feedback)) == backlog + 2
+    assert not spool.pending()
+    storage.close()
