@@ -103,5 +103,6 @@ class Settings(BaseSettings):
         default=2922,
         ge=1,
         description="`python -m service db purge` deletes audit and feedback rows older than "
-        "this (default 8 years: NHS Records Management Code of Practice 2021, adult records).",
+        "this. Default 8 years, the NHS Records Management Code of Practice (2021) period "
+        "for adult health records; the deployment's information governance decides.",
     )

@@ -18,6 +18,7 @@ from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
 from service.pipeline import Pipeline
+from service.storage.pseudonym import MIN_KEY_CHARS
 from service.storage.store import Storage
 
 DESCRIPTION = """
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "OPIOID_CDS_PSEUDONYM_KEY is not set: the audit keeps no patient key and snoozes "
             "are off (make run generates one in var/)"
         )
+    elif len(settings.pseudonym_key.get_secret_value()) < MIN_KEY_CHARS:
+        log.warning("OPIOID_CDS_PSEUDONYM_KEY is short: use at least %d characters", MIN_KEY_CHARS)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
