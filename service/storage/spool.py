@@ -64,8 +64,8 @@ class Spool:
     @contextmanager
     def _locked(self, mode: str) -> Iterator[IO[str]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if mode == "r+":
-            self.path.touch(exist_ok=True)
+        # Owner-only: rows carry pseudonymous patient keys.
+        self.path.touch(mode=0o600, exist_ok=True)
         with open(self.path, mode, encoding="utf-8") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
