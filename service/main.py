@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -10,15 +12,16 @@ from fastapi.routing import APIRoute
 
 from service.api import docs, errors
 from service.api.limits import BodySizeLimit
-from service.api.review_memory import InMemoryReviewPromptMemory
+from service.api.review_memory import StoredReviewPromptMemory
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
 from service.api.routes_rules import router as rules_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
-from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.storage.pseudonym import MIN_KEY_CHARS
+from service.storage.store import Storage
 from service.workbench.catalogue import Catalogue
 
 DESCRIPTION = """
@@ -39,6 +42,15 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Storage: pending migrations applied, the spool replayed (issue 13)."""
+    storage: Storage = app.state.storage
+    storage.open()
+    yield
+    storage.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -49,13 +61,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         docs_url=None,  # served from local assets by service.api.docs
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.pipeline = Pipeline(settings)
-    app.state.feedback_log = FeedbackLog()
     app.state.rule_catalogue = Catalogue(app.state.pipeline)  # the rule workbench (issue 16)
-    # Per process until storage backs it (service/api/review_memory.py, issue 17).
-    app.state.review_prompt_memory = InMemoryReviewPromptMemory()
+    # Audit, feedback and snoozes. Nothing is opened here (``make openapi`` builds the app
+    # without a database); the lifespan migrates, and a first write would too.
+    app.state.storage = Storage(
+        settings.database_url,
+        settings.spool_path,
+        app.state.pipeline.snooze_policy,
+        retry_seconds=settings.database_retry_seconds,
+    )
+    # When a chart-open review prompt was last shown (issue 17), in the database: shared by
+    # every worker and kept across restarts.
+    app.state.review_prompt_memory = StoredReviewPromptMemory(app.state.storage)
     errors.install(app)
     docs.install(app)
     log = logging.getLogger("service.main")
@@ -66,6 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
     log.info("card links use public base URL %s", settings.public_base_url)
+    if settings.pseudonym_key is None:
+        log.warning(
+            "OPIOID_CDS_PSEUDONYM_KEY is not set: the audit keeps no patient key, snoozes "
+            "are off and chart-open review prompts are not remembered (make run generates "
+            "one in var/)"
+        )
+    elif len(settings.pseudonym_key.get_secret_value()) < MIN_KEY_CHARS:
+        log.warning("OPIOID_CDS_PSEUDONYM_KEY is short: use at least %d characters", MIN_KEY_CHARS)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

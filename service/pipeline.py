@@ -7,6 +7,7 @@ facts → findings → cards. All clinical judgement is in the rule files and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -21,6 +22,7 @@ from service.config import Settings
 from service.engine.definitions import RuleDefinition
 from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules, load_shared_parameters, patient_view_rules
+from service.engine.snooze import SnoozeInForce, apply_snoozes, load_snooze_policy
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts import patient
 from service.facts.catalogue import RECORD_FACTS
@@ -116,6 +118,10 @@ class Pipeline:
         self.naloxone_order = load_naloxone_order(rules_dir, self.sources, profile_id)
         #: Chart-open review prompts (patient-view), derived from the rules (issue 17).
         self.review_rules = patient_view_rules(self.rules)
+        # Which override reasons quiet which rule, and for how long (issue 13).
+        self.snooze_policy = load_snooze_policy(
+            rules_dir, self.sources, self.rules, settings.disabled_rules
+        )
         self._shared_values = {n: p.value for n, p in self.shared_parameters.items()}
         # Ceilings past which arithmetic is a recording error, not a dose (issue 9 item 7).
         self.plausibility = Plausibility(
@@ -178,10 +184,13 @@ class Pipeline:
         record: PatientRecord,
         now: datetime,
         hook_instance: UUID,
+        snoozes: Mapping[str, SnoozeInForce] | None = None,
         last_review_prompt_at: datetime | None = None,
     ) -> Evaluation:
-        """``last_review_prompt_at``: when a review prompt was last shown for this patient
-        (patient-view only; plain data from the route's memory, issue 17)."""
+        """``snoozes``: those in force for this patient, by rule (read from storage by the
+        route): each turns its rule's warning into information. ``last_review_prompt_at``:
+        when a review prompt was last shown for this patient (patient-view only; plain data
+        from the route's memory, issue 17)."""
         today = now.date()
         regimen = self.regimen(record, today)
         if record.history_unavailable is not None and any(
@@ -194,6 +203,7 @@ class Pipeline:
             findings = []
         else:
             findings = evaluate(self.rules_for(record.hook), facts, record.hook)
+            findings = apply_snoozes(findings, snoozes or {})
         extra, taper_actions = self._card_extras(findings, regimen, facts, today)
         ctx = RenderContext(
             hook_instance=hook_instance,
@@ -282,4 +292,6 @@ class Pipeline:
         hook_instance: UUID,
         last_review_prompt_at: datetime | None = None,
     ) -> list[Card]:
-        return self.evaluate(record, now, hook_instance, last_review_prompt_at).cards
+        return self.evaluate(
+            record, now, hook_instance, last_review_prompt_at=last_review_prompt_at
+        ).cards

@@ -11,8 +11,8 @@ from fastapi import Depends, Request
 
 from service.api.review_memory import ReviewPromptMemory
 from service.config import Settings
-from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.storage.store import Storage
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -20,9 +20,9 @@ def _pipeline(request: Request) -> Pipeline:
     return pipeline
 
 
-def _feedback_log(request: Request) -> FeedbackLog:
-    feedback_log: FeedbackLog = request.app.state.feedback_log
-    return feedback_log
+def _storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
 
 
 def _review_prompt_memory(request: Request) -> ReviewPromptMemory:
@@ -41,7 +41,7 @@ def now_dependency() -> datetime:
 
 
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
-FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
+StorageDep = Annotated[Storage, Depends(_storage)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ReviewPromptMemoryDep = Annotated[ReviewPromptMemory, Depends(_review_prompt_memory)]
 NowDep = Annotated[datetime, Depends(now_dependency)]

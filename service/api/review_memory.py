@@ -6,11 +6,10 @@ The route asks ``last_shown(patient_key)``, passes the answer to the pipeline as
 ``review_prompt_interval_days`` in rules/parameters.yaml), and records ``shown(patient_key,
 at)`` when a prompt was returned.
 
-``InMemoryReviewPromptMemory`` is **per process and forgotten at restart**: with several
-workers a patient may see the prompt once per worker per period. It is the stand-in until the
-lead wires ``ReviewPromptMemory`` to the database storage (``service.storage``, the snooze
-memory). Keys are a digest of the FHIR server and patient id, never the id itself, so the
-memory (and any store behind it later) holds no patient identifier (DEVELOPERS.md, Privacy).
+The service uses ``StoredReviewPromptMemory``: the database's ``patient_memory`` table (as
+snoozes are), so every worker shares it and it survives restarts; keys are the audit's
+pseudonymous patient key (an HMAC with ``OPIOID_CDS_PSEUDONYM_KEY``), never the id.
+``InMemoryReviewPromptMemory`` is per process, for tests and tools that run without storage.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import threading
 from collections import OrderedDict
 from datetime import datetime
 from typing import Protocol
+
+from service.storage.store import Storage
 
 
 class ReviewPromptMemory(Protocol):
@@ -55,3 +56,22 @@ class InMemoryReviewPromptMemory:
             self._shown.move_to_end(patient_key)
             while len(self._shown) > self._max:
                 self._shown.popitem(last=False)
+
+
+class StoredReviewPromptMemory:
+    """Review prompts remembered in storage (``patient_memory``, kind ``review-prompt-shown``).
+    When the database cannot be read, ``last_shown`` is None and the prompt may show again:
+    the safe side of a reminder."""
+
+    KIND = "review-prompt-shown"
+    #: ``patient_memory.rule``: one review prompt per patient, whichever rules it carried.
+    RULE = "patient-view"
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def last_shown(self, patient_key: str) -> datetime | None:
+        return self._storage.last_recorded(patient_key, self.KIND).get(self.RULE)
+
+    def shown(self, patient_key: str, at: datetime) -> None:
+        self._storage.remember(patient_key, self.RULE, self.KIND, at)

@@ -4,22 +4,21 @@ a CDS Service, §Feedback)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from service.api.audit import CallAudit, engine_snoozes
 from service.api.deps import (
-    FeedbackLogDep,
     NowDep,
     PipelineDep,
     ReviewPromptMemoryDep,
     SettingsDep,
+    StorageDep,
 )
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
-from service.api.review_memory import ReviewPromptMemory, patient_key
 from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
@@ -29,9 +28,9 @@ from service.cds_hooks.models import (
     HookRequest,
 )
 from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
-from service.fhir.patient_record import PatientRecord
+from service.errors import RequestError
+from service.feedback_log import feedback_items
 from service.hooks import PATIENT_VIEW
-from service.pipeline import Pipeline
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["CDS Hooks"])
@@ -68,56 +67,72 @@ async def call_service(
     settings: SettingsDep,
     now: NowDep,
     review_memory: ReviewPromptMemoryDep,
+    storage: StorageDep,
+    http: Request,
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards. Prefetch
     keys the client did not send are fetched from ``fhirServer`` when it is on the
     allowlist (``OPIOID_CDS_FHIR_SERVER_ALLOWLIST``); without the current medicines, a
     proposed opioid, gabapentinoid or sedative is a 412 saying what is missing and why."""
-    if nothing_selected(service_id, request):
-        log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
-        return CdsServiceResponse(cards=[])
-    fetch = await fetch_missing(service_id, request, settings)
-    # The record and the rules are CPU work: off the event loop, so other calls' fetches
-    # keep going.
-    record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
-    if request.hook == PATIENT_VIEW:
-        return await _patient_view(pipeline, record, request, now, review_memory)
-    cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance)
+    # The audit row (issue 13) is committed before the answer is sent, refused calls too.
+    audit = CallAudit(service_id, request, settings, now, client=_client(http))
+    try:
+        if nothing_selected(service_id, request):
+            log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
+            await run_in_threadpool(storage.record_hook_call, audit.empty())
+            return CdsServiceResponse(cards=[])
+        fetch = await fetch_missing(service_id, request, settings)
+        audit.extra_resources = [f.value for f in fetch.fetched.values() if f.error is None]
+        # The record and the rules are CPU work: off the event loop, so other calls' fetches
+        # keep going.
+        record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
+        key = audit.patient(record.patient_id)
+        # Snoozes for this patient, from the database, given to the pipeline as plain data.
+        snoozes = engine_snoozes(await run_in_threadpool(storage.snoozes, key, now)) if key else {}
+        # Chart-open review (issue 17): the pipeline is told when a prompt was last shown for
+        # this patient and decides; a prompt returned is remembered. Without a patient key
+        # nothing can be remembered, and the prompt may show at every opening.
+        last_review = None
+        if request.hook == PATIENT_VIEW and key:
+            last_review = await run_in_threadpool(review_memory.last_shown, key)
+        evaluation = await run_in_threadpool(
+            pipeline.evaluate, record, now, request.hook_instance, snoozes, last_review
+        )
+        if request.hook == PATIENT_VIEW and key and evaluation.cards:
+            await run_in_threadpool(review_memory.shown, key, now)
+    except RequestError as exc:
+        await run_in_threadpool(storage.record_hook_call, audit.refused(exc))
+        raise
+    cards = evaluation.cards
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
+    await run_in_threadpool(storage.record_hook_call, audit.answered(evaluation, pipeline.rules))
     return CdsServiceResponse(cards=cards)
 
 
-async def _patient_view(
-    pipeline: Pipeline,
-    record: PatientRecord,
-    request: HookRequest,
-    now: datetime,
-    memory: ReviewPromptMemory,
-) -> CdsServiceResponse:
-    """Chart-open review (issue 17): the pipeline is told when a prompt was last shown for
-    this patient and decides; a prompt returned is remembered."""
-    server = str(request.fhir_server) if request.fhir_server is not None else None
-    key = patient_key(server, str(request.context["patientId"]))
-    last = memory.last_shown(key)
-    cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance, last)
-    if cards:
-        memory.shown(key, now)
-    log.info("hook=%s cards=%d", request.hook, len(cards))
-    return CdsServiceResponse(cards=cards)
+def _client(http: Request) -> str | None:
+    """The calling client's identity, when auth put one on the request (``state.client_id``,
+    e.g. the JWT ``iss``); it outranks the request's own organisation in the audit."""
+    client = getattr(http.state, "client_id", None)
+    return client if isinstance(client, str) and client else None
 
 
 @router.post("/cds-services/{service_id}/feedback", responses=error_responses(400, 404, 413))
-def feedback(
+async def feedback(
     service_id: ServiceId,
     body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],
-    feedback_log: FeedbackLogDep,
+    storage: StorageDep,
     pipeline: PipelineDep,
+    now: NowDep,
 ) -> dict[str, Any]:
     """Receive what the user did with the cards (accepted a suggestion, or overrode the card
     with a reason). The same card may get feedback several times. An override reason the
     cards never offered (rules/override_reasons.yaml) is kept, marked as not recognised, so
-    reports can tell it apart; it is not refused (clients send feedback they cannot retry)."""
+    reports can tell it apart; it is not refused (clients send feedback they cannot retry).
+    Feedback on a card this service has no record of is kept too, flagged. Each item is
+    committed before the answer; an override with a reason the rule lists in
+    ``rules/snooze.yaml`` quiets that rule for the card's patient for the period given there."""
     check_service(service_id)
-    feedback_log.record(service_id, body.feedback, pipeline.override_reasons)
+    items = feedback_items(service_id, body.feedback, pipeline.override_reasons, now)
+    await run_in_threadpool(storage.record_feedback, items)
     return {}

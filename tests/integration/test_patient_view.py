@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,17 +32,20 @@ ON_60_MG = [{"product": "Morphine 30mg modified-release tablets", "sig": "one tw
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, database_url: str) -> None:
         self.now = FIRST_OPENED
+        #: Each test's own database: the memory is durable (storage), so tests must not share.
+        self.database_url = database_url
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock(tmp_path: Path) -> Clock:
+    return Clock(f"sqlite:///{tmp_path / 'review.db'}")
 
 
 def _client(clock: Clock, settings: Settings | None = None) -> Iterator[TestClient]:
-    app = create_app(settings or Settings())
+    settings = settings or Settings()
+    app = create_app(settings.model_copy(update={"database_url": clock.database_url}))
     app.dependency_overrides[now_dependency] = lambda: clock.now
     with TestClient(app) as client:
         yield client
@@ -139,3 +143,13 @@ def test_the_in_memory_store_is_bounded_forgetting_the_oldest() -> None:
         memory.shown(key, FIRST_OPENED + timedelta(minutes=i))
     assert memory.last_shown("a") is None
     assert memory.last_shown("c") == FIRST_OPENED + timedelta(minutes=2)
+
+
+def test_the_prompt_is_remembered_across_a_restart_and_by_another_worker(clock: Clock) -> None:
+    """The memory is the database's (patient_memory), not the process's: a second app on the
+    same database, as another worker or after a restart, stays silent inside the period."""
+    for first in _client(clock):
+        assert _open_record(first)
+    clock.now = FIRST_OPENED + PERIOD - timedelta(seconds=1)
+    for second in _client(clock):
+        assert _open_record(second) == []
