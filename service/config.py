@@ -76,3 +76,26 @@ class Settings(BaseSettings):
         description="Bearer token for the reports, dashboard and rule workbench. Unset: "
         "those endpoints are open only when auth is off.",
     )
+    # Storage (issue 13): audit, feedback and snoozes. See docs/storage.md.
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'opioid-cds.db'}",
+        description="SQLAlchemy URL of the database: the embedded SQLite file by default, or "
+        "postgresql+psycopg://user@host/db. Migrations are applied at start-up.",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC-SHA256 that turns a patient id into the pseudonymous key "
+        "stored in the audit and snoozes (at least 32 characters; `make run` generates one "
+        "in var/). Unset: nothing patient-linked is stored (no snoozes) and a warning is logged.",
+    )
+    spool_path: Path = Field(
+        default=REPO_ROOT / "var" / "storage-spool.jsonl",
+        description="Local file that keeps audit and feedback rows while the database is "
+        "down (fsynced before the response); replayed when it is back.",
+    )
+    retention_days: int = Field(
+        default=2922,
+        ge=1,
+        description="`python -m service db purge` deletes audit and feedback rows older than "
+        "this (default 8 years: NHS Records Management Code of Practice 2021, adult records).",
+    )

@@ -1,0 +1,287 @@
+"""The storage the service writes to: audit rows, feedback and snoozes.
+
+**Acknowledged means durable**: each write commits before it returns, and the route answers
+only after it returns. **Storage never fails a clinical answer**: when the database cannot
+be reached, the row is appended to the spool file (fsynced) instead, the failure is logged
+and counted (``failures``), and the spool is replayed before the next write that reaches
+the database (and at start-up).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.storage import database, schema
+from service.storage.records import (
+    FeedbackItem,
+    HookCall,
+    Snooze,
+    feedback_from_json,
+    hook_call_from_json,
+    to_json,
+    utc,
+)
+from service.storage.spool import Spool
+
+log = logging.getLogger("service.storage")
+
+SNOOZE = "snooze"
+#: Which override reasons snooze which rule, and for how many days: rule -> reason -> days
+#: (from rules/snooze.yaml, given by the app factory).
+SnoozePolicy = Mapping[str, Mapping[str, int]]
+#: What a database that is down or refusing raises (psycopg's OperationalError arrives
+#: wrapped by SQLAlchemy; OSError covers a SQLite file that cannot be opened).
+_UNAVAILABLE = (SQLAlchemyError, OSError)
+
+
+class Storage:
+    def __init__(self, url: str, spool_path: Path, snooze_policy: SnoozePolicy) -> None:
+        self.url = url
+        self.engine: Engine = database.make_engine(url)
+        self.spool = Spool(spool_path)
+        self.snooze_policy = snooze_policy
+        #: Writes that went to the spool because the database could not take them.
+        self.failures = 0
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Apply pending migrations and replay the spool. The database being down at
+        start-up is logged, not fatal: clinical answers do not need it."""
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                database.upgrade(self.engine)
+                self._ready = True
+            except _UNAVAILABLE as exc:
+                self._failed("migrate", exc)
+                return
+        self._replay()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def record_hook_call(self, call: HookCall) -> None:
+        self._write("hook_call", to_json(call), lambda c: _insert_hook_call(c, call))
+
+    def record_feedback(self, items: list[FeedbackItem]) -> None:
+        for item in items:
+            self._write("feedback", to_json(item), lambda c, i=item: self._insert_feedback(c, i))
+
+    def _write(self, kind: str, payload: dict[str, Any], insert_rows: Any) -> None:
+        try:
+            self.open()
+            if not self._ready:
+                raise ConnectionError("storage not migrated")
+            if self.spool.pending():
+                self._replay()
+                if self.spool.pending():  # still down: keep the order, spool this one too
+                    raise ConnectionError("spool not yet replayed")
+            with self.engine.begin() as connection:
+                insert_rows(connection)
+        except (*_UNAVAILABLE, ConnectionError) as exc:
+            self._failed(kind, exc)
+            self.spool.append(kind, payload)
+
+    def _replay(self) -> None:
+        try:
+            applied = self.spool.replay(self._apply_spooled)
+        except _UNAVAILABLE as exc:
+            self._failed("replay", exc)
+            return
+        if applied:
+            log.info("storage: replayed %d spooled rows into the database", applied)
+
+    def _apply_spooled(self, kind: str, row: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            if kind == "hook_call":
+                call = hook_call_from_json(row)
+                if not _exists(connection, schema.hook_call.c.id, call.id):
+                    _insert_hook_call(connection, call)
+            elif kind == "feedback":
+                item = feedback_from_json(row)
+                if not _exists(connection, schema.feedback.c.id, item.id):
+                    self._insert_feedback(connection, item)
+            else:
+                log.error("storage spool: skipped a row of unknown kind %r", kind)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self.failures += 1
+        # The exception's class only: a driver's message may carry the URL or a row.
+        log.error(
+            "storage: %s could not reach the database (%s); spooled to %s (failures: %d)",
+            what,
+            type(exc).__name__,
+            self.spool.path,
+            self.failures,
+        )
+
+    def _insert_feedback(self, connection: Connection, item: FeedbackItem) -> None:
+        card = _card(connection, item.card_uuid)
+        connection.execute(
+            insert(schema.feedback).values(
+                id=item.id,
+                received_at=item.received_at,
+                service_id=item.service_id,
+                card_uuid=item.card_uuid,
+                card_known=card is not None,
+                outcome=item.outcome,
+                override_reason_code=item.override_reason_code,
+                override_reason_system=item.override_reason_system,
+                override_reason_recognised=item.override_reason_recognised,
+                has_comment=item.has_comment,
+                outcome_timestamp=item.outcome_timestamp,
+            )
+        )
+        if item.accepted_suggestions:
+            connection.execute(
+                insert(schema.feedback_suggestion),
+                [{"feedback_id": item.id, "suggestion_uuid": s} for s in item.accepted_suggestions],
+            )
+        if card is None:
+            log.warning("feedback for a card this service has no record of (kept, flagged)")
+            return
+        patient_key, rules = card
+        code = item.override_reason_code
+        if item.outcome != "overridden" or not item.override_reason_recognised or not code:
+            return
+        if patient_key is None:
+            return
+        for rule in rules:
+            days = self.snooze_policy.get(rule, {}).get(code)
+            if days:
+                connection.execute(
+                    insert(schema.patient_memory).values(
+                        patient_key=patient_key,
+                        rule=rule,
+                        kind=SNOOZE,
+                        recorded_at=item.received_at,
+                        until=item.received_at + timedelta(days=days),
+                        reason_code=code,
+                        feedback_id=item.id,
+                    )
+                )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def snoozes(self, patient_key: str, now: datetime) -> dict[str, Snooze]:
+        """The snoozes in force for this patient, by rule (the latest of each). When the
+        database cannot be read, none: the warning shows (the safe side), and it is logged."""
+        m = schema.patient_memory
+        query = (
+            select(m.c.rule, m.c.recorded_at, m.c.until, m.c.reason_code)
+            .where(m.c.patient_key == patient_key, m.c.kind == SNOOZE)
+            .where(m.c.recorded_at <= now, m.c.until > now)
+            .order_by(m.c.recorded_at)
+        )
+        try:
+            self.open()
+            if not self._ready:
+                return {}
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).all()
+        except _UNAVAILABLE as exc:
+            self._failed("snooze lookup", exc)
+            return {}
+        return {
+            r.rule: Snooze(r.rule, utc(r.recorded_at), utc(r.until), r.reason_code) for r in rows
+        }
+
+    # -- retention ------------------------------------------------------------------------
+
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Delete audit and feedback rows older than ``before``, and snoozes that ended
+        before it. Returns the number of rows deleted per table."""
+        h, f, m = schema.hook_call, schema.feedback, schema.patient_memory
+        old_calls = select(h.c.id).where(h.c.recorded_at < before)
+        old_feedback = select(f.c.id).where(f.c.received_at < before)
+        counts: dict[str, int] = {}
+        with self.engine.begin() as c:
+            for table, where in (
+                (schema.issued_finding, schema.issued_finding.c.hook_call_id.in_(old_calls)),
+                (schema.issued_suggestion, schema.issued_suggestion.c.hook_call_id.in_(old_calls)),
+                (h, h.c.recorded_at < before),
+                (m, m.c.until < before),
+                (
+                    schema.feedback_suggestion,
+                    schema.feedback_suggestion.c.feedback_id.in_(old_feedback),
+                ),
+            ):
+                counts[table.name] = c.execute(delete(table).where(where)).rowcount
+            # A snooze still in force outlives the feedback that set it.
+            c.execute(m.update().where(m.c.feedback_id.in_(old_feedback)).values(feedback_id=None))
+            counts[f.name] = c.execute(delete(f).where(f.c.received_at < before)).rowcount
+        return counts
+
+
+def _exists(connection: Connection, column: Any, value: str) -> bool:
+    return connection.execute(select(column).where(column == value)).first() is not None
+
+
+def _insert_hook_call(connection: Connection, call: HookCall) -> None:
+    connection.execute(
+        insert(schema.hook_call).values(
+            id=call.id,
+            recorded_at=call.recorded_at,
+            service_id=call.service_id,
+            hook=call.hook,
+            hook_instance=call.hook_instance,
+            patient_key=call.patient_key,
+            organisation=call.organisation,
+            organisation_source=call.organisation_source,
+            client=call.client,
+            current_ome_mg_per_day=call.current_ome_mg_per_day,
+            proposed_ome_mg_per_day=call.proposed_ome_mg_per_day,
+            status=call.status,
+            error_code=call.error_code,
+            latency_ms=call.latency_ms,
+            card_count=call.card_count,
+        )
+    )
+    if call.findings:
+        connection.execute(
+            insert(schema.issued_finding),
+            [{"hook_call_id": call.id, **_fields(f)} for f in call.findings],
+        )
+    if call.suggestions:
+        connection.execute(
+            insert(schema.issued_suggestion),
+            [{"hook_call_id": call.id, **_fields(s)} for s in call.suggestions],
+        )
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in row.__slots__}
+
+
+def _card(connection: Connection, card_uuid: str) -> tuple[str | None, list[str]] | None:
+    """The patient key and rules of the latest call that issued this card, or None."""
+    h, i = schema.hook_call, schema.issued_finding
+    latest = connection.execute(
+        select(h.c.id, h.c.patient_key)
+        .join(i, i.c.hook_call_id == h.c.id)
+        .where(i.c.card_uuid == card_uuid)
+        .order_by(h.c.recorded_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    rules = connection.execute(
+        select(i.c.rule)
+        .where(i.c.hook_call_id == latest.id, i.c.card_uuid == card_uuid)
+        .order_by(i.c.position)
+    ).scalars()
+    return latest.patient_key, list(rules)
