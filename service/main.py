@@ -12,6 +12,7 @@ from service.api import docs, errors
 from service.api.limits import BodySizeLimit
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
+from service.api.routes_reports import router as reports_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
@@ -72,4 +73,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ome_router)
     app.include_router(taper_router)
     app.include_router(tier_router)
+    app.include_router(reports_router)
     return app

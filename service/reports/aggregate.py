@@ -1,9 +1,10 @@
 """Counting: audited calls and answers → the reports. Pure (no clock, no database).
 
 Feedback is attributed to the rules of the card it names, in the period of the call that
-showed the card; feedback for a card no recorded call showed cannot be attributed and is
-not counted here (storage keeps it, flagged). An identical feedback item sent twice (same
-card, outcome and reason: a client retrying) counts once.
+showed the card: an override counts for every rule on the card, an accepted suggestion for
+the rules that offered it (ADR 0007). Feedback for a card no recorded call showed cannot be
+attributed and is not counted here (storage keeps it, flagged). An identical feedback item
+sent twice (same card, outcome, reason and suggestions: a client retrying) counts once.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def rule_counts(
             rules_of_card[f.card].add(f.rule)
     for card, rules in rules_of_card.items():
         for a in by_card.get(card, ()):
-            for rule in rules:
+            for rule in rules if a.rules is None else rules & a.rules:
                 if a.outcome == "accepted":
                     accepted[rule] += 1
                 elif a.outcome == "overridden":

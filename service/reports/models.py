@@ -40,8 +40,7 @@ class RuleCounts(BaseModel):
 
 class RulesReport(BaseModel):
     rules: list[RuleCounts] = Field(
-        description="One entry per rule in rules/ (and per retired rule seen in the period), "
-        "by id."
+        description="One entry per rule in rules/ (and per retired rule seen in the period), by id."
     )
 
 

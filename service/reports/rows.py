@@ -41,3 +41,6 @@ class Answer:
     card: str
     outcome: str  # accepted or overridden
     override_reason: str | None  # the reason's code, when one was given
+    #: For an accepted suggestion, the rules that offered its kind (ADR 0007); None: every
+    #: rule on the card (an override, or an acceptance naming no suggestion we issued).
+    rules: frozenset[str] | None = None
