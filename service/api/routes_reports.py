@@ -67,6 +67,20 @@ def _responses(csv_example: str) -> dict[int | str, dict[str, object]]:
     }
 
 
+def _json_errors(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """Error bodies are JSON OperationOutcomes even where the route answers HTML (FastAPI
+    would otherwise document them under the route's own media type)."""
+    return {
+        status: {
+            "description": response["description"],
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+            },
+        }
+        for status, response in error_responses(*statuses).items()
+    }
+
+
 def _window(since: date, until: date | None, today: date) -> tuple[date, date]:
     until = until or today
     if until < since:
@@ -218,7 +232,10 @@ _DEFAULT_WEEKS = 48
 @router.get(
     "/dashboard",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}, **error_responses(400, 401, 503)},
+    responses={
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+        **_json_errors(400, 401, 503),
+    },
 )
 def dashboard_page(
     pipeline: PipelineDep, engine: EngineDep, now: NowDep,

@@ -35,9 +35,11 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[object]]
         for r in rows
     )
     return (
-        f"<details><summary>Table: {escape(caption)}</summary><table><caption>"
-        f"{escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}"
-        "</tbody></table></details>"
+        # A wide table scrolls in its own focusable region, not the page (WCAG 1.4.10).
+        f"<details><summary>Table: {escape(caption)}</summary>"
+        f'<div class="table-wrap" role="region" tabindex="0" aria-label="{escape(caption)}">'
+        f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div></details>"
     )
 
 
@@ -191,8 +193,9 @@ def ome_section(report: OmeDistribution) -> str:
         '<section aria-labelledby="ome-h"><h2 id="ome-h">OME distribution of flagged '
         "patients</h2>"
         f"<p>Patients shown at least one warning, by the highest known total of the calls "
-        f"that showed it. {report.patients_total_unknown} flagged patients had no known "
-        "total and are not drawn.</p>"
+        f"that showed it; bands at or above the threshold are darker. "
+        f"{report.patients_total_unknown} flagged patients had no known total and are not "
+        "drawn.</p>"
         + charts.histogram(svg, edges, counts, report.threshold_mg_per_day)
         + _table(
             "Flagged patients by band (mg OME/day)",

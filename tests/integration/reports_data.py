@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -237,3 +237,40 @@ def backends() -> list[str]:
     return (
         ["sqlite", "postgresql"] if os.environ.get("OPIOID_CDS_TEST_DATABASE_URL") else ["sqlite"]
     )
+
+
+# -- a larger series for the dashboard ---------------------------------------------------
+
+DASHBOARD_SINCE, DASHBOARD_UNTIL = date(2026, 1, 5), date(2026, 11, 22)
+_REASONS = ("risk-assessment-done", "specialist-plan", "palliative-care", "co-prescribing-reviewed")
+
+
+def dashboard_script(storage: Storage) -> int:
+    """Five organisations over six 8-week periods, made by arithmetic (no random data):
+    each organisation's doses and answers differ, so the charts have something to compare.
+    Returns the number of calls written."""
+    calls: list[HookCall] = []
+    answers: list[FeedbackItem] = []
+    for o, org in enumerate(("Y01001", "Y01002", "Y01003", "Y01004", "Y01005")):
+        for k in range(6):
+            start = datetime.combine(DASHBOARD_SINCE, datetime.min.time(), UTC)
+            for j in range(6 + 2 * o + k):
+                at = start + timedelta(days=56 * k + (j * 5) % 56, hours=9 + j % 8)
+                total = float(20 + (o * 37 + j * 53 + k * 11) % (160 + 30 * o))
+                card = f"c-{o}-{k}-{j}"
+                found = []
+                if total >= 120:
+                    found.append(finding(card, RULE_HIGH, position=len(found)))
+                if j % 4 == 0:
+                    found.append(finding(card, "opioid-gabapentinoid", position=len(found)))
+                if (j + o) % 5 == 0:
+                    found.append(finding(card, "opioid-sedative", position=len(found)))
+                if j % 6 == 1:
+                    found.append(finding(card, RULE_ESC, position=len(found)))
+                calls.append(call(at, org, f"p-{o}-{j}", total * 0.8, total, *found))
+                if found and (j + k + o) % 3 != 0:
+                    answers.append(answer(card, "overridden", _REASONS[(j + o) % len(_REASONS)]))
+    for c in calls:
+        storage.record_hook_call(c)
+    storage.record_feedback(answers)
+    return len(calls)
