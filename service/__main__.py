@@ -4,6 +4,9 @@ python -m service openapi            print the OpenAPI document
 python -m service facts              print the facts rule files may use (docs/facts.md)
 python -m service ome FILE [--profile P] [--date YYYY-MM-DD]
                                      OME report for a FHIR Bundle or resources (JSON)
+python -m service db upgrade         apply pending database migrations (also done at start-up)
+python -m service db purge [--days N]
+                                     delete audit and feedback older than the retention period
 """
 
 from __future__ import annotations
@@ -35,7 +38,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the date that decides what is current (default today)",
     )
+    db = sub.add_parser("db", help="storage: migrations and retention (docs/storage.md)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply pending migrations to OPIOID_CDS_DATABASE_URL")
+    purge = db_sub.add_parser("purge", help="delete rows older than the retention period")
+    purge.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="retention in days (default OPIOID_CDS_RETENTION_DAYS)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "db":
+        from service.storage.commands import run_db_command
+
+        return run_db_command(args.db_command, args.days if args.db_command == "purge" else None)
     if args.command == "openapi":
         from service.main import create_app
 

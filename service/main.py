@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,8 +18,8 @@ from service.api.routes_reports import router as reports_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
-from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.storage.store import Storage
 
 DESCRIPTION = """
 Clinical decision support for opioid prescribing safety, as a
@@ -37,6 +39,15 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Storage: pending migrations applied, the spool replayed (issue 13)."""
+    storage: Storage = app.state.storage
+    storage.open()
+    yield
+    storage.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -47,10 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         docs_url=None,  # served from local assets by service.api.docs
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.pipeline = Pipeline(settings)
-    app.state.feedback_log = FeedbackLog()
+    # Audit, feedback and snoozes. Nothing is opened here (``make openapi`` builds the app
+    # without a database); the lifespan migrates, and a first write would too.
+    app.state.storage = Storage(
+        settings.database_url, settings.spool_path, app.state.pipeline.snooze_policy
+    )
     errors.install(app)
     docs.install(app)
     log = logging.getLogger("service.main")
@@ -61,6 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
     log.info("card links use public base URL %s", settings.public_base_url)
+    if settings.pseudonym_key is None:
+        log.warning(
+            "OPIOID_CDS_PSEUDONYM_KEY is not set: the audit keeps no patient key and snoozes "
+            "are off (make run generates one in var/)"
+        )
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -7,6 +7,7 @@ facts → findings → cards. All clinical judgement is in the rule files and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -19,6 +20,7 @@ from service.cds_hooks.models import Card
 from service.config import Settings
 from service.engine.evaluate import Finding, evaluate
 from service.engine.loader import load_rules, load_shared_parameters
+from service.engine.snooze import SnoozeInForce, apply_snoozes, load_snooze_policy
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts import patient
 from service.facts.catalogue import RECORD_FACTS
@@ -98,6 +100,10 @@ class Pipeline:
             disabled=settings.disabled_rules,
             overrides=settings.rule_parameter_overrides,
         )
+        # Which override reasons quiet which rule, and for how long (issue 13).
+        self.snooze_policy = load_snooze_policy(
+            rules_dir, self.sources, self.rules, settings.disabled_rules
+        )
         self._shared_values = {n: p.value for n, p in self.shared_parameters.items()}
         # Ceilings past which arithmetic is a recording error, not a dose (issue 9 item 7).
         self.plausibility = Plausibility(
@@ -144,7 +150,15 @@ class Pipeline:
         facts.update(self.stratifier.facts.compute(facts))
         return facts
 
-    def evaluate(self, record: PatientRecord, now: datetime, hook_instance: UUID) -> Evaluation:
+    def evaluate(
+        self,
+        record: PatientRecord,
+        now: datetime,
+        hook_instance: UUID,
+        snoozes: Mapping[str, SnoozeInForce] | None = None,
+    ) -> Evaluation:
+        """``snoozes``: those in force for this patient, by rule (read from storage by the
+        route): each turns its rule's warning into information."""
         today = now.date()
         regimen = self.regimen(record, today)
         if record.history_unavailable is not None and any(
@@ -153,7 +167,7 @@ class Pipeline:
         ):
             raise PrefetchUnavailable(record.history_unavailable, "prefetch")
         facts = self.facts(record, regimen, today)
-        findings = evaluate(self.rules, facts, record.hook)
+        findings = apply_snoozes(evaluate(self.rules, facts, record.hook), snoozes or {})
         extra, taper_actions = self._card_extras(findings, regimen, facts, today)
         ctx = RenderContext(
             hook_instance=hook_instance,

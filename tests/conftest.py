@@ -23,6 +23,8 @@ from service.main import create_app
 os.environ.setdefault("OPIOID_CDS_AUTH", "off")
 _TEST_VAR = Path(tempfile.mkdtemp(prefix="opioid-cds-tests-"))
 os.environ.setdefault("OPIOID_CDS_DATABASE_URL", f"sqlite:///{_TEST_VAR / 'test.db'}")
+os.environ.setdefault("OPIOID_CDS_SPOOL_PATH", str(_TEST_VAR / "spool.jsonl"))
+os.environ.setdefault("OPIOID_CDS_PSEUDONYM_KEY", "test-pseudonym-key-not-a-secret-0123456789")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The fixed "now" of every clinical test: no test reads the clock.

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.config import Settings
-from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
+from service.storage.store import Storage
 
 
 def _pipeline(request: Request) -> Pipeline:
@@ -19,9 +19,9 @@ def _pipeline(request: Request) -> Pipeline:
     return pipeline
 
 
-def _feedback_log(request: Request) -> FeedbackLog:
-    feedback_log: FeedbackLog = request.app.state.feedback_log
-    return feedback_log
+def _storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
 
 
 def _settings(request: Request) -> Settings:
@@ -35,6 +35,6 @@ def now_dependency() -> datetime:
 
 
 PipelineDep = Annotated[Pipeline, Depends(_pipeline)]
-FeedbackLogDep = Annotated[FeedbackLog, Depends(_feedback_log)]
+StorageDep = Annotated[Storage, Depends(_storage)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 NowDep = Annotated[datetime, Depends(now_dependency)]

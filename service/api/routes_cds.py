@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import FeedbackLogDep, NowDep, PipelineDep, SettingsDep
+from service.api.audit import CallAudit, engine_snoozes
+from service.api.deps import NowDep, PipelineDep, SettingsDep, StorageDep
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
 from service.cds_hooks.fetch import fetch_missing
@@ -21,6 +22,8 @@ from service.cds_hooks.models import (
     HookRequest,
 )
 from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
+from service.errors import RequestError
+from service.feedback_log import feedback_items
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["CDS Hooks"])
@@ -56,35 +59,64 @@ async def call_service(
     pipeline: PipelineDep,
     settings: SettingsDep,
     now: NowDep,
+    storage: StorageDep,
+    http: Request,
 ) -> CdsServiceResponse:
     """Evaluate the opioid safety rules for the proposed orders and return cards. Prefetch
     keys the client did not send are fetched from ``fhirServer`` when it is on the
     allowlist (``OPIOID_CDS_FHIR_SERVER_ALLOWLIST``); without the current medicines, a
     proposed opioid, gabapentinoid or sedative is a 412 saying what is missing and why."""
-    if nothing_selected(service_id, request):
-        log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
-        return CdsServiceResponse(cards=[])
-    fetch = await fetch_missing(service_id, request, settings)
-    # The record and the rules are CPU work: off the event loop, so other calls' fetches
-    # keep going.
-    record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
-    cards = await run_in_threadpool(pipeline.cards, record, now, request.hook_instance)
+    # The audit row (issue 13) is committed before the answer is sent, refused calls too.
+    audit = CallAudit(service_id, request, settings, now, client=_client(http))
+    try:
+        if nothing_selected(service_id, request):
+            log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
+            await run_in_threadpool(storage.record_hook_call, audit.empty())
+            return CdsServiceResponse(cards=[])
+        fetch = await fetch_missing(service_id, request, settings)
+        audit.extra_resources = [f.value for f in fetch.fetched.values() if f.error is None]
+        # The record and the rules are CPU work: off the event loop, so other calls' fetches
+        # keep going.
+        record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
+        key = audit.patient(record.patient_id)
+        # Snoozes for this patient, from the database, given to the pipeline as plain data.
+        snoozes = engine_snoozes(await run_in_threadpool(storage.snoozes, key, now)) if key else {}
+        evaluation = await run_in_threadpool(
+            pipeline.evaluate, record, now, request.hook_instance, snoozes
+        )
+    except RequestError as exc:
+        await run_in_threadpool(storage.record_hook_call, audit.refused(exc))
+        raise
+    cards = evaluation.cards
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
     log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
+    await run_in_threadpool(storage.record_hook_call, audit.answered(evaluation, pipeline.rules))
     return CdsServiceResponse(cards=cards)
 
 
+def _client(http: Request) -> str | None:
+    """The calling client's identity, when auth put one on the request (``state.client_id``,
+    e.g. the JWT ``iss``); it outranks the request's own organisation in the audit."""
+    client = getattr(http.state, "client_id", None)
+    return client if isinstance(client, str) and client else None
+
+
 @router.post("/cds-services/{service_id}/feedback", responses=error_responses(400, 404, 413))
-def feedback(
+async def feedback(
     service_id: ServiceId,
     body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],
-    feedback_log: FeedbackLogDep,
+    storage: StorageDep,
     pipeline: PipelineDep,
+    now: NowDep,
 ) -> dict[str, Any]:
     """Receive what the user did with the cards (accepted a suggestion, or overrode the card
     with a reason). The same card may get feedback several times. An override reason the
     cards never offered (rules/override_reasons.yaml) is kept, marked as not recognised, so
-    reports can tell it apart; it is not refused (clients send feedback they cannot retry)."""
+    reports can tell it apart; it is not refused (clients send feedback they cannot retry).
+    Feedback on a card this service has no record of is kept too, flagged. Each item is
+    committed before the answer; an override with a reason the rule lists in
+    ``rules/snooze.yaml`` quiets that rule for the card's patient for the period given there."""
     check_service(service_id)
-    feedback_log.record(service_id, body.feedback, pipeline.override_reasons)
+    items = feedback_items(service_id, body.feedback, pipeline.override_reasons, now)
+    await run_in_threadpool(storage.record_feedback, items)
     return {}

@@ -83,6 +83,8 @@ class Section:
     override_reasons: tuple[str, ...]
     links: tuple[tuple[str, str], ...]  # (label, url)
     source: SourceEntry
+    #: Shown as information because a snooze was in force (issue 13).
+    snoozed: bool = False
 
 
 def render(finding: Finding, ctx: RenderContext) -> Section:
@@ -99,6 +101,9 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
             _downgraded(lead, finding.shown_as_info_because, finding.facts, ctx.facts_catalogue)
         )
     extra = ctx.extra_detail.get(rule.id)
+    extras = (extra,) if extra else ()
+    if finding.snoozed is not None:
+        extras = (*extras, _snoozed(finding, ctx))
     return Section(
         rule_id=rule.id,
         version=rule.version,
@@ -106,7 +111,7 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
         indicator=finding.indicator,
         summary=fill(rule.card.summary, values, ctx.facts_catalogue, truncate=True),
         detail="\n\n".join(d for d in detail if d),
-        extras=(extra,) if extra else (),
+        extras=extras,
         medicines_table=rule.card.medicines_table,
         suggestions=tuple(
             (kind, draft)
@@ -120,6 +125,21 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
             if link.ingredient is None or link.ingredient in _ingredients(ctx.regimen)
         ),
         source=ctx.sources[rule.card.source.split(";")[0].strip()],
+        snoozed=finding.snoozed is not None,
+    )
+
+
+def _snoozed(finding: Finding, ctx: RenderContext) -> str:
+    """When it was last assessed: the override that snoozed the rule, and until when.
+    An extra, so it is shown even when the finding is not the card's lead."""
+    snooze = finding.snoozed
+    assert snooze is not None  # noqa: S101 - only called for a snoozed finding
+    reason = ctx.override_reasons.reasons.get(snooze.reason or "")
+    said = f" (“{reason.display}”)" if reason else ""
+    return (
+        f"*Last assessed {snooze.since.date().isoformat()}{said}: "
+        f"“{finding.rule.title}” is shown as information, not a warning, for this patient "
+        f"until {snooze.until.date().isoformat()}.*"
     )
 
 
@@ -176,7 +196,9 @@ def _card(group: Sequence[Section], key: str, ctx: RenderContext) -> Card:
         links=[Link(label=label, url=url, type="absolute") for label, url in links] or None,
         extension={
             FINDINGS_EXTENSION: [
-                {"rule": s.rule_id, "version": s.version, "indicator": s.indicator} for s in group
+                {"rule": s.rule_id, "version": s.version, "indicator": s.indicator}
+                | ({"snoozed": True} if s.snoozed else {})
+                for s in group
             ]
         },
     )
@@ -201,12 +223,18 @@ def _suggestions(group: Sequence[Section], card_id: uuid.UUID) -> list[Suggestio
         out.append(
             Suggestion(
                 label=draft.label,
-                uuid=uuid.uuid5(_NAMESPACE, f"{card_id}/{kind}/{i}"),
+                uuid=suggestion_uuid(card_id, kind, i),
                 is_recommended=is_recommended or None,
                 actions=[Action.model_validate(a) for a in draft.actions],
             )
         )
     return out
+
+
+def suggestion_uuid(card_id: uuid.UUID, kind: str, i: int) -> uuid.UUID:
+    """The uuid of a card's ``i``-th suggestion of ``kind`` (ADR 0007), so feedback that
+    accepts it can be attributed to the findings that offered that kind."""
+    return uuid.uuid5(_NAMESPACE, f"{card_id}/{kind}/{i}")
 
 
 def _summary(lead: str, others: int) -> str:

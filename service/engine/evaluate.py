@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from service.engine.definitions import Condition, RuleDefinition
 from service.facts.registry import FactValue
+
+if TYPE_CHECKING:
+    from service.engine.snooze import SnoozeInForce
 
 SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 
@@ -29,6 +33,8 @@ class Finding:
     indicator: str
     #: The facts that made ``info_when`` hold (e.g. cancer or palliative care), if it did.
     shown_as_info_because: tuple[str, ...] = ()
+    #: The snooze that made a warning show as information (service.engine.snooze), if any.
+    snoozed: SnoozeInForce | None = None
 
 
 def evaluate(

@@ -42,10 +42,7 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def make_engine(url: str, connect_timeout_seconds: float = 3.0) -> Engine:
-    path = sqlite_path(url)
     if make_url(url).get_backend_name() == "sqlite":
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -85,6 +82,9 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine) -> None:
     """Apply pending migrations, one process at a time (workers start together)."""
     config = alembic_config()
+    path = sqlite_path(str(engine.url))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     with _migration_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})

@@ -94,7 +94,17 @@ class Storage:
                 insert_rows(connection)
         except (*_UNAVAILABLE, ConnectionError) as exc:
             self._failed(kind, exc)
-            self.spool.append(kind, payload)
+            try:
+                self.spool.append(kind, payload)
+            except OSError as spool_exc:
+                # Neither the database nor the spool: the clinical answer still goes out
+                # (storage never fails it); this row is lost, and said so loudly.
+                self.failures += 1
+                log.critical(
+                    "storage: a %s row was lost: the spool file could not be written (%s)",
+                    kind,
+                    type(spool_exc).__name__,
+                )
 
     def _replay(self) -> None:
         try:

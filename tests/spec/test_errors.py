@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.storage import schema
 from tests.conftest import REPO_ROOT, service_url
+from tests.storage.rows import app_storage, rows
 
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 
@@ -163,9 +165,9 @@ def test_feedback_is_recorded_without_the_comment_text(client: TestClient) -> No
         "/cds-services/opioid-safety-sign/feedback", json=body["overridden"]["value"]
     )
     assert response.status_code == 200
-    entries = client.app.state.feedback_log.entries()  # type: ignore[attr-defined]
+    entries = rows(app_storage(client), schema.feedback)
     last = entries[-1]
-    assert (last.outcome, last.override_reason, last.has_comment) == (
+    assert (last["outcome"], last["override_reason_code"], last["has_comment"]) == (
         "overridden",
         "palliative-care",
         True,
@@ -327,5 +329,8 @@ def test_feedback_override_reasons_the_cards_never_offered_are_kept_marked_unrec
     }
     response = client.post("/cds-services/opioid-safety-sign/feedback", json=body)
     assert response.status_code == 200, response.text
-    last = client.app.state.feedback_log.entries()[-1]  # type: ignore[attr-defined]
-    assert (last.override_reason, last.override_reason_recognised) == (reason["code"], accepted)
+    last = rows(app_storage(client), schema.feedback)[-1]
+    assert (last["override_reason_code"], last["override_reason_recognised"]) == (
+        reason["code"],
+        accepted,
+    )
