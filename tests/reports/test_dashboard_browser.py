@@ -20,7 +20,7 @@ from service.config import Settings
 from service.main import create_app
 from service.storage.store import Storage
 from tests.conftest import REPO_ROOT
-from tests.integration import reports_data as data
+from tests.reports import script as data
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +47,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     seed.open()
     assert data.dashboard_script(seed) > 100
     seed.close()
-    app = create_app(Settings(admin_token=SecretStr(TOKEN)))
-    app.state.storage = Storage(url, tmp / "spool.jsonl", {})
+    app = create_app(
+        Settings(database_url=url, spool_path=tmp / "spool.jsonl", admin_token=SecretStr(TOKEN))
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

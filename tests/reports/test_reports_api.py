@@ -6,46 +6,29 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.api.deps import now_dependency
 from service.config import Settings
 from service.main import create_app
-from service.storage.store import Storage
-from tests.conftest import NOW
-from tests.integration import reports_data as data
+from tests.reports import script as data
+from tests.storage.conftest import storage_of
 
 QUERY = {"since": data.SINCE.isoformat(), "until": data.UNTIL.isoformat()}
 
 
-def _client(url: str, tmp: Path, settings: Settings | None = None) -> Iterator[TestClient]:
-    app = create_app(settings)
-    storage = Storage(url, tmp / "spool.jsonl", {})
-    storage.open()
-    app.state.storage = storage
-    app.dependency_overrides[now_dependency] = lambda: NOW
-    with TestClient(app) as client:
-        yield client
-    storage.close()
-
-
-@pytest.fixture(scope="module", params=data.backends())
-def seeded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    tmp = tmp_path_factory.mktemp(f"reports-{request.param}")
-    with data.database_url(request.param, tmp) as url:
-        storage = Storage(url, tmp / "seed-spool.jsonl", {})
-        storage.open()
-        data.script(storage)
-        assert storage.failures == 0
-        storage.close()
-        yield from _client(url, tmp)
+@pytest.fixture
+def seeded(make_client: Callable[..., TestClient]) -> TestClient:
+    """The app on a fresh database holding the scripted series (its clock at NOW)."""
+    client = make_client()
+    storage = storage_of(client)
+    data.script(storage)
+    assert storage.failures == 0
+    return client
 
 
 def _rule_ids(client: TestClient) -> list[str]:
@@ -136,37 +119,41 @@ def test_ome_distribution_of_flagged_patients(seeded: TestClient) -> None:
     ],
 )
 def test_bad_dates_are_a_400_naming_the_field(
-    seeded: TestClient, params: dict[str, str], field: str
+    client: TestClient, params: dict[str, str], field: str
 ) -> None:
-    response = seeded.get("/reports/rules", params=params)
+    response = client.get("/reports/rules", params=params)
     assert response.status_code == 400
     issue = response.json()["issue"][0]
     assert issue["expression"] == [field]
     assert "13" not in issue["diagnostics"]  # the value is never echoed
 
 
-def test_reports_need_the_admin_token_when_it_is_set(tmp_path: Path) -> None:
-    settings = Settings(admin_token=SecretStr("s3cret-admin-token"))
-    for client in _client(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, settings):
-        for path in ("/reports/rules", "/dashboard"):
-            refused = client.get(path, params={"since": "2026-01-01"})
-            assert refused.status_code == 401
-            assert refused.headers["WWW-Authenticate"] == "Bearer"
-            assert "s3cret" not in refused.text
-            wrong = client.get(
-                path, params={"since": "2026-01-01"}, headers={"Authorization": "Bearer nope"}
-            )
-            assert wrong.status_code == 401
-            ok = client.get(
-                path, params={"since": "2026-01-01"},
-                headers={"Authorization": "Bearer s3cret-admin-token"},
-            )  # fmt: skip
-            assert ok.status_code == 200, ok.text
+def test_reports_need_the_admin_token_when_it_is_set(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(admin_token=SecretStr("s3cret-admin-token"))
+    for path in ("/reports/rules", "/dashboard"):
+        refused = client.get(path, params={"since": "2026-01-01"})
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == "Bearer"
+        assert "s3cret" not in refused.text
+        wrong = client.get(
+            path, params={"since": "2026-01-01"}, headers={"Authorization": "Bearer nope"}
+        )
+        assert wrong.status_code == 401
+        ok = client.get(
+            path,
+            params={"since": "2026-01-01"},
+            headers={"Authorization": "Bearer s3cret-admin-token"},
+        )
+        assert ok.status_code == 200, ok.text
 
 
-def test_reports_are_closed_with_auth_on_and_no_admin_token(tmp_path: Path) -> None:
-    for client in _client(f"sqlite:///{tmp_path / 'b.db'}", tmp_path, Settings(auth="jwt")):
-        assert client.get("/reports/rules", params={"since": "2026-01-01"}).status_code == 401
+def test_reports_are_closed_with_auth_on_and_no_admin_token(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client(auth="jwt")
+    assert client.get("/reports/rules", params={"since": "2026-01-01"}).status_code == 401
 
 
 def test_every_documented_query_example_succeeds(seeded: TestClient) -> None:
@@ -190,10 +177,11 @@ def test_every_documented_query_example_succeeds(seeded: TestClient) -> None:
 
 def test_a_database_that_cannot_be_read_is_a_503(tmp_path: Path) -> None:
     # Nothing listens on port 1 of loopback: the connection is refused at once.
-    url = "postgresql+psycopg://reports@127.0.0.1:1/nowhere"
-    app = create_app()
-    app.state.storage = Storage(url, tmp_path / "s.jsonl", {})
-    with TestClient(app) as client:
+    settings = Settings(
+        database_url="postgresql+psycopg://reports@127.0.0.1:1/nowhere",
+        spool_path=tmp_path / "spool.jsonl",
+    )
+    with TestClient(create_app(settings)) as client:
         response = client.get("/reports/rules", params={"since": "2026-01-01"})
     assert response.status_code == 503
     assert "127.0.0.1" not in response.text and "nowhere" not in response.text
