@@ -7,7 +7,9 @@ COPY service ./service
 COPY rules ./rules
 COPY openapi ./openapi
 RUN pip install --no-cache-dir .
-RUN useradd --system --uid 10001 cds
+RUN useradd --system --uid 10001 cds && mkdir -p /app/var && chown cds /app/var
+# The storage spool (rows kept while the database is down, docs/storage.md) lives here.
+ENV OPIOID_CDS_SPOOL_PATH=/app/var/storage-spool.jsonl
 USER cds
 EXPOSE 8000
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/cds-services')"

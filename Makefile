@@ -20,7 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Storage (issue 13): the SQLite database, spool and pseudonym key live in var/. The key is
+# generated once and kept (snoozes and reports need the same patient key across restarts);
+# an OPIOID_CDS_PSEUDONYM_KEY already in the environment wins.
 run: $(STAMP)
+	mkdir -p var
+	test -s var/pseudonym.key || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > var/pseudonym.key)
+	OPIOID_CDS_PSEUDONYM_KEY="$${OPIOID_CDS_PSEUDONYM_KEY:-$$(cat var/pseudonym.key)}" \
 	OPIOID_CDS_PUBLIC_BASE_URL='$(OPIOID_CDS_PUBLIC_BASE_URL)' \
 	OPIOID_CDS_CORS_ALLOW_ORIGINS='$(OPIOID_CDS_CORS_ALLOW_ORIGINS)' \
 	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)

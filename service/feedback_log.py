@@ -26,11 +26,12 @@ def feedback_items(
             FeedbackItem(
                 id=str(uuid.uuid4()),
                 received_at=now,
-                service_id=service_id,
+                service_id=service_id[:100],
                 card_uuid=str(f.card),
                 outcome=f.outcome,
-                override_reason_code=reason.code if reason else None,
-                override_reason_system=reason.system if reason else None,
+                # Cut to the columns' sizes: a code that long is not one the cards offer.
+                override_reason_code=reason.code[:100] if reason else None,
+                override_reason_system=reason.system[:300] if reason and reason.system else None,
                 override_reason_recognised=_recognised(f, known),
                 has_comment=bool(f.override_reason and f.override_reason.user_comment),
                 outcome_timestamp=f.outcome_timestamp,

@@ -108,8 +108,9 @@ class CallAudit:
         return HookCall(
             id=str(uuid.uuid4()),
             recorded_at=self.now,
-            service_id=self.service_id,
-            hook=self.request.hook,
+            # Cut to the columns' sizes (an unknown service or hook is refused, yet audited).
+            service_id=self.service_id[:100],
+            hook=self.request.hook[:100],
             hook_instance=str(self.request.hook_instance),
             patient_key=self.patient_key,
             organisation=organisation[0] if organisation else None,

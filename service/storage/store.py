@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from service.storage import database, schema
 from service.storage.records import (
@@ -37,9 +37,11 @@ SNOOZE = "snooze"
 #: Which override reasons snooze which rule, and for how many days: rule -> reason -> days
 #: (from rules/snooze.yaml, given by the app factory).
 SnoozePolicy = Mapping[str, Mapping[str, int]]
-#: What a database that is down or refusing raises (psycopg's OperationalError arrives
-#: wrapped by SQLAlchemy; OSError covers a SQLite file that cannot be opened).
-_UNAVAILABLE = (SQLAlchemyError, OSError)
+#: What a database that is down or busy raises (psycopg's and sqlite3's errors arrive
+#: wrapped by SQLAlchemy; OSError covers a SQLite folder that cannot be made). Any other
+#: database error is about the row itself: spooling it would block every later row, so it
+#: is set aside in the ``.rejected`` file beside the spool instead, logged and counted.
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
 class Storage:
@@ -92,19 +94,27 @@ class Storage:
                     raise ConnectionError("spool not yet replayed")
             with self.engine.begin() as connection:
                 insert_rows(connection)
-        except (*_UNAVAILABLE, ConnectionError) as exc:
-            self._failed(kind, exc)
-            try:
-                self.spool.append(kind, payload)
-            except OSError as spool_exc:
-                # Neither the database nor the spool: the clinical answer still goes out
-                # (storage never fails it); this row is lost, and said so loudly.
-                self.failures += 1
-                log.critical(
-                    "storage: a %s row was lost: the spool file could not be written (%s)",
-                    kind,
-                    type(spool_exc).__name__,
-                )
+        except SQLAlchemyError as exc:
+            if not isinstance(exc, _UNAVAILABLE):
+                self._reject(kind, payload, exc)
+                return
+            self._spool(kind, payload, exc)
+        except _UNAVAILABLE as exc:
+            self._spool(kind, payload, exc)
+
+    def _spool(self, kind: str, payload: dict[str, Any], exc: BaseException) -> None:
+        self._failed(kind, exc)
+        try:
+            self.spool.append(kind, payload)
+        except OSError as spool_exc:
+            # Neither the database nor the spool: the clinical answer still goes out
+            # (storage never fails it); this row is lost, and said so loudly.
+            self.failures += 1
+            log.critical(
+                "storage: a %s row was lost: the spool file could not be written (%s)",
+                kind,
+                type(spool_exc).__name__,
+            )
 
     def _replay(self) -> None:
         try:
@@ -116,6 +126,24 @@ class Storage:
             log.info("storage: replayed %d spooled rows into the database", applied)
 
     def _apply_spooled(self, kind: str, row: dict[str, Any]) -> None:
+        try:
+            self._apply(kind, row)
+        except SQLAlchemyError as exc:
+            if isinstance(exc, _UNAVAILABLE):
+                raise
+            self._reject(kind, row, exc)
+
+    def _reject(self, kind: str, payload: dict[str, Any], exc: BaseException) -> None:
+        self.failures += 1
+        log.error(
+            "storage: the database refused a %s row (%s); set aside in %s.rejected",
+            kind,
+            type(exc).__name__,
+            self.spool.path,
+        )
+        Spool(self.spool.path.with_name(self.spool.path.name + ".rejected")).append(kind, payload)
+
+    def _apply(self, kind: str, row: dict[str, Any]) -> None:
         with self.engine.begin() as connection:
             if kind == "hook_call":
                 call = hook_call_from_json(row)
@@ -132,7 +160,7 @@ class Storage:
         self.failures += 1
         # The exception's class only: a driver's message may carry the URL or a row.
         log.error(
-            "storage: %s could not reach the database (%s); spooled to %s (failures: %d)",
+            "storage: %s could not reach the database (%s); rows go to %s (failures: %d)",
             what,
             type(exc).__name__,
             self.spool.path,
@@ -203,7 +231,7 @@ class Storage:
                 return {}
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
-        except _UNAVAILABLE as exc:
+        except (SQLAlchemyError, *_UNAVAILABLE) as exc:
             self._failed("snooze lookup", exc)
             return {}
         return {

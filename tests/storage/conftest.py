@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from service.api.deps import now_dependency
 from service.config import Settings
 from service.main import create_app
+from service.pipeline import Pipeline
 from service.storage.store import Storage
 from tests.conftest import NOW
 from tests.scenarios.builder import hook_request
@@ -66,9 +67,25 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
+#: Pipelines by the settings they read: storage tests start many apps that differ only in
+#: storage settings, and building the indexes is the slow part of start-up.
+_PIPELINES: dict[str, Pipeline] = {}
+_STORAGE_SETTINGS = {"database_url", "spool_path", "pseudonym_key", "retention_days"}
+
+
+def _cached_pipeline(settings: Settings) -> Pipeline:
+    key = settings.model_dump_json(exclude=_STORAGE_SETTINGS)
+    if key not in _PIPELINES:
+        _PIPELINES[key] = Pipeline(settings)
+    return _PIPELINES[key]
+
+
 @pytest.fixture
-def make_client(settings: Settings, clock: Clock) -> Iterator[Callable[..., TestClient]]:
+def make_client(
+    settings: Settings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., TestClient]]:
     """Start an app (as a worker would) on the test's database; several may run at once."""
+    monkeypatch.setattr("service.main.Pipeline", _cached_pipeline)
     clients: list[TestClient] = []
 
     def start(**changes: Any) -> TestClient:
