@@ -8,13 +8,13 @@ import logging
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.admin import require_admin
-from service.api.deps import NowDep, PipelineDep
+from service.api.deps import NowDep, PipelineDep, StorageDep
 from service.api.errors import error_responses
 from service.errors import RequestError
 from service.pipeline import Pipeline
@@ -28,7 +28,6 @@ from service.reports.models import (
 from service.reports.periods import MAX_PERIODS, Period, period_count, periods
 from service.reports.query import read_rows
 from service.reports.rows import Answer, AuditedCall
-from service.storage.store import Storage
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["Reports"], dependencies=[Depends(require_admin)])
@@ -49,8 +48,9 @@ Accept = Annotated[str | None, Header(include_in_schema=False)]
 _CSV = "text/csv"
 
 
-def _engine(request: Request) -> Engine:
-    storage: Storage = request.app.state.storage
+def _engine(storage: StorageDep) -> Engine:
+    # Migrates first if the database was down when the service started (a no-op after).
+    storage.open()
     return storage.engine
 
 

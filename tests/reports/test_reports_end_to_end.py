@@ -5,6 +5,7 @@ feedback for a card the service never issued."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
@@ -57,7 +58,7 @@ def test_a_scripted_day_of_calls_and_feedback_gives_exact_counts(
         if r["rule"] not in first
     )
     # The day after: nothing.
-    tomorrow = NOW.date().replace(day=NOW.day + 1).isoformat()
+    tomorrow = (NOW.date() + timedelta(days=1)).isoformat()
     later = client.get("/reports/rules", params={"since": tomorrow, "until": tomorrow}).json()
     assert all(r["fired"] == r["overridden"] == 0 for r in later["rules"])
     # Three patients were seen, all at 120 mg OME/day: at the threshold.
