@@ -110,7 +110,22 @@ class _Unavailable(RequestError):
 
 
 def _wants_csv(accept: str | None) -> bool:
-    return _CSV in (accept or "").lower()
+    """CSV when the Accept header prefers it to JSON (RFC 9110 §12.5.1 quality values);
+    JSON on a tie, for ``*/*`` and when there is no header."""
+    best = {_CSV: 0.0, "application/json": 0.0}
+    for part in (accept or "").lower().split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media in best:
+            best[media] = max(best[media], q)
+    return best[_CSV] > best["application/json"]
 
 
 def _csv(text: str, name: str) -> Response:

@@ -17,6 +17,8 @@ GRID = "#b1b4b6"
 BAR = "#1d70b8"
 HIGHLIGHT = "#003078"
 LINE = "#d4351c"
+ACCEPTED = "#1d70b8"
+UNANSWERED = "#505a5f"  # 7:1 on white (WCAG 1.4.11 asks 3:1 for graphics)
 THRESHOLD = "#d4351c"
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
@@ -106,10 +108,18 @@ def fires_and_override_rate(
     return "".join(out)
 
 
-def ranked_bars(svg: Svg, labels: Sequence[str], values: Sequence[float], unit: str = "%") -> str:
-    """Horizontal bars, largest first (CROP's ranked comparison of practices)."""
+def ranked_bars(
+    svg: Svg,
+    labels: Sequence[str],
+    values: Sequence[float],
+    notes: Sequence[str] | None = None,
+    unit: str = "%",
+) -> str:
+    """Horizontal bars, largest first (CROP's ranked comparison of practices); ``notes``
+    follow each value (e.g. the change since the previous period)."""
     order = sorted(range(len(labels)), key=lambda i: (-values[i], labels[i]))
-    row, left, right, top = 26, 150, 60, 8
+    notes = notes or [""] * len(labels)
+    row, left, right, top = 26, 150, 130, 8
     width = 560
     height = top * 2 + row * max(1, len(labels))
     plot_w = width - left - right
@@ -125,7 +135,7 @@ def ranked_bars(svg: Svg, labels: Sequence[str], values: Sequence[float], unit: 
             f'fill="{BAR}" data-label="{escape(labels[i])}" data-value="{values[i]:.4f}">'
             f"<title>{escape(labels[i])}: {_fmt(values[i])}{unit}</title></rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + row / 2 + 4:.1f}" fill="{INK}">'
-            f"{_fmt(values[i])}{unit}</text>"
+            f"{_fmt(values[i])}{unit} {escape(notes[i])}</text>"
         )
     out.append("</svg>")
     return "".join(out)
@@ -179,4 +189,46 @@ def histogram(
         f'<text x="{left}" y="{height - 6}" fill="{INK}">mg OME/day (highest known total '
         "in a flagged call)</text></svg>"
     )
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    colour: str
+    values: Sequence[float]
+
+
+def stacked_bars(svg: Svg, labels: Sequence[str], series: Sequence[Series]) -> str:
+    """One horizontal bar per label, its parts (percentages adding up to 100) side by side."""
+    row, left, right, top, legend = 26, 150, 20, 8, 22
+    width = 560
+    height = top * 2 + row * max(1, len(labels)) + legend
+    plot_w = width - left - right
+    out = [svg.open(width, height)]
+    for r, label in enumerate(labels):
+        y = top + r * row
+        x = float(left)
+        out.append(
+            f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end" fill="{INK}">'
+            f"{escape(label)}</text>"
+        )
+        for s in series:
+            v = s.values[r]
+            w = plot_w * v / 100
+            out.append(
+                f'<rect class="bar part" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" '
+                f'height="{row - 8}" fill="{s.colour}" data-label="{escape(label)}" '
+                f'data-series="{escape(s.name)}" data-value="{v:.4f}">'
+                f"<title>{escape(label)}: {_fmt(v)}% {escape(s.name)}</title></rect>"
+            )
+            x += w
+    x = float(left)
+    for s in series:
+        out.append(
+            f'<rect x="{x:.1f}" y="{height - 16}" width="12" height="12" fill="{s.colour}"/>'
+            f'<text x="{x + 16:.1f}" y="{height - 6}" fill="{INK}">{escape(s.name)}</text>'
+        )
+        x += 20 + 8 * len(s.name)
+    out.append("</svg>")
     return "".join(out)

@@ -103,6 +103,53 @@ def _org(p: OrganisationPeriod) -> str:
     return p.organisation or "(not identified)"
 
 
+def _share(p: OrganisationPeriod, field: str) -> float:
+    n: int = getattr(p, field)
+    return 100 * n / p.patients_seen if p.patients_seen else 0.0
+
+
+def _change(now: float, before: OrganisationPeriod | None, field: str) -> str:
+    """The change since the previous period, in percentage points (CROP showed trends)."""
+    if before is None or not before.patients_seen:
+        return ""
+    delta = now - _share(before, field)
+    return f"({'+' if delta >= 0 else '−'}{abs(delta):.0f} pts)"
+
+
+def _answers_chart(rows: Sequence[OrganisationPeriod], latest: date) -> str:
+    """How prompts were answered: accepted (and not overridden), overridden, unanswered,
+    as shares of the prompts each organisation's prescribers were shown."""
+    shown = [p for p in rows if p.prompts_shown]
+    if not shown:
+        return ""
+
+    def pct(n: int, p: OrganisationPeriod) -> float:
+        return 100 * n / p.prompts_shown
+
+    series = [
+        charts.Series(
+            "accepted",
+            charts.ACCEPTED,
+            [pct(p.prompts_shown - p.prompts_unanswered - p.prompts_overridden, p) for p in shown],
+        ),
+        charts.Series("overridden", charts.LINE, [pct(p.prompts_overridden, p) for p in shown]),
+        charts.Series(
+            "unanswered", charts.UNANSWERED, [pct(p.prompts_unanswered, p) for p in shown]
+        ),
+    ]
+    svg = charts.Svg(
+        "orgs-prompts",
+        "How prompts were answered, % of prompts shown, by organisation",
+        f"{len(shown)} organisations, period from {_label(latest)}: accepted, overridden "
+        "(a card both accepted and overridden counts as overridden) and unanswered.",
+    )
+    return (
+        '<article class="chart-block"><h3>How prompts were answered</h3>'
+        + charts.stacked_bars(svg, [_org(p) for p in shown], series)
+        + "</article>"
+    )
+
+
 def organisations_section(report: OrganisationsReport) -> str:
     parts = [
         '<section aria-labelledby="orgs-h"><h2 id="orgs-h">Organisations compared</h2>',
@@ -118,11 +165,15 @@ def organisations_section(report: OrganisationsReport) -> str:
         f"the patients it saw, ranked, for the latest 8-week period ({_label(latest)} to "
         f"{_label(end)}). High-dose threshold: {report.threshold_mg_per_day:g} mg OME/day. "
         "Patients whose total could not be worked out are counted in the table, never as "
-        "below the threshold.</p>"
+        "below the threshold. In brackets: the change since the previous period.</p>"
     )
+    previous = {
+        p.organisation: p for p in report.periods if p.end < latest and (latest - p.end).days == 1
+    }
     for field, words in _MEASURES:
-        values = [
-            100 * getattr(p, field) / p.patients_seen if p.patients_seen else 0.0 for p in rows
+        values = [_share(p, field) for p in rows]
+        notes = [
+            _change(values[i], previous.get(p.organisation), field) for i, p in enumerate(rows)
         ]
         svg = charts.Svg(
             f"orgs-{field}",
@@ -131,9 +182,10 @@ def organisations_section(report: OrganisationsReport) -> str:
         )
         parts.append(
             f'<article class="chart-block"><h3>Patients {escape(words)}</h3>'
-            + charts.ranked_bars(svg, [_org(p) for p in rows], values)
+            + charts.ranked_bars(svg, [_org(p) for p in rows], values, notes)
             + "</article>"
         )
+    parts.append(_answers_chart(rows, latest))
     parts.append(
         _table(
             "Organisations by period",

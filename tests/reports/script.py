@@ -270,6 +270,8 @@ def dashboard_script(storage: Storage) -> int:
                 calls.append(call(at, org, f"p-{o}-{j}", total * 0.8, total, *found))
                 if found and (j + k + o) % 3 != 0:
                     answers.append(answer(card, "overridden", _REASONS[(j + o) % len(_REASONS)]))
+                elif found and (j + o) % 2 == 0:
+                    answers.append(answer(card, "accepted"))
     for c in calls:
         storage.record_hook_call(c)
     storage.record_feedback(answers)

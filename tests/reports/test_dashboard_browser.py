@@ -122,6 +122,18 @@ def test_the_dashboard_draws_its_charts_from_the_reports(server: str, browser: A
     values = [float(ranked.nth(i).get_attribute("data-value")) for i in range(5)]
     assert values == sorted(values, reverse=True) and values[0] > 0
 
+    # How prompts were answered: each organisation's parts add up to 100%.
+    parts = page.locator('[id="orgs-prompts"] rect.part')
+    assert parts.count() == 5 * 3
+    by_org: dict[str, float] = {}
+    for i in range(parts.count()):
+        part = parts.nth(i)
+        org = part.get_attribute("data-label")
+        by_org[org] = by_org.get(org, 0.0) + float(part.get_attribute("data-value"))
+    assert len(by_org) == 5 and all(abs(v - 100) < 0.01 for v in by_org.values())
+    # The change since the previous period is given beside each ranked value.
+    assert "pts)" in (page.locator('[id="orgs-patients_high_dose"]').text_content() or "")
+
     # OME distribution: every flagged patient with a known total is in a band.
     ome = page.request.get(f"{server}/reports/ome-distribution?{_query()}").json()
     bands = page.locator("#ome-distribution rect.bar")
@@ -146,7 +158,7 @@ def test_the_dashboard_is_accessible_without_the_charts(server: str, browser: An
         "OME distribution of flagged patients",
     ]
     charts = page.locator("svg.chart")
-    assert charts.count() >= 7
+    assert charts.count() >= 8
     for i in range(charts.count()):
         chart = charts.nth(i)
         assert chart.get_attribute("role") == "img"

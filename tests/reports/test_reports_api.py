@@ -74,6 +74,24 @@ def test_rules_report_as_csv(seeded: TestClient) -> None:
     assert taper["override_reason:made-up"] == "1"  # and a code the cards never offered
 
 
+@pytest.mark.parametrize(
+    ("accept", "csv_wanted"),
+    [
+        ("text/csv", True),
+        ("text/csv;q=0.9, application/json;q=0.5", True),
+        ("application/json, text/csv;q=0.5", False),
+        ("*/*", False),
+        ("text/csv;q=oops", False),
+    ],
+)
+def test_csv_when_the_accept_header_prefers_it(
+    client: TestClient, accept: str, csv_wanted: bool
+) -> None:
+    response = client.get("/reports/rules", params=QUERY, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv") is csv_wanted
+
+
 def test_organisations_report_by_8_week_period(seeded: TestClient) -> None:
     response = seeded.get("/reports/organisations", params=QUERY)
     assert response.status_code == 200, response.text
