@@ -33,9 +33,25 @@ GABAPENTINOID_RULES = frozenset({"opioid-gabapentinoid"})
 SEDATIVE_RULES = frozenset({"opioid-sedative"})
 ESCALATION_RULES = frozenset({"escalation"})
 REAUTHORISATION_RULES = frozenset({"reauthorisation-taper"})
-REPORTED_RULE_IDS = GABAPENTINOID_RULES | SEDATIVE_RULES | ESCALATION_RULES | REAUTHORISATION_RULES
+#: A call showing this finding left a medicine out of its totals (unidentified or undosed):
+#: its totals may be understated, so they are a lower bound, never "the" total (ADR 0001).
+INCOMPLETE_TOTAL_RULES = frozenset({"unresolved-medicine"})
+REPORTED_RULE_IDS = (
+    GABAPENTINOID_RULES
+    | SEDATIVE_RULES
+    | ESCALATION_RULES
+    | REAUTHORISATION_RULES
+    | INCOMPLETE_TOTAL_RULES
+)
 
 PROMPTING = frozenset({"warning", "critical"})
+
+
+def known_total(call: AuditedCall) -> float | None:
+    """The call's highest total when it is complete; None when unknown or understated."""
+    if any(f.rule in INCOMPLETE_TOTAL_RULES for f in call.findings):
+        return None
+    return call.highest_total
 
 
 def _distinct(answers: Iterable[Answer]) -> list[Answer]:
@@ -128,8 +144,10 @@ def _organisation_period(
         for c in calls
         if c.patient_key is not None and (t := c.highest_total) is not None and t >= threshold
     }
+    # A lower bound at or above the threshold is enough for "high"; otherwise a total that
+    # is unknown or understated leaves the patient counted apart, never as below it.
     unknown = {
-        c.patient_key for c in calls if c.patient_key is not None and c.highest_total is None
+        c.patient_key for c in calls if c.patient_key is not None and known_total(c) is None
     } - high
 
     def patients_shown(rules: frozenset[str]) -> int:
@@ -203,7 +221,7 @@ def ome_distribution(
             f.indicator in PROMPTING and not f.snoozed for f in c.findings
         ):
             continue
-        total = c.highest_total
+        total = known_total(c)
         before = highest.get(c.patient_key)
         highest[c.patient_key] = (
             total if before is None else before if total is None else max(before, total)

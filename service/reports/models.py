@@ -92,8 +92,8 @@ class OrganisationPeriod(BaseModel):
         "high-dose threshold (`threshold_mg_per_day`)."
     )
     patients_total_unknown: int = Field(
-        description="Patients not counted above whose total could not be worked out in some "
-        "call (a medicine unresolved or implausible): they may be at a high dose."
+        description="Patients not counted above whose total was unknown or understated in "
+        "some call (a medicine unresolved or implausible): they may be at a high dose."
     )
     patients_with_gabapentinoid: int = Field(
         description="Patients shown the opioid-with-gabapentinoid finding."
@@ -135,8 +135,9 @@ class OmeDistribution(BaseModel):
         description="Patients shown at least one warning (or critical) finding."
     )
     patients_total_unknown: int = Field(
-        description="Flagged patients with no known total in the period: not in any bin."
+        description="Flagged patients with no complete total in the period (unknown, or "
+        "understated because a medicine was unresolved): not in any bin."
     )
     bins: list[OmeBin] = Field(
-        description="Flagged patients by the highest known total of their flagged calls."
+        description="Flagged patients by the highest complete total of their flagged calls."
     )

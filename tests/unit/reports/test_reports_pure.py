@@ -108,3 +108,20 @@ def test_labels_from_the_database_are_escaped_in_the_page() -> None:
     html = dashboard.organisations_section(aggregate.organisations_report([call], [], spans, 120.0))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert RulesOverTime(periods=[]).period_weeks == 8
+
+
+def test_an_understated_total_counts_high_at_or_above_and_apart_below_the_threshold() -> None:
+    """A call showing unresolved-medicine left a medicine out of its total: a lower bound."""
+    spans = [Period(date(2026, 3, 1), date(2026, 3, 31))]
+
+    def understated(total: float, patient: str) -> AuditedCall:
+        left_out = ShownFinding("unresolved-medicine", f"i-{patient}", "info", False)
+        warned = ShownFinding("escalation", f"w-{patient}", "warning", False)
+        return _call(1, total, left_out, warned, patient=patient)
+
+    calls = [understated(120.0, "at"), understated(119.0, "below")]
+    row = aggregate.organisations_report(calls, [], spans, 120.0).periods[0]
+    assert (row.patients_high_dose, row.patients_total_unknown) == (1, 1)
+    ome = aggregate.ome_distribution(calls, 120.0, 20, 300)
+    assert (ome.patients_flagged, ome.patients_total_unknown) == (2, 2)
+    assert sum(b.patients for b in ome.bins) == 0
