@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from service.storage import database, schema
@@ -82,6 +82,39 @@ class Storage:
     def record_feedback(self, items: list[FeedbackItem]) -> None:
         for item in items:
             self._write("feedback", to_json(item), lambda c, i=item: self._insert_feedback(c, i))
+
+    def remember(
+        self,
+        patient_key: str,
+        rule: str,
+        kind: str,
+        at: datetime,
+        until: datetime | None = None,
+    ) -> None:
+        """Keep something about this patient and rule in ``patient_memory`` (e.g. a kind
+        ``reminder-shown``), durably, as the audit is. A replayed row may be kept twice,
+        which ``last_recorded`` does not mind."""
+        row = _memory_row(patient_key, rule, kind, at, until)
+        self._write("memory", to_json_row(row), lambda c: _insert_memory(c, row))
+
+    def last_recorded(self, patient_key: str, kind: str) -> dict[str, datetime]:
+        """For each rule, when this patient's latest memory of ``kind`` was recorded (empty
+        when the database cannot be read: logged)."""
+        m = schema.patient_memory
+        query = (
+            select(m.c.rule, func.max(m.c.recorded_at))
+            .where(m.c.patient_key == patient_key, m.c.kind == kind)
+            .group_by(m.c.rule)
+        )
+        try:
+            self.open()
+            if not self._ready:
+                return {}
+            with self.engine.connect() as connection:
+                return {rule: utc(at) for rule, at in connection.execute(query).all()}
+        except (SQLAlchemyError, *_UNAVAILABLE) as exc:
+            self._failed("memory lookup", exc)
+            return {}
 
     def _write(self, kind: str, payload: dict[str, Any], insert_rows: Any) -> None:
         try:
@@ -153,6 +186,8 @@ class Storage:
                 item = feedback_from_json(row)
                 if not _exists(connection, schema.feedback.c.id, item.id):
                     self._insert_feedback(connection, item)
+            elif kind == "memory":
+                _insert_memory(connection, memory_from_json(row))
             else:
                 log.error("storage spool: skipped a row of unknown kind %r", kind)
 
@@ -263,6 +298,34 @@ class Storage:
             c.execute(m.update().where(m.c.feedback_id.in_(old_feedback)).values(feedback_id=None))
             counts[f.name] = c.execute(delete(f).where(f.c.received_at < before)).rowcount
         return counts
+
+
+def _memory_row(
+    patient_key: str, rule: str, kind: str, at: datetime, until: datetime | None
+) -> dict[str, Any]:
+    return {
+        "patient_key": patient_key,
+        "rule": rule,
+        "kind": kind,
+        "recorded_at": at,
+        "until": until,
+    }
+
+
+def to_json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def memory_from_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "recorded_at": datetime.fromisoformat(row["recorded_at"]),
+        "until": datetime.fromisoformat(row["until"]) if row.get("until") else None,
+    }
+
+
+def _insert_memory(connection: Connection, row: dict[str, Any]) -> None:
+    connection.execute(insert(schema.patient_memory).values(**row))
 
 
 def _exists(connection: Connection, column: Any, value: str) -> bool:

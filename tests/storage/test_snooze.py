@@ -124,3 +124,12 @@ def test_the_audit_counts_a_snoozed_finding(client: TestClient, clock: Clock) ->
         ("warning", False),
         ("info", True),
     ]
+
+
+def test_other_memories_are_kept_per_patient_and_rule(client: TestClient) -> None:
+    """The store's general memory (e.g. "a review reminder was shown"), for other features."""
+    storage = storage_of(client)
+    storage.remember("k" * 64, "naloxone", "reminder-shown", NOW - timedelta(days=3))
+    storage.remember("k" * 64, "naloxone", "reminder-shown", NOW)
+    assert storage.last_recorded("k" * 64, "reminder-shown") == {"naloxone": NOW}
+    assert storage.last_recorded("j" * 64, "reminder-shown") == {}
