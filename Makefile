@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 
-.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean
+.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# The dashboard test drives Debian's chromium (never a Playwright browser download); a fresh
+# machine gets it here (CI runs as root).
+browser:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # Regenerate the committed OpenAPI document (a test fails when it drifts).
 openapi: $(STAMP)

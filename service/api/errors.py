@@ -22,7 +22,8 @@ from service.errors import NotAuthorised, RequestError
 log = logging.getLogger("service.api")
 
 _ISSUE_CODE = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported",
-               412: "processing", 413: "too-costly", 415: "not-supported"}  # fmt: skip
+               412: "processing", 413: "too-costly", 415: "not-supported",
+               503: "transient"}  # fmt: skip
 
 
 class OutcomeIssue(BaseModel):
@@ -49,6 +50,7 @@ _WHY = {
     412: "Data the service needs (the current medicines) was neither prefetched nor "
     "obtainable from fhirServer ([SPEC2]: SHALL respond 412); the issue says which and why.",
     413: "The body is larger than the service accepts.",
+    503: "The database the reports read cannot be reached now; try again later.",
 }
 
 
