@@ -15,8 +15,8 @@ from service.api.limits import BodySizeLimit
 from service.api.review_memory import StoredReviewPromptMemory
 from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
-from service.api.routes_rules import router as rules_router
 from service.api.routes_reports import router as reports_router
+from service.api.routes_rules import router as rules_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
 from service.config import Settings
