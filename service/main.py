@@ -14,6 +14,7 @@ from service.api.routes_cds import router as cds_router
 from service.api.routes_ome import router as ome_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
+from service.auth import ClientVerifier, load_issuers
 from service.config import Settings
 from service.feedback_log import FeedbackLog
 from service.pipeline import Pipeline
@@ -34,6 +35,25 @@ Try the examples on each endpoint below.
 def _operation_id(route: APIRoute) -> str:
     """Stable operation ids (the committed openapi.json must not churn)."""
     return route.name
+
+
+def _trust(app: FastAPI, settings: Settings, log: logging.Logger) -> None:
+    """Client trust (issue 12): the verifier, or a loud warning that anyone may call."""
+    app.state.client_verifier = None
+    if settings.auth == "off":
+        log.warning(
+            "AUTH IS OFF (OPIOID_CDS_AUTH=off): ANYONE WHO CAN REACH THIS SERVICE MAY CALL IT. "
+            "Development only; never deploy like this."
+        )
+        return
+    issuers = load_issuers(settings)
+    if not issuers:
+        log.warning(
+            "auth is jwt but no trusted issuer is configured (OPIOID_CDS_TRUSTED_ISSUERS_FILE): "
+            "every service call and feedback will be refused with 401"
+        )
+    app.state.client_verifier = ClientVerifier(issuers, settings)
+    log.info("client JWT audiences are %s/cds-services/...", settings.public_base_url.rstrip("/"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
     log.info("card links use public base URL %s", settings.public_base_url)
+    _trust(app, settings, log)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
