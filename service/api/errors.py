@@ -98,7 +98,7 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         service_id = request.path_params.get("service_id")
         if service_id is not None and service_id not in SERVICE_HOOKS:
-            return operation_outcome(404, [(f"no CDS Service with id {service_id!r}", None)])
+            return operation_outcome(404, [("no CDS Service with this id", None)])
         issues: list[tuple[str, str | None]] = []
         content_type = request.headers.get("content-type", "")
         for err in exc.errors():

@@ -182,9 +182,7 @@ def _respond(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
     if abs((start - today).days) > _START_WINDOW_DAYS:
-        raise HookRequestError(
-            f"a plan starts within {_START_WINDOW_DAYS} days of today, not on {start}", "start"
-        )
+        raise HookRequestError(f"a plan starts within {_START_WINDOW_DAYS} days of today", "start")
     pace = _pace(pipeline, pace_in)
     regimen = pipeline.regimen(record, today)
     try:
@@ -248,12 +246,12 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
             every = int(interval.group(1))
         else:
             raise HookRequestError(
-                f"{extra!r} is neither prn nor a patch's every=<hours>h", f"item[{index}]"
+                "an extra part is neither prn nor a patch's every=<hours>h", f"item[{index}]"
             )
     values = [_positive(x, index) for x in amount.split("+")]
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
-        raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")
+        raise HookRequestError("unknown unit (unit, mg, ml, microgram/hour)", f"item[{index}]")
     dosage: dict[str, Any]
     if len(values) == 2 and unit == "mg":
         # An uneven twice-daily dose, morning+night, as the card planned it: written as a
@@ -285,9 +283,9 @@ def _positive(amount: str, index: int) -> float:
     try:
         value = float(amount)
     except ValueError:
-        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+        raise HookRequestError("the amount is not a number", f"item[{index}]") from None
     if not math.isfinite(value) or value <= 0:
-        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+        raise HookRequestError("the amount is not a positive number", f"item[{index}]")
     return value
 
 
