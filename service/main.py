@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(errors.CatchAll)  # outermost: every unexpected error (issue 12)
     app.include_router(cds_router)
     app.include_router(ome_router)
     app.include_router(taper_router)

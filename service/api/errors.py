@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.cds_hooks.services import SERVICE_HOOKS
 from service.errors import NotAuthorised, RequestError
@@ -124,8 +125,36 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return operation_outcome(exc.status_code, [(str(exc.detail), None)])
 
-    @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
-        # Log the type only: exception messages can quote request content.
-        log.error("internal error: %s", type(exc).__name__)
-        return operation_outcome(500, [("internal error", None)])
+
+class CatchAll:
+    """Anything unexpected: a bare 500 OperationOutcome, and the connection kept usable.
+
+    Not ``@app.exception_handler(Exception)``: Starlette runs that handler in its outermost
+    ServerErrorMiddleware and then re-raises, so uvicorn closed the keep-alive connection
+    after the 500 without ``Connection: close`` and the client's next request on it (maybe
+    another patient's) failed (issue 12). Added as the outermost user middleware
+    (``service.main``), so it sees every error and swallows it once answered.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            # Log the type only: exception messages can quote request content.
+            log.error("internal error: %s", type(exc).__name__)
+            if started:
+                raise  # half a response is out: nothing better can be said
+            await operation_outcome(500, [("internal error", None)])(scope, receive, send)
