@@ -9,8 +9,9 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from service.api.bodies import MEDICATIONS_SCHEMA
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
@@ -33,9 +34,13 @@ _START_WINDOW_DAYS = 366
 
 
 class PaceIn(BaseModel):
+    # Unknown keys are a 400: "percent: 50" used to fall back silently to 10% (issue 12).
+    model_config = ConfigDict(extra="forbid")
+
     reduction_percent: float | None = Field(
         default=None,
         gt=0,
+        le=100,
         allow_inf_nan=False,  # Python's json reads NaN, Infinity and 1e309 (issue 9 item 7)
         description="Reduce by this % of the starting dose per interval.",
     )
@@ -48,7 +53,10 @@ class PaceIn(BaseModel):
 
 
 class TaperRequest(BaseModel):
-    medications: dict[str, Any] | list[Any] = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    # Read by the lenient FHIR reader (service.fhir); documented as typed FHIR (bodies.py).
+    medications: Annotated[dict[str, Any] | list[Any], WithJsonSchema(MEDICATIONS_SCHEMA)] = Field(
         description="FHIR Bundle, list of MedicationRequest/MedicationStatement, or one resource."
     )
     pace: PaceIn = Field(default_factory=PaceIn)
@@ -56,7 +64,9 @@ class TaperRequest(BaseModel):
     floor_mg_per_day: float = Field(
         default=0, ge=0, allow_inf_nan=False, description="Agreed floor, mg OME/day."
     )
-    patient: str | None = Field(default=None, description="e.g. Patient/123, for the CarePlan.")
+    patient: str | None = Field(
+        default=None, max_length=200, description="e.g. Patient/123, for the CarePlan."
+    )
 
 
 class ProductOut(BaseModel):
@@ -158,7 +168,7 @@ def taper_plan(
         ),
     ],
     start: date | None = None,
-    reduction_percent: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
+    reduction_percent: Annotated[float | None, Query(gt=0, le=100, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
     """The full plan behind a re-authorisation card's link."""
