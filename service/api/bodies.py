@@ -18,6 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from service.cds_hooks.models import MAX_RESOURCES_PER_REQUEST, count_resources
+from service.errors import HookRequestError
+
 #: Longest string the typed schema allows (a dosage text, a display name).
 MAX_TEXT = 2_000
 #: Most items in any list of a typed body (entries, dosage lines, codings).
@@ -150,3 +153,11 @@ OME_BODY_SCHEMA = {
         },
     ]
 }
+
+
+def check_resource_count(value: Any, location: str) -> None:
+    """A 400 when a body holds more FHIR resources than one request may (issue 12 item 3)."""
+    if count_resources(value) > MAX_RESOURCES_PER_REQUEST:
+        raise HookRequestError(
+            f"more than {MAX_RESOURCES_PER_REQUEST} FHIR resources in one request", location
+        )

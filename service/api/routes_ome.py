@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError, WithJsonSchema
 
-from service.api.bodies import OME_BODY_SCHEMA, OmeRequest
+from service.api.bodies import OME_BODY_SCHEMA, OmeRequest, check_resource_count
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import OME_EXAMPLES
@@ -55,4 +55,5 @@ def calculate_ome(
         profile = profile or wrapper.profile
     elif isinstance(body, dict) and "resourceType" not in body:
         value = None  # no medications: ome_report says what to send
+    check_resource_count(value, "medications")
     return ome_report(pipeline, value, profile, now.date())

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from service.api.bodies import MEDICATIONS_SCHEMA
+from service.api.bodies import MEDICATIONS_SCHEMA, check_resource_count
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
@@ -142,6 +142,7 @@ def taper(
 ) -> TaperResponse:
     """A tapering schedule for the patient's current opioids: each step's date, each
     medicine's daily dose and how to take it from real products, and the total OME."""
+    check_resource_count(body.medications, "medications")
     record, _ = read_resources("taper", body.medications, "medications")
     return _respond(
         pipeline,

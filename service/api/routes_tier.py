@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from service.api.bodies import BUNDLE_SCHEMA
+from service.api.bodies import BUNDLE_SCHEMA, check_resource_count
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import TIER_EXAMPLES
@@ -47,6 +47,7 @@ def support_tier(
     """Send a FHIR Bundle with the patient's Patient, Conditions, social-history
     Observations, Encounters and medication resources. Kinds of data that are absent are
     reported as not checked, never as absent risk."""
+    check_resource_count(body, "body")
     record, _ = read_resources("support-tier", body, "body")
     if not record.history:
         raise HookRequestError(

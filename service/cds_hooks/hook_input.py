@@ -24,7 +24,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from service.cds_hooks.models import HookRequest
+from service.cds_hooks.models import MAX_ID_CHARS, HookRequest
 from service.cds_hooks.services import (
     CONTRACTS,
     DISCHARGE_ORDERS_KEY,
@@ -101,6 +101,8 @@ def check_context(service_id: str, request: HookRequest) -> None:
     for name in contract.string_fields:
         if name in context and not isinstance(context[name], str):
             raise HookRequestError("expected a string", f"context.{name}")
+        if name in context and len(context[name]) > MAX_ID_CHARS:
+            raise HookRequestError(f"longer than {MAX_ID_CHARS} characters", f"context.{name}")
 
 
 def read_hook_input(
