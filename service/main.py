@@ -81,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
     log.info("card links use public base URL %s", settings.public_base_url)
     _trust(app, settings, log)
+    if settings.link_key is None:
+        log.warning(
+            "OPIOID_CDS_LINK_KEY is not set: taper plan links on cards use a key of this process "
+            "only, so they stop working after a restart and on other workers"
+        )
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,5 +1,8 @@
 """Tapering plans: ``POST /taper`` (from FHIR medication resources) and ``GET /taper/plan``
-(from the compact items a card's link carries). Both return the plan and a FHIR CarePlan."""
+(from the opaque reference a card's link carries: the compact items, encrypted, so no
+regimen is in a URL or an access log; the items in the clear only with auth off, for
+development; issue 12 item 4, docs/adr/0008-client-trust.md). Both return the plan and a
+FHIR CarePlan."""
 
 from __future__ import annotations
 
@@ -7,14 +10,16 @@ import math
 import re
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from service.api.bodies import MEDICATIONS_SCHEMA, check_resource_count
-from service.api.deps import NowDep, PipelineDep
+from service.api.deps import NowDep, PipelineDep, SettingsDep
 from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
+from service.auth.links import MAX_LINK_CHARS
 from service.errors import HookRequestError
 from service.fhir.patient_record import PatientRecord, read_resources
 from service.fhir.systems import DMD, RXNORM
@@ -158,21 +163,49 @@ def taper(
 @router.get("/taper/plan", response_model_by_alias=True, responses=error_responses(400))
 def taper_plan(
     pipeline: PipelineDep,
+    settings: SettingsDep,
     now: NowDep,
-    item: Annotated[
-        list[str],
+    ref: Annotated[
+        str | None,
         Query(
-            description="system|code|amount|unit[|prn][|every=<hours>h]: an amount per day "
+            max_length=MAX_LINK_CHARS,
+            description="The opaque reference a card's link carries: the regimen the card "
+            "planned, encrypted (OPIOID_CDS_LINK_KEY), so no patient data is in the URL.",
+        ),
+    ] = None,
+    item: Annotated[
+        list[str] | None,
+        Query(
+            max_length=50,
+            description="Development only (OPIOID_CDS_AUTH=off): the regimen in the clear, "
+            "system|code|amount|unit[|prn][|every=<hours>h]: an amount per day "
             "(unit, mg, ml) or a patch's rate (microgram/hour), with the order's patch change "
             "interval if it stated one, e.g. dmd|36127311000001102|2|unit, "
-            "dmd|36120311000001103|75|microgram/hour|every=72h"
+            "dmd|36120311000001103|75|microgram/hour|every=72h",
         ),
-    ],
+    ] = None,
     start: date | None = None,
     reduction_percent: Annotated[float | None, Query(gt=0, le=100, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
-    """The full plan behind a re-authorisation card's link."""
+    """The full plan behind a re-authorisation card's link (``ref``). A different pace may
+    be asked for with ``reduction_percent`` and ``interval_days``."""
+    if ref is not None:
+        query = pipeline.links.open(ref)
+        if query is None:
+            raise HookRequestError(
+                "this plan link is not valid here: it was altered, or made by another "
+                "deployment or before a restart without OPIOID_CDS_LINK_KEY; open the card again",
+                "ref",
+            )
+        sealed = parse_qs(query)
+        item = sealed.get("item", [])
+        start = start or date.fromisoformat(sealed["start"][0])
+    elif item is None:
+        raise HookRequestError("give the plan link's ref", "ref")
+    elif settings.auth != "off":
+        # The clear form puts a regimen in URLs and access logs: development only.
+        raise HookRequestError("the item form is for development only; use ref", "item")
     items = [_item_resource(text, i) for i, text in enumerate(item)]
     record, _ = read_resources("taper", items, "item")
     pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)

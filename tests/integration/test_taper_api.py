@@ -505,7 +505,10 @@ def test_the_card_links_to_the_full_plan_with_the_same_first_steps(
     (link,) = re.findall(r"\[The full plan\]\(([^)]+)\)", detail)
     url = urlsplit(link)
     assert url.path == "/taper/plan"
-    assert parse_qs(url.query) == {
+    # The regimen travels sealed (issue 12 item 4): nothing of it is in the URL.
+    (ref,) = parse_qs(url.query)["ref"]
+    assert str(OXYCODONE_MR_40) not in link and "item" not in link
+    assert parse_qs(client.app.state.pipeline.links.open(ref)) == {  # type: ignore[attr-defined]
         "start": ["2026-11-22"],
         "item": [f"dmd|{OXYCODONE_MR_40}|2|unit"],
     }
