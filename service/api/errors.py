@@ -78,8 +78,16 @@ def operation_outcome(status: int, issues: list[tuple[str, str | None]]) -> JSON
     return JSONResponse(status_code=status, content=body)
 
 
+#: A key the caller made up (an unknown key) is named in the location, but never at length.
+_MAX_KEY_CHARS = 64
+
+
 def _location(loc: tuple[int | str, ...]) -> str | None:
-    parts = [p for p in loc if p != "body"]
+    parts = [
+        p if isinstance(p, int) or len(p) <= _MAX_KEY_CHARS else p[:_MAX_KEY_CHARS] + "…"
+        for p in loc
+        if p != "body"
+    ]
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))

@@ -130,3 +130,19 @@ def test_a_one_year_interval_is_a_plan(fixed_client: TestClient) -> None:
     response = fixed_client.get(f"{PLAN}&interval_days=365")
     assert response.status_code == 200, response.text
     finite_json(response.text)
+
+
+def test_a_token_sent_as_a_date_is_not_echoed(fixed_client: TestClient) -> None:
+    token = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    resource = {**copy.deepcopy(MORPHINE_BD), "authoredOn": token}
+    response = fixed_client.post("/ome", json={"medications": resource})
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["medications.authoredOn"]
+    assert token not in response.text and "eyJ" not in response.text
+
+
+def test_a_long_unknown_key_is_named_but_cut(fixed_client: TestClient) -> None:
+    key = "k" * 10_000
+    response = fixed_client.post("/ome", json={"medications": [], key: 1})
+    assert response.status_code == 400
+    assert "k" * 65 not in response.text
