@@ -133,7 +133,7 @@ def test_a_one_year_interval_is_a_plan(fixed_client: TestClient) -> None:
 
 
 def test_a_token_sent_as_a_date_is_not_echoed(fixed_client: TestClient) -> None:
-    token = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    token = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"  # noqa: S105 - a test string
     resource = {**copy.deepcopy(MORPHINE_BD), "authoredOn": token}
     response = fixed_client.post("/ome", json={"medications": resource})
     assert response.status_code == 400
