@@ -340,3 +340,16 @@ def test_a_bad_issuers_file_stops_start_up(tmp_path: Path, content: Any) -> None
     path.write_text(json.dumps(content))
     with pytest.raises(ConfigurationError):
         create_app(Settings(auth="jwt", trusted_issuers_file=path))
+
+
+def test_the_issuers_own_jku_in_the_header_is_accepted(trusted: TestClient, jwks_url: str) -> None:
+    bearer = token(claims(iss=JKU_ISS), JKU_KEY, jku=f"{jwks_url}/jwks")
+    assert call(trusted, bearer).status_code == 200
+
+
+def test_an_invalid_body_without_a_token_is_401_not_400(trusted: TestClient) -> None:
+    """The token is checked before the body is validated: an unauthenticated caller learns
+    nothing of the service's request contract."""
+    response = trusted.post(SIGN, json={"hook": "order-sign"})
+    refused(response)
+    refused(trusted.post(FEEDBACK, json={"feedback": []}))
