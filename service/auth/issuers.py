@@ -7,7 +7,8 @@
                  {"iss": "https://sandbox.example", "jku": "https://sandbox.example/jwks"}]}
 
 [SPEC2]: the service "SHOULD keep an allowlist of iss and jku". A ``jku`` is fetched only
-when it is the one configured for that issuer; a token naming another is refused, and that
+when it is the one configured for that issuer, and not at all when the issuer's keys are
+also given (``jwks``/``jwks_file`` with ``jku``: keys pinned, the ``jku`` only matched); a token naming another is refused, and that
 URL is never contacted. Only public EC (P-384) and RSA keys with a ``kid`` are used: a
 symmetric (``oct``) key in a client's set could let a forged HMAC token through.
 """
@@ -49,9 +50,9 @@ class IssuerEntry(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> IssuerEntry:
-        given = [x for x in (self.jwks, self.jwks_file, self.jku) if x is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of jwks, jwks_file or jku")
+        given = [x for x in (self.jwks, self.jwks_file) if x is not None]
+        if len(given) > 1 or (not given and self.jku is None):
+            raise ValueError("give one of jwks, jwks_file or jku")
         if self.jku is not None and not _fetchable(self.jku):
             raise ValueError("jku must be an https:// URL (http:// only for loopback hosts)")
         return self
@@ -110,6 +111,7 @@ class TrustedIssuer:
     ) -> None:
         self.iss, self.jku = iss, jku
         self._keys = keys
+        self._pinned = keys is not None  # given keys are never replaced by a fetch
         self._fetched_at = 0.0
         self._timeout = settings.jku_timeout_seconds
         self._ttl = float(settings.jku_cache_seconds)
@@ -118,7 +120,7 @@ class TrustedIssuer:
     def key(self, kid: str, now: float) -> Key | None:
         """The key with this kid, or None. A jku is fetched when not cached, stale, or (at
         most once a minute) when the kid is unknown: the issuer may have rotated its keys."""
-        if self.jku is None:
+        if self._pinned or self.jku is None:
             return _by_kid(self._keys, kid)
         with self._lock:
             stale = self._keys is None or now - self._fetched_at > self._ttl

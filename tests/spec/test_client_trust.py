@@ -26,7 +26,7 @@ from joserfc.jwk import ECKey, Key, RSAKey
 from service.api.deps import now_dependency
 from service.config import Settings
 from service.main import create_app
-from tests.conftest import NOW, REPO_ROOT, reference_path
+from tests.conftest import NOW, REFERENCE, REPO_ROOT, reference_path
 
 BASE = "https://cds.example.org"
 SIGN = "/cds-services/opioid-safety-sign"
@@ -37,6 +37,8 @@ EC_ISS, RSA_ISS, JKU_ISS = (
     "https://jku.example",
 )
 T = int(NOW.timestamp())
+SPEC_ISS = "https://fhir-ehr.example.com/"
+SPEC_JWKS = REFERENCE / "cds-hooks" / "spec-2.0.1" / "jwt-example-jwks-public.json"
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 FEEDBACK_BODY = json.loads((REPO_ROOT / "openapi/examples/feedback.json").read_text("utf-8"))[
     "accepted"
@@ -79,15 +81,16 @@ def jwks_url() -> Iterator[str]:
 
 def settings_for(folder: Path, jwks_url: str, **extra: Any) -> Settings:
     (folder / "rsa.json").write_text(json.dumps({"keys": [RSA_KEY.as_dict(private=False)]}))
-    spec = reference_path("cds-hooks", "spec-2.0.1", "jwt-example-jwks-public.json")
-    issuers = {
+    issuers: dict[str, list[dict[str, Any]]] = {
         "issuers": [
             {"iss": EC_ISS, "jwks": {"keys": [EC_KEY.as_dict(private=False)]}},
             {"iss": RSA_ISS, "jwks_file": "rsa.json"},
             {"iss": JKU_ISS, "jku": f"{jwks_url}/jwks"},
-            {"iss": "https://fhir-ehr.example.com/", "jwks_file": str(spec)},
         ]
     }
+    if SPEC_JWKS.exists():  # the spec's example issuer, trusted with the spec's public key
+        jku = "https://fhir-ehr.example.com/jwk_uri"  # the example's jku: pinned, never fetched
+        issuers["issuers"].append({"iss": SPEC_ISS, "jwks_file": str(SPEC_JWKS), "jku": jku})
     path = folder / "issuers.yaml"
     path.write_text(yaml.safe_dump(issuers))
     return Settings(auth="jwt", trusted_issuers_file=path, public_base_url=BASE, **extra)
@@ -278,6 +281,10 @@ def test_the_specs_expired_example_token_is_refused(
     spec_token = example.read_text("utf-8").strip()
     caplog.set_level(logging.INFO)
     refused(call(trusted, spec_token))
+    # Signed with the spec's key and naming its jku, it passes both; the example has no
+    # sub (2.0.1 requires one) and expired in 2015: refused on the claims.
+    assert "missing claim(s) Missing claim: 'sub'" in caplog.text
+    assert "signature" not in caplog.text and "jku" not in caplog.text
     assert spec_token not in caplog.text
     assert spec_token.split(".")[2] not in caplog.text
 
