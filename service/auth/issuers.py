@@ -9,8 +9,9 @@
 [SPEC2]: the service "SHOULD keep an allowlist of iss and jku". A ``jku`` is fetched only
 when it is the one configured for that issuer, and not at all when the issuer's keys are
 also given (``jwks``/``jwks_file`` with ``jku``: keys pinned, the ``jku`` only matched); a
-token naming another is refused, and that URL is never contacted. Only public EC (P-384) and RSA keys with a ``kid`` are used: a
-symmetric (``oct``) key in a client's set could let a forged HMAC token through.
+token naming another is refused, and that URL is never contacted. Only public EC (P-384)
+and RSA keys with a ``kid`` are used: a symmetric (``oct``) key in a client's set could let
+a forged HMAC token through.
 """
 
 from __future__ import annotations
