@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.trust import check_before_body
 from service.cds_hooks.services import SERVICE_HOOKS
 from service.errors import NotAuthorised, RequestError
 
@@ -105,6 +107,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            try:  # parsed before the client's token was checked: check it first
+                await run_in_threadpool(check_before_body, request)
+            except NotAuthorised as refusal:
+                return await request_error(request, refusal)
         service_id = request.path_params.get("service_id")
         if service_id is not None and service_id not in SERVICE_HOOKS:
             return operation_outcome(404, [("no CDS Service with this id", None)])

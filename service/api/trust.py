@@ -15,8 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from service.api.deps import NowDep, SettingsDep
+from service.api.deps import NowDep, SettingsDep, now_dependency
 from service.auth import ClientVerifier, VerifiedClient
+from service.config import Settings
 
 # Documents the scheme in the OpenAPI document; the header itself is read and checked below
 # (auto_error=False: a missing header must be our vague 401, not FastAPI's 403).
@@ -59,3 +60,17 @@ def require_client_for_discovery(
 
 ClientDep = Depends(require_client)
 DiscoveryClientDep = Depends(require_client_for_discovery)
+
+
+def check_before_body(request: Request) -> None:
+    """FastAPI parses the JSON body before any dependency runs, so malformed JSON was a 400
+    to a caller with no token. The validation error handler calls this for that case only
+    (the dependency has not run): a protected route still answers 401 first."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    calls = {d.call for d in getattr(dependant, "dependencies", ())}
+    settings: Settings = request.app.state.settings
+    if require_client in calls or (
+        require_client_for_discovery in calls and settings.discovery_requires_auth
+    ):
+        clock = request.app.dependency_overrides.get(now_dependency, now_dependency)
+        _verify(request, settings, clock())

@@ -360,3 +360,12 @@ def test_an_invalid_body_without_a_token_is_401_not_400(trusted: TestClient) -> 
     response = trusted.post(SIGN, json={"hook": "order-sign"})
     refused(response)
     refused(trusted.post(FEEDBACK, json={"feedback": []}))
+
+
+def test_malformed_json_without_a_token_is_401_and_with_one_400(trusted: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    refused(trusted.post(SIGN, content=b'{"hook": ', headers=headers))
+    bearer = {"Authorization": f"Bearer {token(claims())}", **headers}
+    response = trusted.post(SIGN, content=b'{"hook": ', headers=bearer)
+    assert response.status_code == 400
+    assert "not valid JSON" in response.text
