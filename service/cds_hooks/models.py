@@ -13,7 +13,7 @@ goes out. The one exception, ``{"cards": []}``, is kept by ``CdsServiceResponse`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -42,6 +43,41 @@ MAX_RESOURCES_PER_REQUEST = 5_000
 #: Any identifier-like string (hook, codes, ids) and free text (a user's comment).
 MAX_ID_CHARS = 200
 MAX_TEXT_CHARS = 2_000
+
+
+# The OpenAPI schema of context and prefetch (issue 12 item 2): typed, so property-based
+# testing sends FHIR-shaped data; read at run time by service.fhir, which alone parses FHIR.
+# The Fhir* components are the typed FHIR subset of service/api/bodies.py (added to the
+# document by service.api.docs).
+_FHIR = "#/components/schemas/Fhir{}"
+_ID = {"type": "string", "maxLength": MAX_ID_CHARS}
+CONTEXT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The hook's context fields ([LIB]); orders as a FHIR Bundle.",
+    "properties": {
+        "userId": _ID,
+        "patientId": _ID,
+        "encounterId": _ID,
+        "selections": {"type": "array", "items": _ID, "maxItems": 100},
+        "draftOrders": {"$ref": _FHIR.format("Bundle")},
+        "medications": {"$ref": _FHIR.format("Bundle")},
+    },
+    "required": ["patientId"],
+    "maxProperties": MAX_PREFETCH_KEYS,
+}
+PREFETCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Prefetched FHIR data by key; null: the client has no data.",
+    "additionalProperties": {
+        "anyOf": [
+            {"$ref": _FHIR.format("Bundle")},
+            {"$ref": _FHIR.format("MedicationResource")},
+            {"$ref": _FHIR.format("OtherResource")},
+            {"type": "null"},
+        ]
+    },
+    "maxProperties": MAX_PREFETCH_KEYS,
+}
 
 
 def count_resources(value: Any) -> int:
@@ -221,8 +257,12 @@ class HookRequest(WireModel):
     hook_instance: UUID
     fhir_server: AnyUrl | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     fhir_authorization: FhirAuthorization | None = None
-    context: dict[str, Any] = Field(max_length=MAX_PREFETCH_KEYS)
-    prefetch: dict[str, Any] | None = Field(default=None, max_length=MAX_PREFETCH_KEYS)
+    context: Annotated[dict[str, Any], WithJsonSchema(CONTEXT_SCHEMA)] = Field(
+        max_length=MAX_PREFETCH_KEYS
+    )
+    prefetch: Annotated[dict[str, Any] | None, WithJsonSchema(PREFETCH_SCHEMA)] = Field(
+        default=None, max_length=MAX_PREFETCH_KEYS
+    )
     extension: dict[str, Any] | None = None
 
     @model_validator(mode="after")

@@ -32,7 +32,7 @@ def _refuse(constant: str) -> Any:
 
 @SCHEMA.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=50,
     derandomize=True,
     database=None,
     deadline=None,
