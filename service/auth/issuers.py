@@ -134,11 +134,18 @@ class TrustedIssuer:
     def _fetch(self, jku: str, now: float) -> None:
         self._fetched_at = now  # a failed fetch is not retried at once, either
         try:
-            with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
-                response = client.get(jku, headers={"Accept": "application/json"})
-            if response.status_code != 200 or len(response.content) > _MAX_JWKS_BYTES:
-                raise ValueError(f"status {response.status_code}, {len(response.content)} bytes")
-            self._keys = public_keys(response.json(), "jku")
+            body = bytearray()
+            with (
+                httpx.Client(timeout=self._timeout, follow_redirects=False) as client,
+                client.stream("GET", jku, headers={"Accept": "application/json"}) as response,
+            ):
+                if response.status_code != 200:
+                    raise ValueError(f"status {response.status_code}")
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > _MAX_JWKS_BYTES:  # read no further than a JWK Set needs
+                        raise ValueError("too large")
+            self._keys = public_keys(json.loads(body), "jku")
         except (httpx.HTTPError, ValueError) as error:
             # The issuer's URL is configuration, not a secret; the error's type only.
             log.warning("jku fetch failed for issuer %s: %s", self.iss, type(error).__name__)

@@ -57,7 +57,9 @@ class JwksServer(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         JwksServer.asked.append(self.path)
         body = json.dumps({"keys": [JKU_KEY.as_dict(private=False)]}).encode()
-        self.send_response(200 if self.path == "/jwks" else 404)
+        if self.path == "/huge":
+            body = b'{"keys": [' + b" " * 300_000 + b"]}"
+        self.send_response(200 if self.path in ("/jwks", "/huge") else 404)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
@@ -86,6 +88,8 @@ def settings_for(folder: Path, jwks_url: str, **extra: Any) -> Settings:
             {"iss": EC_ISS, "jwks": {"keys": [EC_KEY.as_dict(private=False)]}},
             {"iss": RSA_ISS, "jwks_file": "rsa.json"},
             {"iss": JKU_ISS, "jku": f"{jwks_url}/jwks"},
+            {"iss": "https://missing.example", "jku": f"{jwks_url}/missing"},
+            {"iss": "https://huge.example", "jku": f"{jwks_url}/huge"},
         ]
     }
     if SPEC_JWKS.exists():  # the spec's example issuer, trusted with the spec's public key
@@ -369,3 +373,12 @@ def test_malformed_json_without_a_token_is_401_and_with_one_400(trusted: TestCli
     response = trusted.post(SIGN, content=b'{"hook": ', headers=bearer)
     assert response.status_code == 400
     assert "not valid JSON" in response.text
+
+
+@pytest.mark.parametrize("iss", ["https://missing.example", "https://huge.example"])
+def test_a_jku_that_fails_refuses_the_token(
+    trusted: TestClient, iss: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.auth")
+    refused(call(trusted, token(claims(iss=iss), JKU_KEY)))
+    assert "jku fetch failed" in caplog.text
