@@ -11,6 +11,12 @@ STAMP  := $(VENV)/.installed
 # overridden from the environment or the command line.
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
+# Client trust (issue 12): `make run` turns it off for a developer's machine only when
+# OPIOID_CDS_AUTH is not already set (the library default is jwt), and says so.
+ifeq ($(origin OPIOID_CDS_AUTH),undefined)
+OPIOID_CDS_AUTH := off
+AUTH_NOTE := make run: client JWT checks are off because OPIOID_CDS_AUTH is not set: anyone who can reach the service may call it (set OPIOID_CDS_AUTH=jwt to check them)
+endif
 
 .PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean browser
 
@@ -24,9 +30,13 @@ $(STAMP): pyproject.toml
 # generated once and kept (snoozes and reports need the same patient key across restarts);
 # an OPIOID_CDS_PSEUDONYM_KEY already in the environment wins.
 run: $(STAMP)
+	$(if $(AUTH_NOTE),@echo '$(AUTH_NOTE)')
 	mkdir -p var
 	test -s var/pseudonym.key || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > var/pseudonym.key)
+	test -s var/link.key || (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > var/link.key)
 	OPIOID_CDS_PSEUDONYM_KEY="$${OPIOID_CDS_PSEUDONYM_KEY:-$$(cat var/pseudonym.key)}" \
+	OPIOID_CDS_LINK_KEY="$${OPIOID_CDS_LINK_KEY:-$$(cat var/link.key)}" \
+	OPIOID_CDS_AUTH='$(OPIOID_CDS_AUTH)' \
 	OPIOID_CDS_PUBLIC_BASE_URL='$(OPIOID_CDS_PUBLIC_BASE_URL)' \
 	OPIOID_CDS_CORS_ALLOW_ORIGINS='$(OPIOID_CDS_CORS_ALLOW_ORIGINS)' \
 	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)

@@ -111,3 +111,44 @@ class Settings(BaseSettings):
         "this. Default 8 years, the NHS Records Management Code of Practice (2021) period "
         "for adult health records; the deployment's information governance decides.",
     )
+    # Client trust (issue 12; [SPEC2] "Trusting CDS Clients", docs/adr/0008-client-trust.md).
+    trusted_issuers_file: Path | None = Field(
+        default=None,
+        description="JSON (.json) or YAML (.yaml/.yml) file of the CDS clients trusted to call: "
+        '{"issuers": [{"iss": "...", "jwks": {"keys": [...]}} | {"iss": "...", "jwks_file": '
+        '"path"} | {"iss": "...", "jku": "https://..."}]}. Needed when auth is jwt.',
+    )
+    jwt_leeway_seconds: int = Field(
+        default=60, ge=0, le=600, description="Clock skew allowed on a client JWT's exp and iat."
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86_400,
+        description="Longest a client JWT may live (exp - iat); bounds the jti replay cache "
+        "([BP]: store jtis for the maximum token lifetime, at most an hour).",
+    )
+    jti_cache_size: int = Field(
+        default=100_000,
+        ge=100,
+        le=10_000_000,
+        description="Most jtis remembered (per process) while their tokens are valid; when "
+        "full of live tokens a new token is refused (fail closed), never a jti forgotten.",
+    )
+    jku_timeout_seconds: float = Field(
+        default=3.0, gt=0, le=30, description="Connect and read timeout fetching a client's jku."
+    )
+    jku_cache_seconds: int = Field(
+        default=3600, ge=0, le=86_400, description="How long a fetched JWK Set is kept."
+    )
+    discovery_requires_auth: bool = Field(
+        default=False,
+        description="Also require a client JWT for discovery (aud {base}/cds-services); "
+        "discovery holds no patient data, so it is open by default.",
+    )
+    link_key: SecretStr | None = Field(
+        default=None,
+        description="Secret (any string, 32+ characters) that encrypts the taper plan links on "
+        "cards, so no patient data is in a URL. Unset: a random key per process (links do not "
+        "survive a restart or span workers; a start-up warning says so).",
+    )

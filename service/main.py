@@ -19,6 +19,7 @@ from service.api.routes_reports import router as reports_router
 from service.api.routes_rules import router as rules_router
 from service.api.routes_taper import router as taper_router
 from service.api.routes_tier import router as tier_router
+from service.auth import ClientVerifier, load_issuers
 from service.config import Settings
 from service.pipeline import Pipeline
 from service.storage.pseudonym import MIN_KEY_CHARS
@@ -50,6 +51,25 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     storage.open()
     yield
     storage.close()
+
+
+def _trust(app: FastAPI, settings: Settings, log: logging.Logger) -> None:
+    """Client trust (issue 12): the verifier, or a loud warning that anyone may call."""
+    app.state.client_verifier = None
+    if settings.auth == "off":
+        log.warning(
+            "AUTH IS OFF (OPIOID_CDS_AUTH=off): ANYONE WHO CAN REACH THIS SERVICE MAY CALL IT. "
+            "Development only; never deploy like this."
+        )
+        return
+    issuers = load_issuers(settings)
+    if not issuers:
+        log.warning(
+            "auth is jwt but no trusted issuer is configured (OPIOID_CDS_TRUSTED_ISSUERS_FILE): "
+            "every service call and feedback will be refused with 401"
+        )
+    app.state.client_verifier = ClientVerifier(issuers, settings)
+    log.info("client JWT audiences are %s/cds-services/...", settings.public_base_url.rstrip("/"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,6 +116,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     elif len(settings.pseudonym_key.get_secret_value()) < MIN_KEY_CHARS:
         log.warning("OPIOID_CDS_PSEUDONYM_KEY is short: use at least %d characters", MIN_KEY_CHARS)
+    _trust(app, settings, log)
+    if settings.link_key is None:
+        log.warning(
+            "OPIOID_CDS_LINK_KEY is not set: taper plan links on cards use a key of this process "
+            "only, so they stop working after a restart and on other workers"
+        )
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -104,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(errors.CatchAll)  # outermost: every unexpected error (issue 12)
     app.include_router(cds_router)
     app.include_router(ome_router)
     app.include_router(taper_router)

@@ -78,7 +78,7 @@ class OmeReport(BaseModel):
 def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: date) -> OmeReport:
     if profile_id is not None and profile_id not in pipeline.factors.profiles():
         raise HookRequestError(
-            f"unknown profile {profile_id!r}; known: {', '.join(pipeline.factors.profiles())}",
+            f"unknown profile; known: {', '.join(pipeline.factors.profiles())}",
             "profile",
         )
     profile = pipeline.profile(profile_id)

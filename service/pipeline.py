@@ -7,6 +7,7 @@ facts → findings → cards. All clinical judgement is in the rule files and th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from service.auth.links import LinkSealer
 from service.cards.naloxone import load_naloxone_order
 from service.cards.render import RenderContext, Section, compose, render
 from service.cards.suggestions import SUGGESTION_KINDS, SuggestionInput
@@ -45,6 +47,8 @@ from service.taper.from_regimen import first_step_actions, plan_for, plan_markdo
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace, TaperSettings
 
+log = logging.getLogger("service.pipeline")
+
 #: Classes whose proposal needs the current medicines (412 without them). Naloxone alone is
 #: the rescue medicine: prescribing it needs no medicines list.
 _IN_SCOPE = tuple(
@@ -67,6 +71,8 @@ class Pipeline:
     def __init__(self, settings: Settings) -> None:
         rules_dir = settings.rules_dir
         self.settings = settings
+        # Taper plan links carry the regimen sealed, never in the clear (issue 12 item 4).
+        self.links = LinkSealer(settings.link_key)
         # The bibliography is read once and given to every loader, which checks each source
         # id it reads against it.
         self.sources = Sources.load(rules_dir)
@@ -220,9 +226,19 @@ class Pipeline:
             extra_detail=extra,
         )
         sections = [render(f, ctx) for f in findings]
-        return Evaluation(
-            regimen, facts, [f.rule.id for f in findings], sections, compose(sections, ctx)
+        cards = compose(sections, ctx)
+        rule_ids = [f.rule.id for f in findings]
+        # One structured line per evaluation, keyed by hookInstance for correlation with the
+        # client's logs and the feedback (issue 12 item 4): rule ids and counts only, never
+        # patient data (DEVELOPERS.md, Privacy).
+        log.info(
+            "evaluated hookInstance=%s hook=%s rules=%s cards=%d",
+            hook_instance,
+            record.hook,
+            ",".join(rule_ids) or "-",
+            len(cards),
         )
+        return Evaluation(regimen, facts, rule_ids, sections, cards)
 
     def _card_extras(
         self,
@@ -244,9 +260,8 @@ class Pipeline:
         plan = self.taper(regimen, today)
         if len(plan.steps) <= 1:
             return extra, []
-        link = (
-            f"{self.settings.public_base_url}/taper/plan?{plan_query(regimen.with_proposal, today)}"
-        )
+        sealed = self.links.seal(plan_query(regimen.with_proposal, today))
+        link = f"{self.settings.public_base_url}/taper/plan?ref={sealed}"
         markdown = plan_markdown(plan) + f"\n\n[The full plan]({link})"
         for rule_id in tapering:
             extra[rule_id] = "\n\n".join(x for x in (extra.get(rule_id), markdown) if x)

@@ -21,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from service.api.bodies import FHIR_COMPONENTS
 from service.api.examples import VALUES
 
 ASSETS_URL = "/docs-assets"
@@ -63,6 +64,8 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            # The typed FHIR shapes the free-form bodies are documented with (bodies.py).
+            document.setdefault("components", {}).setdefault("schemas", {}).update(FHIR_COMPONENTS)
             for operation in _operations(document):
                 operation.get("responses", {}).pop("422", None)
                 content = operation.get("requestBody", {}).get("content", {})

@@ -14,8 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.trust import check_before_body
 from service.cds_hooks.services import SERVICE_HOOKS
 from service.errors import NotAuthorised, RequestError
 
@@ -79,8 +82,16 @@ def operation_outcome(status: int, issues: list[tuple[str, str | None]]) -> JSON
     return JSONResponse(status_code=status, content=body)
 
 
+#: A key the caller made up (an unknown key) is named in the location, but never at length.
+_MAX_KEY_CHARS = 64
+
+
 def _location(loc: tuple[int | str, ...]) -> str | None:
-    parts = [p for p in loc if p != "body"]
+    parts = [
+        p if isinstance(p, int) or len(p) <= _MAX_KEY_CHARS else p[:_MAX_KEY_CHARS] + "…"
+        for p in loc
+        if p != "body"
+    ]
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -98,9 +109,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            try:  # parsed before the client's token was checked: check it first
+                await run_in_threadpool(check_before_body, request)
+            except NotAuthorised as refusal:
+                return await request_error(request, refusal)
         service_id = request.path_params.get("service_id")
         if service_id is not None and service_id not in SERVICE_HOOKS:
-            return operation_outcome(404, [(f"no CDS Service with id {service_id!r}", None)])
+            return operation_outcome(404, [("no CDS Service with this id", None)])
         issues: list[tuple[str, str | None]] = []
         content_type = request.headers.get("content-type", "")
         for err in exc.errors():
@@ -126,8 +142,36 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return operation_outcome(exc.status_code, [(str(exc.detail), None)])
 
-    @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
-        # Log the type only: exception messages can quote request content.
-        log.error("internal error: %s", type(exc).__name__)
-        return operation_outcome(500, [("internal error", None)])
+
+class CatchAll:
+    """Anything unexpected: a bare 500 OperationOutcome, and the connection kept usable.
+
+    Not ``@app.exception_handler(Exception)``: Starlette runs that handler in its outermost
+    ServerErrorMiddleware and then re-raises, so uvicorn closed the keep-alive connection
+    after the 500 without ``Connection: close`` and the client's next request on it (maybe
+    another patient's) failed (issue 12). Added as the outermost user middleware
+    (``service.main``), so it sees every error and swallows it once answered.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            # Log the type only: exception messages can quote request content.
+            log.error("internal error: %s", type(exc).__name__)
+            if started:
+                raise  # half a response is out: nothing better can be said
+            await operation_outcome(500, [("internal error", None)])(scope, receive, send)

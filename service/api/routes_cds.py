@@ -19,6 +19,7 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.api.trust import ClientDep, DiscoveryClientDep
 from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
 from service.cds_hooks.models import (
@@ -47,7 +48,11 @@ ServiceId = Annotated[
 ]
 
 
-@router.get("/cds-services", response_model_exclude_none=True)
+@router.get(
+    "/cds-services",
+    response_model_exclude_none=True,
+    dependencies=[DiscoveryClientDep],
+)
 def discovery() -> Discovery:
     """List the CDS Services: one entry per hook, each with its own id (clients key services
     by id). The deprecated id ``opioid-safety`` still answers the prescribing hooks but is not
@@ -58,7 +63,8 @@ def discovery() -> Discovery:
 @router.post(
     "/cds-services/{service_id}",
     response_model_exclude_none=True,
-    responses=error_responses(400, 404, 412, 413),
+    responses=error_responses(400, 401, 404, 412, 413),
+    dependencies=[ClientDep],
 )
 async def call_service(
     service_id: ServiceId,
@@ -117,7 +123,11 @@ def _client(http: Request) -> str | None:
     return client if isinstance(client, str) and client else None
 
 
-@router.post("/cds-services/{service_id}/feedback", responses=error_responses(400, 404, 413))
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    responses=error_responses(400, 401, 404, 413),
+    dependencies=[ClientDep],
+)
 async def feedback(
     service_id: ServiceId,
     body: Annotated[FeedbackRequest, Body(openapi_examples=FEEDBACK_EXAMPLES)],

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError, WithJsonSchema
 
+from service.api.bodies import OME_BODY_SCHEMA, OmeRequest, check_resource_count
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import OME_EXAMPLES
@@ -24,7 +27,11 @@ ProfileQuery = Annotated[
 
 @router.post("/ome", responses=error_responses(400, 413))
 def calculate_ome(
-    body: Annotated[dict[str, Any] | list[Any], Body(openapi_examples=OME_EXAMPLES)],
+    body: Annotated[
+        dict[str, Any] | list[Any],
+        Body(openapi_examples=OME_EXAMPLES),
+        WithJsonSchema(OME_BODY_SCHEMA),
+    ],
     pipeline: PipelineDep,
     now: NowDep,
     profile: ProfileQuery = None,
@@ -36,7 +43,17 @@ def calculate_ome(
     cannot be identified or dosed is ``unresolved`` with its reason, never counted as 0.
     """
     value: Any = body
-    if isinstance(body, dict) and "resourceType" not in body:
-        value = body.get("medications")
-        profile = profile or body.get("profile")
+    if isinstance(body, dict) and "resourceType" not in body and "medications" in body:
+        # The wrapper is the service's own: an unknown key is a 400, never ignored.
+        try:
+            wrapper = OmeRequest.model_validate(body)
+        except ValidationError as error:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+            ) from None
+        value = wrapper.medications
+        profile = profile or wrapper.profile
+    elif isinstance(body, dict) and "resourceType" not in body:
+        value = None  # no medications: ome_report says what to send
+    check_resource_count(value, "medications")
     return ome_report(pipeline, value, profile, now.date())

@@ -1,5 +1,8 @@
 """Tapering plans: ``POST /taper`` (from FHIR medication resources) and ``GET /taper/plan``
-(from the compact items a card's link carries). Both return the plan and a FHIR CarePlan."""
+(from the opaque reference a card's link carries: the compact items, encrypted, so no
+regimen is in a URL or an access log; the items in the clear only with auth off, for
+development; issue 12 item 4, docs/adr/0008-client-trust.md). Both return the plan and a
+FHIR CarePlan."""
 
 from __future__ import annotations
 
@@ -7,13 +10,16 @@ import math
 import re
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from service.api.deps import NowDep, PipelineDep
+from service.api.bodies import MEDICATIONS_SCHEMA, check_resource_count
+from service.api.deps import NowDep, PipelineDep, SettingsDep
 from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
+from service.auth.links import MAX_LINK_CHARS
 from service.errors import HookRequestError
 from service.fhir.patient_record import PatientRecord, read_resources
 from service.fhir.systems import DMD, RXNORM
@@ -33,9 +39,13 @@ _START_WINDOW_DAYS = 366
 
 
 class PaceIn(BaseModel):
+    # Unknown keys are a 400: "percent: 50" used to fall back silently to 10% (issue 12).
+    model_config = ConfigDict(extra="forbid")
+
     reduction_percent: float | None = Field(
         default=None,
         gt=0,
+        le=100,
         allow_inf_nan=False,  # Python's json reads NaN, Infinity and 1e309 (issue 9 item 7)
         description="Reduce by this % of the starting dose per interval.",
     )
@@ -48,7 +58,10 @@ class PaceIn(BaseModel):
 
 
 class TaperRequest(BaseModel):
-    medications: dict[str, Any] | list[Any] = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    # Read by the lenient FHIR reader (service.fhir); documented as typed FHIR (bodies.py).
+    medications: Annotated[dict[str, Any] | list[Any], WithJsonSchema(MEDICATIONS_SCHEMA)] = Field(
         description="FHIR Bundle, list of MedicationRequest/MedicationStatement, or one resource."
     )
     pace: PaceIn = Field(default_factory=PaceIn)
@@ -56,7 +69,9 @@ class TaperRequest(BaseModel):
     floor_mg_per_day: float = Field(
         default=0, ge=0, allow_inf_nan=False, description="Agreed floor, mg OME/day."
     )
-    patient: str | None = Field(default=None, description="e.g. Patient/123, for the CarePlan.")
+    patient: str | None = Field(
+        default=None, max_length=200, description="e.g. Patient/123, for the CarePlan."
+    )
 
 
 class ProductOut(BaseModel):
@@ -132,6 +147,7 @@ def taper(
 ) -> TaperResponse:
     """A tapering schedule for the patient's current opioids: each step's date, each
     medicine's daily dose and how to take it from real products, and the total OME."""
+    check_resource_count(body.medications, "medications")
     record, _ = read_resources("taper", body.medications, "medications")
     return _respond(
         pipeline,
@@ -147,21 +163,49 @@ def taper(
 @router.get("/taper/plan", response_model_by_alias=True, responses=error_responses(400))
 def taper_plan(
     pipeline: PipelineDep,
+    settings: SettingsDep,
     now: NowDep,
-    item: Annotated[
-        list[str],
+    ref: Annotated[
+        str | None,
         Query(
-            description="system|code|amount|unit[|prn][|every=<hours>h]: an amount per day "
+            max_length=MAX_LINK_CHARS,
+            description="The opaque reference a card's link carries: the regimen the card "
+            "planned, encrypted (OPIOID_CDS_LINK_KEY), so no patient data is in the URL.",
+        ),
+    ] = None,
+    item: Annotated[
+        list[str] | None,
+        Query(
+            max_length=50,
+            description="Development only (OPIOID_CDS_AUTH=off): the regimen in the clear, "
+            "system|code|amount|unit[|prn][|every=<hours>h]: an amount per day "
             "(unit, mg, ml) or a patch's rate (microgram/hour), with the order's patch change "
             "interval if it stated one, e.g. dmd|36127311000001102|2|unit, "
-            "dmd|36120311000001103|75|microgram/hour|every=72h"
+            "dmd|36120311000001103|75|microgram/hour|every=72h",
         ),
-    ],
+    ] = None,
     start: date | None = None,
-    reduction_percent: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
+    reduction_percent: Annotated[float | None, Query(gt=0, le=100, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> TaperResponse:
-    """The full plan behind a re-authorisation card's link."""
+    """The full plan behind a re-authorisation card's link (``ref``). A different pace may
+    be asked for with ``reduction_percent`` and ``interval_days``."""
+    if ref is not None:
+        query = pipeline.links.open(ref)
+        if query is None:
+            raise HookRequestError(
+                "this plan link is not valid here: it was altered, or made by another "
+                "deployment or before a restart without OPIOID_CDS_LINK_KEY; open the card again",
+                "ref",
+            )
+        sealed = parse_qs(query)
+        item = sealed.get("item", [])
+        start = start or date.fromisoformat(sealed["start"][0])
+    elif item is None:
+        raise HookRequestError("give the plan link's ref", "ref")
+    elif settings.auth != "off":
+        # The clear form puts a regimen in URLs and access logs: development only.
+        raise HookRequestError("the item form is for development only; use ref", "item")
     items = [_item_resource(text, i) for i, text in enumerate(item)]
     record, _ = read_resources("taper", items, "item")
     pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)
@@ -182,9 +226,7 @@ def _respond(
             "no MedicationRequest or MedicationStatement to taper", "medications"
         )
     if abs((start - today).days) > _START_WINDOW_DAYS:
-        raise HookRequestError(
-            f"a plan starts within {_START_WINDOW_DAYS} days of today, not on {start}", "start"
-        )
+        raise HookRequestError(f"a plan starts within {_START_WINDOW_DAYS} days of today", "start")
     pace = _pace(pipeline, pace_in)
     regimen = pipeline.regimen(record, today)
     try:
@@ -248,12 +290,12 @@ def _item_resource(text: str, index: int) -> dict[str, Any]:
             every = int(interval.group(1))
         else:
             raise HookRequestError(
-                f"{extra!r} is neither prn nor a patch's every=<hours>h", f"item[{index}]"
+                "an extra part is neither prn nor a patch's every=<hours>h", f"item[{index}]"
             )
     values = [_positive(x, index) for x in amount.split("+")]
     units = {"unit": "{unit}", "mg": "mg", "ml": "mL", "microgram/hour": "ug/h"}
     if unit not in units:
-        raise HookRequestError(f"unknown unit {unit!r}", f"item[{index}]")
+        raise HookRequestError("unknown unit (unit, mg, ml, microgram/hour)", f"item[{index}]")
     dosage: dict[str, Any]
     if len(values) == 2 and unit == "mg":
         # An uneven twice-daily dose, morning+night, as the card planned it: written as a
@@ -285,9 +327,9 @@ def _positive(amount: str, index: int) -> float:
     try:
         value = float(amount)
     except ValueError:
-        raise HookRequestError(f"{amount!r} is not a number", f"item[{index}]") from None
+        raise HookRequestError("the amount is not a number", f"item[{index}]") from None
     if not math.isfinite(value) or value <= 0:
-        raise HookRequestError(f"{amount!r} is not a positive amount", f"item[{index}]")
+        raise HookRequestError("the amount is not a positive number", f"item[{index}]")
     return value
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
+from service.api.bodies import BUNDLE_SCHEMA, check_resource_count
 from service.api.deps import NowDep, PipelineDep
 from service.api.errors import error_responses
 from service.api.examples import TIER_EXAMPLES
@@ -37,13 +38,16 @@ class SupportTierOut(BaseModel):
 
 @router.post("/support-tier", responses=error_responses(400, 413))
 def support_tier(
-    body: Annotated[dict[str, Any], Body(openapi_examples=TIER_EXAMPLES)],
+    body: Annotated[
+        dict[str, Any], Body(openapi_examples=TIER_EXAMPLES), WithJsonSchema(BUNDLE_SCHEMA)
+    ],
     pipeline: PipelineDep,
     now: NowDep,
 ) -> SupportTierOut:
     """Send a FHIR Bundle with the patient's Patient, Conditions, social-history
     Observations, Encounters and medication resources. Kinds of data that are absent are
     reported as not checked, never as absent risk."""
+    check_resource_count(body, "body")
     record, _ = read_resources("support-tier", body, "body")
     if not record.history:
         raise HookRequestError(

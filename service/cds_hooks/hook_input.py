@@ -20,10 +20,11 @@ sends ``meds``), so resources are read by resource type from every key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
-from service.cds_hooks.models import HookRequest
+from service.cds_hooks.models import MAX_ID_CHARS, HookRequest
 from service.cds_hooks.services import (
     CONTRACTS,
     DISCHARGE_ORDERS_KEY,
@@ -36,12 +37,16 @@ from service.fhir.client import Fetched, FetchOutcome
 from service.fhir.patient_record import OPTIONAL_DATA, PatientRecord, Sent, read_patient_record
 from service.hooks import ENCOUNTER_DISCHARGE, ORDER_SELECT, PATIENT_VIEW
 
+#: A hook name as the spec writes them (lower-case, hyphens): safe to repeat in an error.
+_HOOK_NAME = re.compile(r"[a-z][a-z0-9-]{0,40}")
+
 
 def check_service(service_id: str) -> frozenset[str]:
     """The hooks the service serves; 404 for an unknown id."""
     hooks = SERVICE_HOOKS.get(service_id)
     if hooks is None:
-        raise UnknownServiceError(f"no CDS Service with id {service_id!r}", "path")
+        # Never echo the id: the caller's own string (issue 12: 10,000 characters came back).
+        raise UnknownServiceError("no CDS Service with this id (see GET /cds-services)", "path")
     return hooks
 
 
@@ -51,9 +56,11 @@ def check_service_and_hook(service_id: str, hook: str) -> None:
         # Name the service that does serve the hook: a client configured before each hook
         # had its own id (issue 10) can be pointed at the right one.
         elsewhere = SERVICE_FOR_HOOK.get(hook)
+        # The hook is named only when it is one we know (never the caller's own string).
         hint = f"; {hook} is served by {elsewhere!r}" if elsewhere else ""
+        named = f"hook {hook!r}" if _HOOK_NAME.fullmatch(hook) else "this hook"
         raise HookRequestError(
-            f"service {service_id!r} does not serve hook {hook!r}; it serves "
+            f"service {service_id!r} does not serve {named}; it serves "
             + ", ".join(sorted(hooks))
             + hint,
             "hook",
@@ -94,6 +101,8 @@ def check_context(service_id: str, request: HookRequest) -> None:
     for name in contract.string_fields:
         if name in context and not isinstance(context[name], str):
             raise HookRequestError("expected a string", f"context.{name}")
+        if name in context and len(context[name]) > MAX_ID_CHARS:
+            raise HookRequestError(f"longer than {MAX_ID_CHARS} characters", f"context.{name}")
 
 
 def read_hook_input(

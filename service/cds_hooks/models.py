@@ -13,7 +13,7 @@ goes out. The one exception, ``{"cards": []}``, is kept by ``CdsServiceResponse`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import (
@@ -22,11 +22,77 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from service.hooks import SUMMARY_MAX_CHARS
+
+# Bounds on what a caller may send (issue 12 item 3): input validation, not clinical
+# numbers. Each is far above what a real client sends for one patient, and each keeps a
+# hostile body from making the service (or the feedback store) work or grow without end.
+#: Feedback items in one request: one per card of a call, and a call has at most two cards.
+MAX_FEEDBACK_ITEMS = 50
+#: Suggestions accepted in one feedback item.
+MAX_ACCEPTED_SUGGESTIONS = 50
+#: Prefetch keys in one request (our services declare a handful).
+MAX_PREFETCH_KEYS = 50
+#: FHIR resources in one request: prefetch Bundles' entries and draft orders together.
+MAX_RESOURCES_PER_REQUEST = 5_000
+#: Any identifier-like string (hook, codes, ids) and free text (a user's comment).
+MAX_ID_CHARS = 200
+MAX_TEXT_CHARS = 2_000
+
+
+# The OpenAPI schema of context and prefetch (issue 12 item 2): typed, so property-based
+# testing sends FHIR-shaped data; read at run time by service.fhir, which alone parses FHIR.
+# The Fhir* components are the typed FHIR subset of service/api/bodies.py (added to the
+# document by service.api.docs).
+_FHIR = "#/components/schemas/Fhir{}"
+_ID = {"type": "string", "maxLength": MAX_ID_CHARS}
+CONTEXT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "The hook's context fields ([LIB]); orders as a FHIR Bundle.",
+    "properties": {
+        "userId": _ID,
+        "patientId": _ID,
+        "encounterId": _ID,
+        "selections": {"type": "array", "items": _ID, "maxItems": 100},
+        "draftOrders": {"$ref": _FHIR.format("Bundle")},
+        "medications": {"$ref": _FHIR.format("Bundle")},
+    },
+    "required": ["patientId"],
+    "maxProperties": MAX_PREFETCH_KEYS,
+}
+PREFETCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Prefetched FHIR data by key; null: the client has no data.",
+    "additionalProperties": {
+        "anyOf": [
+            {"$ref": _FHIR.format("Bundle")},
+            {"$ref": _FHIR.format("MedicationResource")},
+            {"$ref": _FHIR.format("OtherResource")},
+            {"type": "null"},
+        ]
+    },
+    "maxProperties": MAX_PREFETCH_KEYS,
+}
+
+
+def count_resources(value: Any) -> int:
+    """Resources in a Bundle, a list of resources or one resource (nested Bundles counted
+    by their entries); anything else counts 0. Used to bound a request, not to read it."""
+    if isinstance(value, list):
+        return sum(count_resources(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    if value.get("resourceType") == "Bundle" and isinstance(value.get("entry"), list):
+        entries = value["entry"]
+        return sum(
+            count_resources(e.get("resource")) if isinstance(e, dict) else 0 for e in entries
+        )
+    return 1 if "resourceType" in value else 0
 
 
 class WireModel(BaseModel):
@@ -56,9 +122,9 @@ class Coding(WireModel):
     "satisfied, no data" and is kept as data inside ``HookRequest.prefetch``.
     """
 
-    system: str | None = None
-    code: str
-    display: str | None = None
+    system: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
+    code: str = Field(max_length=MAX_ID_CHARS)
+    display: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
 
 
 class Source(WireModel):
@@ -187,13 +253,26 @@ class FhirAuthorization(BaseModel):
 class HookRequest(WireModel):
     """The body of ``POST /cds-services/{id}``; ``context`` is checked per hook."""
 
-    hook: str
+    hook: str = Field(max_length=MAX_ID_CHARS)
     hook_instance: UUID
-    fhir_server: AnyUrl | None = None
+    fhir_server: AnyUrl | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     fhir_authorization: FhirAuthorization | None = None
-    context: dict[str, Any]
-    prefetch: dict[str, Any] | None = None
+    context: Annotated[dict[str, Any], WithJsonSchema(CONTEXT_SCHEMA)] = Field(
+        max_length=MAX_PREFETCH_KEYS
+    )
+    prefetch: Annotated[dict[str, Any] | None, WithJsonSchema(PREFETCH_SCHEMA)] = Field(
+        default=None, max_length=MAX_PREFETCH_KEYS
+    )
     extension: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def bounded(self) -> HookRequest:
+        """At most MAX_RESOURCES_PER_REQUEST resources in context and prefetch together."""
+        sent = count_resources(list(self.context.values()))
+        sent += count_resources(list((self.prefetch or {}).values()))
+        if sent > MAX_RESOURCES_PER_REQUEST:
+            raise ValueError(f"more than {MAX_RESOURCES_PER_REQUEST} FHIR resources in one request")
+        return self
 
     @model_validator(mode="after")
     def cds_r_1(self) -> HookRequest:
@@ -211,7 +290,7 @@ class OverrideReasonFeedback(WireModel):
     """The user's reason; the sandbox sends ``reason`` without ``display``, so it is optional."""
 
     reason: Coding | None = None
-    user_comment: str | None = None
+    user_comment: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
 
     @model_validator(mode="after")
     def cds_fb_3(self) -> OverrideReasonFeedback:
@@ -224,7 +303,9 @@ class OverrideReasonFeedback(WireModel):
 class Feedback(WireModel):
     card: UUID
     outcome: Literal["accepted", "overridden"]  # cds-fb-1
-    accepted_suggestions: list[AcceptedSuggestion] | None = None
+    accepted_suggestions: list[AcceptedSuggestion] | None = Field(
+        default=None, max_length=MAX_ACCEPTED_SUGGESTIONS
+    )
     override_reason: OverrideReasonFeedback | None = None
     outcome_timestamp: datetime
 
@@ -237,4 +318,4 @@ class Feedback(WireModel):
 
 
 class FeedbackRequest(WireModel):
-    feedback: list[Feedback] = Field(min_length=1)
+    feedback: list[Feedback] = Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)

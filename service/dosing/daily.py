@@ -220,7 +220,10 @@ def _administrations_per_day(d: Dosage) -> float | None:
         period_hours = hours(d.period, d.period_unit or "d")
         if period_hours is None or period_hours <= 0:
             return None
-        return (frequency if frequency is not None else 1.0) * HOURS_PER_DAY / period_hours
+        per_day = (frequency if frequency is not None else 1.0) * HOURS_PER_DAY / period_hours
+        # 0 x a period of 1e-320 s is NaN: no count at all (an infinity is kept: the
+        # plausibility ceiling and _finite refuse it by name). Issue 12.
+        return None if math.isnan(per_day) else per_day
     if frequency is not None and d.period_unit is None:
         return None  # "3 times" per what?
     count = d.time_of_day_count or d.when_count
@@ -409,9 +412,13 @@ def _from_supply(record: MedicationRecord) -> DailyAmount | NotDosed:
 
 
 def _how_often(per_day: float) -> str:
+    if not math.isfinite(per_day) or per_day <= 0:
+        return "at no countable rate"  # only in a description of an unresolved dose
     if per_day >= 1:
         return {1.0: "once a day", 2.0: "twice a day"}.get(per_day, f"{_num(per_day)} times a day")
     days = 1 / per_day
+    if not math.isfinite(days):
+        return "at no countable rate"
     return (
         f"every {_num(days)} days"
         if abs(days - round(days)) < 0.01
@@ -431,4 +438,6 @@ def _word(unit: str) -> str:
 
 
 def _num(value: float) -> str:
+    if not math.isfinite(value):
+        return "too many to count"
     return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -134,7 +134,7 @@ def read_medication_record(
     (keys ``Medication/id`` and Bundle fullUrls; contained resources are looked up first)."""
     rtype = resource.get("resourceType")
     if rtype not in MEDICATION_RESOURCE_TYPES:
-        raise HookRequestError(f"expected a medication resource, got {rtype!r}", path)
+        raise HookRequestError("expected a MedicationRequest or MedicationStatement", path)
     dispense = opt_obj(resource, "dispenseRequest", path) or {}
     dpath = f"{path}.dispenseRequest"
     effective = opt_obj(resource, "effectivePeriod", path) or {}
@@ -367,7 +367,7 @@ def _duration_days(value: Any, path: str) -> float | None:
         return None
     unit = (q.code or q.unit or "d").lower()
     if unit not in _DAYS_PER:
-        raise HookRequestError(f"unrecognised duration unit {unit!r}", path)
+        raise HookRequestError("unrecognised duration unit (use d, wk, mo, h)", path)
     return q.value * _DAYS_PER[unit]
 
 
@@ -413,4 +413,5 @@ def parse_fhir_date(text: str, path: str) -> date:
             return date(int(text[:4]), int(text[5:7]), 1)
         return date.fromisoformat(text[:10])
     except ValueError:
-        raise HookRequestError(f"{text!r} is not a FHIR date", path) from None
+        # Never echo the text (a token-like string sent as a date came back: issue 12).
+        raise HookRequestError("not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD...)", path) from None

@@ -49,14 +49,17 @@ def opt_num(parent: JsonObject, key: str, path: str) -> float | None:
     if value is None:
         return None
     number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
-        # Some clients send numbers as strings ("2"): accept those that parse.
-        try:
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # An integer of 400 digits is valid JSON but no float: OverflowError (issue 12).
             number = float(value)
-        except ValueError:
-            pass
+        elif isinstance(value, str):
+            # Some clients send numbers as strings ("2"): accept those that parse.
+            number = float(value)
+    except ValueError:
+        number = None
+    except OverflowError:
+        number = math.inf
     if number is None:
         raise HookRequestError(f"expected a number, got {_kind(value)}", f"{path}.{key}")
     if not math.isfinite(number):
@@ -71,7 +74,7 @@ def opt_nonnegative(parent: JsonObject, key: str, path: str) -> float | None:
     """A finite number that is not negative: a dose, a frequency, a period, a quantity."""
     number = opt_num(parent, key, path)
     if number is not None and number < 0:
-        raise HookRequestError(f"expected a number not below 0, got {number:g}", f"{path}.{key}")
+        raise HookRequestError("expected a number not below 0", f"{path}.{key}")
     return number
 
 

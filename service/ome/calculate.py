@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 
 from service.dosing.daily import DailyAmount, NotDosed, daily_amount
@@ -258,6 +258,15 @@ def assess(
     total = sum(p.ome_mg_per_day for p in parts)
     total = _round(total, profile.rounding.decimal_places)
     ceiling = plausibility.max_ome_mg_per_day
+    if not math.isfinite(total):
+        # Finite ingredients whose sum overflows (two of 1e308): no figure (issue 12).
+        return _unresolved(
+            record,
+            identification,
+            "implausible: the daily amount is too large to be a dose; check the record",
+            daily,
+            {Flag.IMPLAUSIBLE},
+        )
     if ceiling is not None and total > ceiling:
         # A daily amount no patient could take (a dose per second, 1e308 mg): the record is
         # wrong, so the medicine is unresolved with the reason, never a figure (issue 9).
@@ -351,9 +360,16 @@ def _ingredient_amount(
     return f"a dose in {daily.unit} cannot be converted"
 
 
+#: Enough digits for any finite float (up to 309 before the point) with its decimals: the
+#: default 28 made quantize refuse 1e307 (InvalidOperation, a 500; issue 12).
+_ROUNDING = Context(prec=400)
+
+
 def _round(value: float, places: int) -> float:
+    if not math.isfinite(value):
+        return value  # refused by the callers' finiteness checks, never rounded
     quantum = Decimal(1).scaleb(-places)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_ROUNDING))
 
 
 def _explain(

@@ -202,8 +202,10 @@ RESPONSE_TEXT_BUDGET = 2500
 
 
 def _words(detail: str) -> str:
-    """A card's detail without its tables (the medicines table, the taper steps)."""
-    return "\n".join(line for line in detail.splitlines() if not line.startswith("|"))
+    """A card's detail without its tables (the medicines table, the taper steps) and without
+    link targets (a URL is not read: the plan link's opaque reference, issue 12)."""
+    lines = (line for line in detail.splitlines() if not line.startswith("|"))
+    return re.sub(r"\]\([^)]*\)", "]()", "\n".join(lines))
 
 
 def _dump(card: Card) -> dict[str, Any]:

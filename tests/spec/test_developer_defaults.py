@@ -22,19 +22,24 @@ SANDBOX = "https://sandbox.cds-hooks.org"
 EXAMPLES = json.loads((REPO_ROOT / "openapi/examples/hook-requests.json").read_text("utf-8"))
 
 
-def run_environment(*args: str) -> dict[str, str]:
-    """The OPIOID_CDS_* settings ``make run`` passes to uvicorn (a dry run: nothing starts)."""
+def make_run(*args: str, env: dict[str, str] | None = None) -> str:
+    """What ``make run`` would do (a dry run: nothing starts)."""
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
-    out = subprocess.run(  # noqa: S603 - fixed arguments, a dry run of our own Makefile
+    return subprocess.run(  # noqa: S603 - fixed arguments, a dry run of our own Makefile
         [make, "-s", "-n", "run", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
     ).stdout
+
+
+def run_environment(*args: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The OPIOID_CDS_* settings ``make run`` passes to uvicorn (a dry run: nothing starts)."""
+    out = make_run(*args, env=env)
     words = shlex.split(out.replace("\\\n", " "))
     return dict(w.split("=", 1) for w in words if w.startswith("OPIOID_CDS_"))
 
@@ -47,6 +52,19 @@ def test_make_run_allows_the_sandbox_and_follows_host_and_port() -> None:
     assert run_environment("OPIOID_CDS_PUBLIC_BASE_URL=https://cds.example")[
         "OPIOID_CDS_PUBLIC_BASE_URL"
     ] == ("https://cds.example")
+
+
+def test_make_run_turns_client_trust_off_only_when_unset_and_says_so() -> None:
+    assert run_environment()["OPIOID_CDS_AUTH"] == "off"
+    assert "client JWT checks are off because OPIOID_CDS_AUTH is not set" in make_run()
+    assert run_environment(env={"OPIOID_CDS_AUTH": "jwt"})["OPIOID_CDS_AUTH"] == "jwt"
+    assert "checks are off" not in make_run(env={"OPIOID_CDS_AUTH": "jwt"})
+    assert run_environment("OPIOID_CDS_AUTH=jwt")["OPIOID_CDS_AUTH"] == "jwt"
+
+
+def test_the_library_default_is_jwt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPIOID_CDS_AUTH", raising=False)
+    assert Settings().auth == "jwt"
 
 
 def test_the_library_default_allows_no_origin(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,7 +47,8 @@ def test_a_json_array_body_is_400(client: TestClient) -> None:
 def test_unknown_service_is_404(client: TestClient) -> None:
     response = client.post("/cds-services/no-such-service", json=example("order-sign-morphine"))
     assert response.status_code == 404
-    assert "no-such-service" in issue(response)["diagnostics"]
+    assert "no-such-service" not in response.text  # never echoed (issue 12)
+    assert "no CDS Service with this id" in issue(response)["diagnostics"]
 
 
 def test_unknown_service_feedback_is_404(client: TestClient) -> None:

@@ -127,7 +127,7 @@ def test_the_document_lists_the_real_error_statuses_with_operation_outcomes(
 ) -> None:
     document = client.get("/openapi.json").json()
     call = document["paths"]["/cds-services/{service_id}"]["post"]["responses"]
-    assert set(call) == {"200", "400", "404", "412", "413"}
+    assert set(call) == {"200", "400", "401", "404", "412", "413"}
     for operations in document["paths"].values():
         for operation in operations.values():
             assert "422" not in operation["responses"]  # never sent: invalid input is 400
