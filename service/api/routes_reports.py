@@ -81,7 +81,19 @@ def _json_errors(*statuses: int) -> dict[int | str, dict[str, object]]:
     }
 
 
+#: Report dates outside these are refused (400): far dates overflow date arithmetic (a
+#: schemathesis finding: until=0001-01-01 on /dashboard) and no audit row can be there.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+
+
+def _in_range(day: date | None, field: str) -> None:
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise RequestError(f"{field} must be between {EARLIEST} and {LATEST}", field)
+
+
 def _window(since: date, until: date | None, today: date) -> tuple[date, date]:
+    _in_range(since, "since")
+    _in_range(until, "until")
     until = until or today
     if until < since:
         raise RequestError("until must not be before since", "until")
@@ -259,6 +271,7 @@ def dashboard_page(
 ) -> HTMLResponse:  # fmt: skip
     """Charts of the reports: warnings fired and overridden per rule over time, organisations
     compared, the OME distribution of flagged patients; each with a table of its numbers."""
+    _in_range(until, "until")
     until = until or now.date()
     since, until = _window(since or until - timedelta(weeks=_DEFAULT_WEEKS) + timedelta(days=1),
                            until, now.date())  # fmt: skip

@@ -203,3 +203,15 @@ def test_a_database_that_cannot_be_read_is_a_503(tmp_path: Path) -> None:
         response = client.get("/reports/rules", params={"since": "2026-01-01"})
     assert response.status_code == 503
     assert "127.0.0.1" not in response.text and "nowhere" not in response.text
+
+
+@pytest.mark.parametrize("query", ["until=0001-01-01", "since=0001-01-01", "since=9999-12-31"])
+def test_far_dates_are_a_400_naming_the_field_not_a_500(query: str, tmp_path: Path) -> None:
+    """schemathesis found /dashboard?until=0001-01-01 overflowing the date arithmetic."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'far.db'}")
+    with TestClient(create_app(settings)) as client:
+        for path in ("/dashboard", "/reports/rules"):
+            full = f"{path}?{query}" if "since" in query else f"{path}?since=2026-01-01&{query}"
+            response = client.get(full)
+            assert response.status_code == 400, (path, response.text)
+            assert response.json()["issue"][0]["expression"] == [query.split("=")[0]]
