@@ -76,3 +76,9 @@ class Settings(BaseSettings):
         description="Bearer token for the reports, dashboard and rule workbench. Unset: "
         "those endpoints are open only when auth is off.",
     )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC that turns patient ids into pseudonyms (Find's "
+        "patient_key). Unset: Find uses a per-run key, says so, and keys cannot be linked "
+        "between runs.",
+    )
