@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
 import json
 import random
 import uuid
@@ -101,12 +102,14 @@ OTHER_CONDITIONS = [
 
 
 def products() -> dict[str, dict[str, str]]:
-    rows = csv.DictReader((REPO / "rules/medicines/dmd_products.csv").open(encoding="utf-8"))
+    text = (REPO / "rules/medicines/dmd_products.csv").read_text("utf-8")
+    rows = csv.DictReader(io.StringIO(text))
     return {r["name"]: r for r in rows if r["concept_type"] == "VMP"}
 
 
 def cancer_codes() -> list[tuple[str, str]]:
-    rows = csv.DictReader((REPO / "rules/codesets/cancer_palliative.csv").open(encoding="utf-8"))
+    text = (REPO / "rules/codesets/cancer_palliative.csv").read_text("utf-8")
+    rows = csv.DictReader(io.StringIO(text))
     return [
         (r["code"], r["display"])
         for r in rows

@@ -243,7 +243,7 @@ def _trend_point(regimen: Regimen) -> str:
         m.product is not None and m.product.has_class(IngredientClass.OPIOID)
         for m in regimen.current
     )
-    return f"{regimen.current_total!r}:{int(opioid)}"
+    return f"{float(regimen.current_total)!r}:{int(opioid)}"
 
 
 def _unreadable(exc: ServiceError, periods: int) -> dict[str, Any]:
