@@ -158,7 +158,7 @@ def test_command_line(population: Path, tmp_path: Path, monkeypatch: pytest.Monk
                 "--workers",
                 "1",
                 "--no-progress",
-            ]  # fmt: skip
+            ]
         )
     assert code == 0
     summary: dict[str, Any] = json.loads(buffer.getvalue())

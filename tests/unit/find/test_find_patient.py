@@ -13,15 +13,15 @@ from datetime import date
 from typing import Any
 
 from service.config import Settings
+from service.fhir.bulk import ODS_SYSTEM, patient_organisation
 from service.find.outputs import period_ends
 from service.find.patient import FindContext, assess_patient, patient_key
-from service.fhir.bulk import ODS_SYSTEM, patient_organisation
 from service.pipeline import Pipeline
 from tests.unit.ome.fhir_builders import (
-    Med,
     MORPHINE_MR_10,
     MORPHINE_MR_30,
     MORPHINE_MR_60,
+    Med,
     request,
     tablets,
 )
