@@ -94,6 +94,12 @@ def _add_find(sub: Any) -> None:
     find.add_argument("--master", default="local[*]", help="Spark master (engine spark)")
     find.add_argument("--workers", type=int, default=None, help="processes (default all cores)")
     find.add_argument("--periods", type=int, default=13, help="most 8-week trend periods")
+    find.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for temporary files (Spark on a cluster: shared storage, docs/find.md)",
+    )
     bar = find.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None, help="progress bars")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
@@ -114,6 +120,7 @@ def _find(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_periods=args.periods,
         progress=args.progress,
+        work=args.work,
     )
     try:
         summary = run_find(Settings(), options)

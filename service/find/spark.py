@@ -51,10 +51,11 @@ def session(master: str) -> Any:
     # Executors on this machine run this interpreter (the one with the service installed);
     # on a cluster, spark-submit's own settings decide (docs/find.md).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("opioid-cds-find")
+    if master:  # empty: the master spark-submit or the platform (Databricks) already set
+        builder = builder.master(master)
     return (
-        SparkSession.builder.master(master)
-        .appName("opioid-cds-find")
-        .config("spark.ui.enabled", "false")
+        builder.config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
