@@ -11,6 +11,7 @@ Parquet, which :mod:`service.find.outputs` finishes as for the local engine.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -54,6 +55,10 @@ def session(master: str) -> Any:
     builder = SparkSession.builder.appName("opioid-cds-find")
     if master:  # empty: the master spark-submit or the platform (Databricks) already set
         builder = builder.master(master)
+    if master.startswith("local"):
+        # One machine: a few shuffle partitions a core, not Spark's 200 (each has a cost).
+        cores = os.cpu_count() or 1
+        builder = builder.config("spark.sql.shuffle.partitions", str(4 * cores))
     return (
         builder.config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
@@ -135,17 +140,27 @@ def _bundle_rows(text: str) -> list[dict[str, Any]]:
     return [_row(x) for x in lines_of_document(text, "a Bundle") if x.kind != "other"]
 
 
-def _assessor(ctx: FindContext) -> Any:
-    cache: dict[str, Pipeline] = {}
+#: One pipeline per Python worker process, kept across tasks (Spark reuses its Python
+#: workers), keyed by the settings it was built from.
+_PIPELINES: dict[str, Pipeline] = {}
 
+
+def pipeline_for(settings: dict[str, Any]) -> Pipeline:
+    # A module function is pickled by reference, so this cache is the worker's own module
+    # state; a cache in the closure would be a fresh copy in every task.
+    key = json.dumps(settings, sort_keys=True, default=str)
+    if key not in _PIPELINES:
+        _PIPELINES[key] = Pipeline(Settings(**settings))
+    return _PIPELINES[key]
+
+
+def _assessor(ctx: FindContext) -> Any:
     def assess(table: pa.Table) -> pa.Table:
-        # One pipeline per executor process, built on its first group.
-        if "p" not in cache:
-            cache["p"] = Pipeline(Settings(**ctx.settings))
+        pipeline = pipeline_for(ctx.settings)
         pid = table.column("pid")[0].as_py()
         entries = list(
             zip(table.column("full_url").to_pylist(), table.column("text").to_pylist(), strict=True)
         )
-        return pa.Table.from_pylist([assess_patient(cache["p"], ctx, pid, entries)], ROW_SCHEMA)
+        return pa.Table.from_pylist([assess_patient(pipeline, ctx, pid, entries)], ROW_SCHEMA)
 
     return assess
