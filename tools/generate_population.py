@@ -88,6 +88,7 @@ ORAL_SIGS = [
     ("1 BD", 1, 2, False),
     ("take 2 tablets three times a day", 2, 3, False),
     ("one at night", 1, 1, False),
+    ("as directed", 1, 1, False),  # no dose to read: unresolved, as in real records
     ("TWO tablets to be taken every six hours", 2, 4, False),
 ]
 LIQUID_SIGS = [("5ml every 4 hours when required", 5, 6, True), ("2.5ml-5ml QDS PRN", 5, 4, True)]

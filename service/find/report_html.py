@@ -202,8 +202,9 @@ def _line_chart(trend: list[dict[str, Any]]) -> str:
         )
     for i, t in enumerate(points):
         if i % max(len(points) // 6, 1) == 0 or i == len(points) - 1:
+            anchor = "end" if i == len(points) - 1 and i else "middle"
             items.append(
-                f'<text x="{left + i * step:.1f}" y="{h - bottom + 16}" text-anchor="middle">'
+                f'<text x="{left + i * step:.1f}" y="{h - bottom + 16}" text-anchor="{anchor}">'
                 f"{t['period_end']}</text>"
             )
     return (

@@ -4,8 +4,9 @@ extra ``.[spark]``), for populations beyond one machine.
 Spark reads the export (NDJSON, gzipped or not, as text; Bundles as whole files), each
 executor classifies the lines with the same reader as the local engine
 (``service.fhir.bulk``), the Medications that medicines point to are joined to their
-patients, the lines are grouped by patient, and each group goes through
-:func:`service.find.patient.assess_patient` (``applyInArrow``); Spark writes the rows as
+patients, the lines are grouped by patient, and each patient goes through
+:func:`service.find.patient.assess_patient` (``mapInArrow`` over partitions of whole
+patients, sorted by patient); Spark writes the rows as
 Parquet, which :mod:`service.find.outputs` finishes as for the local engine.
 """
 
@@ -105,7 +106,11 @@ def run(
     wanted = patient.select(F.col("key").alias("pid"), F.explode("refs").alias("ref")).distinct()
     joined = wanted.join(meds, "ref").select("pid", "full_url", "text")
     entries = patient.select(F.col("key").alias("pid"), "full_url", "text").unionByName(joined)
-    rows = entries.groupBy("pid").applyInArrow(_assessor(ctx), spark_ddl())
+    # Grouped by patient as one shuffle: each partition holds whole patients, sorted, and
+    # one Python call assesses a partition's patients in turn (a call per patient, as
+    # groupBy().applyInArrow makes, costs more than most patients' assessment).
+    grouped = entries.repartition("pid").sortWithinPartitions("pid")
+    rows = grouped.mapInArrow(_assessor(ctx), spark_ddl())
     out = work / "rows"
     rows.write.parquet(str(out))
     count = spark.read.parquet(str(out)).count()
@@ -155,12 +160,28 @@ def pipeline_for(settings: dict[str, Any]) -> Pipeline:
 
 
 def _assessor(ctx: FindContext) -> Any:
-    def assess(table: pa.Table) -> pa.Table:
+    def assess(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         pipeline = pipeline_for(ctx.settings)
-        pid = table.column("pid")[0].as_py()
-        entries = list(
-            zip(table.column("full_url").to_pylist(), table.column("text").to_pylist(), strict=True)
-        )
-        return pa.Table.from_pylist([assess_patient(pipeline, ctx, pid, entries)], ROW_SCHEMA)
+        current: str | None = None
+        entries: list[tuple[str | None, str]] = []
+        out: list[dict[str, Any]] = []
+        for batch in batches:
+            columns = (batch.column(n).to_pylist() for n in ("pid", "full_url", "text"))
+            for pid, url, text in zip(*columns, strict=True):
+                if pid != current:
+                    if current is not None:
+                        out.append(assess_patient(pipeline, ctx, current, entries))
+                    current, entries = pid, []
+                entries.append((url, text))
+            if len(out) >= _ROWS_PER_BATCH:
+                yield pa.RecordBatch.from_pylist(out, ROW_SCHEMA)
+                out = []
+        if current is not None:
+            out.append(assess_patient(pipeline, ctx, current, entries))
+        if out:
+            yield pa.RecordBatch.from_pylist(out, ROW_SCHEMA)
 
     return assess
+
+
+_ROWS_PER_BATCH = 1000
