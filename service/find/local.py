@@ -150,7 +150,7 @@ def assess(
         for count in pool.map(_assess_partition, jobs):
             patients += count
             bar.update()
-            bar.set_postfix(patients=patients)
+            bar.set_postfix_str(f"{patients} patients")
     return rows, patients
 
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from service.find.report_html import report_html
 from service.find.rows import PATIENT_COLUMNS, ROW_SCHEMA
 
-#: The trend's period (issue 15): 8 weeks, as the national review's practice reports.
+#: The trend's period: 8 weeks (issue 15, "trend.csv by 8-week period").
 PERIOD_DAYS = 56
 ALL = "ALL"
 
