@@ -78,5 +78,11 @@ burden: $(STAMP)
 	$(BIN)/python tools/alert_burden.py > docs/alert-burden.md.tmp
 	mv docs/alert-burden.md.tmp docs/alert-burden.md
 
+# Find (issue 15, docs/find.md): every patient of a FHIR Bulk Data export, e.g.
+#   make find EXPORT=/data/export OUT=/data/find FIND_ARGS='--as-of 2026-11-22'
+.PHONY: find
+find: $(STAMP)
+	$(BIN)/python -m service find $(EXPORT) --out $(OUT) $(FIND_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,10 @@ python -m service ome FILE [--profile P] [--date YYYY-MM-DD]
 python -m service db upgrade         apply pending database migrations (also done at start-up)
 python -m service db purge [--days N]
                                      delete audit and feedback older than the retention period
+python -m service find EXPORT... --out DIR [--as-of YYYY-MM-DD] [--profile P]
+                       [--engine local|spark] [--master URL]
+                                     Find: every patient of a FHIR Bulk Data export
+                                     (docs/find.md)
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from service.pipeline import Pipeline
@@ -48,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="retention in days (default OPIOID_CDS_RETENTION_DAYS)",
     )
+    _add_find(sub)
     args = parser.parse_args(argv)
+    if args.command == "find":
+        return _find(args)
     if args.command == "db":
         from service.storage.commands import run_db_command
 
@@ -82,6 +89,68 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report.model_dump_json(indent=2))
+    return 0
+
+
+def _add_find(sub: Any) -> None:
+    find = sub.add_parser(
+        "find", help="assess every patient of a FHIR Bulk Data export (docs/find.md)"
+    )
+    find.add_argument(
+        "exports", type=Path, nargs="+", help="export folders or files (NDJSON, .gz, Bundles)"
+    )
+    find.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    find.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="the date that decides what is current (default today)",
+    )
+    find.add_argument("--profile", default=None, help="uk-opioids-aware (default) or us-cdc-2022")
+    find.add_argument("--engine", choices=("local", "spark"), default="local")
+    find.add_argument("--master", default="local[*]", help="Spark master (engine spark)")
+    find.add_argument("--workers", type=int, default=None, help="processes (default all cores)")
+    find.add_argument("--periods", type=int, default=13, help="most 8-week trend periods")
+    find.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="folder for temporary files (Spark on a cluster: shared storage, docs/find.md)",
+    )
+    bar = find.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="progress bars")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def _find(args: argparse.Namespace) -> int:
+    from service.config import Settings
+    from service.errors import ServiceError
+    from service.find.run import FindOptions, run_find
+
+    options = FindOptions(
+        exports=tuple(args.exports),
+        out=args.out,
+        as_of=args.as_of or datetime.now(UTC).date(),
+        profile=args.profile,
+        engine=args.engine,
+        master=args.master,
+        workers=args.workers,
+        max_periods=args.periods,
+        progress=args.progress,
+        work=args.work,
+    )
+    try:
+        summary = run_find(Settings(), options)
+    except (ServiceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if summary["pseudonym_key"] == "per-run":
+        print(
+            "note: OPIOID_CDS_PSEUDONYM_KEY is unset: patient keys use a per-run key that was "
+            "not kept, so they cannot be linked to another run",
+            file=sys.stderr,
+        )
+    print(json.dumps(summary, indent=2))
     return 0
 
 

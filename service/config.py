@@ -90,8 +90,9 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         default=None,
         description="Key of the HMAC-SHA256 that turns a patient id into the pseudonymous key "
-        "stored in the audit and snoozes (at least 32 characters; `make run` generates one "
-        "in var/). Unset: nothing patient-linked is stored (no snoozes) and a warning is logged.",
+        "stored in the audit and snoozes and written by Find (at least 32 characters; `make "
+        "run` generates one in var/). Unset: nothing patient-linked is stored (no snoozes) and "
+        "a warning is logged; Find uses a per-run key and says so.",
     )
     spool_path: Path = Field(
         default=REPO_ROOT / "var" / "storage-spool.jsonl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -25,6 +26,16 @@ ProfileQuery = Annotated[
 ]
 
 
+AsOfQuery = Annotated[
+    date | None,
+    Query(
+        description="The date (YYYY-MM-DD) that decides what is current: a medicine stopped "
+        "or ended before it is not counted. Default today. Find (`python -m service find "
+        "--as-of`) gives the same totals for the same records and date."
+    ),
+]
+
+
 @router.post("/ome", responses=error_responses(400, 413))
 def calculate_ome(
     body: Annotated[
@@ -35,6 +46,7 @@ def calculate_ome(
     pipeline: PipelineDep,
     now: NowDep,
     profile: ProfileQuery = None,
+    as_of: AsOfQuery = None,
 ) -> OmeReport:
     """Compute each medicine's daily dose, conversion factor and OME/day, and the total.
 
@@ -56,4 +68,4 @@ def calculate_ome(
     elif isinstance(body, dict) and "resourceType" not in body:
         value = None  # no medications: ome_report says what to send
     check_resource_count(value, "medications")
-    return ome_report(pipeline, value, profile, now.date())
+    return ome_report(pipeline, value, profile, as_of or now.date())

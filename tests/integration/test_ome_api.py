@@ -351,3 +351,21 @@ def test_the_command_line_reports_bad_input_on_stderr(
     code, out, err = run_cli(["ome", str(path), "--profile", "nhs-2031"], capsys)
     assert (code, out) == (2, "")
     assert "unknown profile" in err
+
+
+# -- as_of (issue 15): the date that decides what is current, so Find can be compared ----
+ENDING = statement(MORPHINE_MR_30, text="1 twice a day", id="ending", end="2026-06-30")
+
+
+def test_as_of_before_a_statement_ends_counts_it(http: TestClient) -> None:
+    assert ome(http, bundle(ENDING), as_of="2026-06-30")["total_ome_mg_per_day"] == 60
+
+
+def test_as_of_after_a_statement_ends_leaves_it_out(http: TestClient) -> None:
+    assert ome(http, bundle(ENDING), as_of="2026-07-01")["total_ome_mg_per_day"] == 0
+    assert ome(http, bundle(ENDING))["total_ome_mg_per_day"] == 0  # default: today (NOW)
+
+
+def test_as_of_that_is_not_a_date_is_refused_naming_it(http: TestClient) -> None:
+    message = refused(http, bundle(ENDING), as_of="yesterday-ish")
+    assert "as_of" in message and "yesterday-ish" not in message

@@ -1,0 +1,159 @@
+"""Find's per-patient function (issue 15): named vignettes in boundary pairs, on a fixed date.
+
+Each finding is the prescribing rule's own condition on the current regimen, with the rule's
+parameters (rules/recommendations/): high dose at 120 mg OME/day, escalation at a rise of
+50% from the total 56 days before (rules/parameters.yaml escalation_lookback_days).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import date
+from typing import Any
+
+from service.config import Settings
+from service.fhir.bulk import ODS_SYSTEM, patient_organisation
+from service.find.outputs import period_ends
+from service.find.patient import FindContext, assess_patient, patient_key
+from service.pipeline import Pipeline
+from service.storage import pseudonym
+from tests.unit.ome.fhir_builders import (
+    MORPHINE_MR_10,
+    MORPHINE_MR_30,
+    MORPHINE_MR_60,
+    Med,
+    request,
+    tablets,
+)
+
+GABAPENTIN_CAPS_300 = Med("Gabapentin 300mg capsules", "42129711000001109")
+AS_OF = date(2026, 11, 22)
+PID = "p1"
+CTX = FindContext(
+    as_of=AS_OF,
+    profile_id=None,
+    period_ends=period_ends(AS_OF, "2026-01-01", 13),
+    organisations={"Organization/o1": "A81001"},
+    kinds=frozenset({"conditions", "patient"}),
+    pseudonym_key="test key",
+)
+
+
+@functools.cache
+def pipeline() -> Pipeline:
+    return Pipeline(Settings())
+
+
+def assess(*resources: dict[str, Any]) -> dict[str, Any]:
+    patient = {"resourceType": "Patient", "id": PID, "birthDate": "1960-01-01"}
+    for r in resources:
+        r.setdefault("subject", {"reference": f"Patient/{PID}"})
+    entries = [(None, json.dumps(r)) for r in (patient, *resources)]
+    return assess_patient(pipeline(), CTX, PID, entries)
+
+
+def test_high_dose_at_the_threshold_fires() -> None:
+    row = assess(request(MORPHINE_MR_60, text="1 twice a day", id="m"))  # 120
+    assert row["total_ome_mg_per_day"] == 120 and row["high_dose"] is True
+    assert row["in_scope"] and row["opioid"] and row["support_tier"] is not None
+
+
+def test_high_dose_below_the_threshold_is_silent() -> None:
+    row = assess(request(MORPHINE_MR_30, text="1 three times a day", id="m"))  # 90
+    assert row["total_ome_mg_per_day"] == 90 and row["high_dose"] is False
+
+
+def _earlier_course() -> dict[str, Any]:
+    # 60 mg/day from August, stopped in October: active on 2026-09-27 (56 days before).
+    return request(
+        MORPHINE_MR_30,
+        text="1 twice a day",
+        id="before",
+        status="stopped",
+        authored_on="2026-08-01",
+        dispense=(tablets(168), 84),
+    )
+
+
+def test_escalation_by_half_fires() -> None:
+    now = request(MORPHINE_MR_30, text="1 three times a day", id="now", authored_on="2026-10-25")
+    row = assess(_earlier_course(), now)  # 60 -> 90: +50%
+    assert row["previous_total_ome_mg_per_day"] == 60
+    assert row["total_ome_mg_per_day"] == 90 and row["escalation"] is True
+
+
+def test_escalation_by_a_third_is_silent() -> None:
+    row = assess(
+        _earlier_course(),
+        request(MORPHINE_MR_30, text="1 twice a day", id="now", authored_on="2026-10-25"),
+        request(MORPHINE_MR_10, text="1 twice a day", id="add", authored_on="2026-10-25"),
+    )  # 60 -> 80: +33%
+    assert row["total_ome_mg_per_day"] == 80 and row["escalation"] is False
+
+
+def test_new_start_is_not_an_escalation() -> None:
+    row = assess(request(MORPHINE_MR_60, text="1 twice a day", id="m", authored_on="2026-11-01"))
+    assert row["previous_total_ome_mg_per_day"] == 0 and row["escalation"] is False
+
+
+def test_opioid_with_gabapentinoid_fires() -> None:
+    row = assess(
+        request(MORPHINE_MR_10, text="1 twice a day", id="m"),
+        request(GABAPENTIN_CAPS_300, text="1 three times a day", id="g"),
+    )
+    assert row["opioid_gabapentinoid"] is True
+
+
+def test_gabapentinoid_alone_is_in_scope_without_co_prescribing() -> None:
+    row = assess(request(GABAPENTIN_CAPS_300, text="1 three times a day", id="g"))
+    assert row["in_scope"] and row["opioid_gabapentinoid"] is False and not row["opioid"]
+
+
+def test_no_medicines_is_out_of_scope() -> None:
+    row = assess()
+    assert not row["in_scope"] and row["total_ome_mg_per_day"] == 0
+
+
+def test_an_unreadable_record_is_reported_never_counted_as_zero() -> None:
+    bad = {"resourceType": "MedicationRequest", "id": "x", "medicationCodeableConcept": "SECRET"}
+    row = assess(bad)
+    assert row["in_scope"] and row["unresolved"] is True
+    assert row["total_ome_mg_per_day"] is None
+    assert row["error"].startswith("the record could not be read") and "SECRET" not in row["error"]
+
+
+def test_trend_has_a_point_per_period_and_leaves_out_later_starts() -> None:
+    row = assess(request(MORPHINE_MR_60, text="1 twice a day", id="m", authored_on="2026-11-01"))
+    points = row["trend"].split(";")
+    assert len(points) == len(CTX.period_ends)
+    assert points[-1] == "120.0:1" and points[-2] == "0.0:0"
+
+
+def test_patient_key_is_a_keyed_hash() -> None:
+    assert patient_key("a", PID) == patient_key("a", PID) != patient_key("b", PID)
+    assert PID not in patient_key("a", PID) and len(patient_key("a", PID)) == 64
+    # The audit's key for the same patient: Find's worklist and the reports can be compared.
+    assert patient_key("a", PID) == pseudonym.patient_key("a", PID)
+
+
+def test_organisation_is_the_gp_practice_ods_code() -> None:
+    patient = {
+        "generalPractitioner": [
+            {"reference": "Practitioner/dr"},
+            {"reference": "Organization/o1"},
+        ],
+        "managingOrganization": {"reference": "Organization/o2"},
+    }
+    assert patient_organisation(patient, CTX.organisations) == "A81001"
+
+
+def test_organisation_falls_back_to_managing_organisation_and_its_id() -> None:
+    patient = {
+        "generalPractitioner": [{"reference": "Practitioner/dr"}],
+        "managingOrganization": {"reference": "Organization/o2"},
+    }
+    assert patient_organisation(patient, CTX.organisations) == "o2"
+    by_identifier = {"generalPractitioner": [{"identifier": {"system": ODS_SYSTEM, "value": "Y1"}}]}
+    assert patient_organisation(by_identifier, {}) == "Y1"
+    assert patient_organisation({}, {}) is None
