@@ -125,3 +125,21 @@ def test_an_understated_total_counts_high_at_or_above_and_apart_below_the_thresh
     ome = aggregate.ome_distribution(calls, 120.0, 20, 300)
     assert (ome.patients_flagged, ome.patients_total_unknown) == (2, 2)
     assert sum(b.patients for b in ome.bins) == 0
+
+
+def test_a_rule_seen_in_one_period_only_is_charted_with_zeros_in_the_others() -> None:
+    """A rule no longer in rules/ (retired, or a deployment's own) that fired in one period:
+    every period lists it, so the dashboard draws it (schemathesis found a 500 here)."""
+    spans = periods(date(2026, 1, 1), date(2026, 4, 30))
+    old = AuditedCall(
+        datetime(2026, 1, 5, tzinfo=UTC), "A1", "p", 150, 150,
+        (ShownFinding("a-retired-rule", "c1", "warning", False),),
+    )  # fmt: skip
+    report = aggregate.rules_over_time([old], [], ["high-dose-risk-assessment"], spans)
+    assert [sorted(r.rule for r in p.rules) for p in report.periods] == [
+        ["a-retired-rule", "high-dose-risk-assessment"]
+    ] * len(spans)
+    assert [
+        next(r.fired for r in p.rules if r.rule == "a-retired-rule") for p in report.periods
+    ] == [1, *[0] * (len(spans) - 1)]
+    assert "a-retired-rule" in dashboard.rules_section(report)
