@@ -49,8 +49,13 @@ facts: $(STAMP)
 medicines: $(STAMP)
 	$(BIN)/python tools/build_medicines.py
 
+# Benchmarks (issue 14, docs/performance.md): in-process (pytest-benchmark), then over HTTP
+# with wrk against real uvicorn servers on loopback (the service beside a parse-only
+# baseline). Options: BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS, OPIOID_CDS_WORKERS.
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m tests.benchmarks.http_bench
 
 # Alert burden (issue 11 item 5): synthetic prescribing events through the service.
 burden: $(STAMP)
