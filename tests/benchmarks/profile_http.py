@@ -45,7 +45,7 @@ def main(body: str, out: Path, fmt: str = "flamegraph") -> None:
         py_spy = Path(sys.executable).with_name("py-spy")
         subprocess.run(  # noqa: S603
             [str(py_spy), "record", "--pid", str(service.process.pid), "--duration",
-             str(SECONDS), "--rate", "250", "--format", fmt, "--output", str(out),
+             str(SECONDS), "--rate", "100", "--gil", "--format", fmt, "--output", str(out),
              "--nonblocking"],
             check=True,
         )  # fmt: skip
