@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 # Developer defaults for `make run` only (the library defaults stay closed for production):
 # card links follow HOST/PORT, and the CDS Hooks sandbox may call from a browser — run
 # locally (its dev server, http://localhost:8080) or the public one. Either can be
-# overridden from the environment or the command line.
+# overridden from the environment or the command line. Worker processes:
+# OPIOID_CDS_WORKERS (default 1; docs/performance.md).
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	OPIOID_CDS_PUBLIC_BASE_URL='$(OPIOID_CDS_PUBLIC_BASE_URL)' \
 	OPIOID_CDS_CORS_ALLOW_ORIGINS='$(OPIOID_CDS_CORS_ALLOW_ORIGINS)' \
-	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) lint typecheck pytest
 
