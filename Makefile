@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 
-.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean
+.PHONY: run test lint typecheck pytest openapi facts medicines bench profile burden clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m tests.benchmarks.http_bench
+
+# Flame graphs of the service under wrk load (py-spy attaches to the worker; needs ptrace).
+profile: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m tests.benchmarks.profile_http typical docs/profiles/typical.svg
+	$(BIN)/python -m tests.benchmarks.profile_http heavy docs/profiles/heavy.svg
 
 # Alert burden (issue 11 item 5): synthetic prescribing events through the service.
 burden: $(STAMP)
