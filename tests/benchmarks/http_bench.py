@@ -183,7 +183,11 @@ def in_process(seconds: float) -> dict[str, float]:
             request = HookRequest.model_validate_json(data)
             record = read_hook_input("opioid-safety-sign", request)
             cards = pipeline.cards(record, now, request.hook_instance)
-            return CdsServiceResponse(cards=cards).model_dump_json(exclude_none=True).encode()
+            return (
+                CdsServiceResponse(cards=cards)
+                .model_dump_json(by_alias=True, exclude_none=True)
+                .encode()
+            )
 
         for _ in range(20):
             once()
@@ -194,6 +198,54 @@ def in_process(seconds: float) -> dict[str, float]:
             once()
             n += 1
         out[name] = n / elapsed
+    return out
+
+
+def stages(repeats: int = 200) -> dict[str, dict[str, float]]:
+    """CPU microseconds per step of an evaluation, per body: where the in-process time goes
+    (docs/performance.md, What limits them). Each step is timed alone on its own input."""
+    from service.cds_hooks.hook_input import read_hook_input
+    from service.cds_hooks.models import CdsServiceResponse, HookRequest
+    from service.config import Settings
+    from service.engine.evaluate import evaluate
+    from service.pipeline import Pipeline
+
+    pipeline = Pipeline(Settings(auth="off"))
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    today = now.date()
+
+    def cpu_us(step: Any) -> float:
+        for _ in range(10):
+            step()
+        start = time.process_time()
+        for _ in range(repeats):
+            step()
+        return 1e6 * (time.process_time() - start) / repeats
+
+    out = {}
+    for name, body in BODIES.items():
+        data = raw(body)
+        request = HookRequest.model_validate_json(data)
+        record = read_hook_input("opioid-safety-sign", request)
+        regimen = pipeline.regimen(record, today)
+        facts = pipeline.facts(record, regimen, today)
+        cards = pipeline.cards(record, now, request.hook_instance)
+        response = CdsServiceResponse(cards=cards)
+        out[name] = {
+            "request model (from JSON)": cpu_us(lambda d=data: HookRequest.model_validate_json(d)),
+            "record (read_hook_input)": cpu_us(
+                lambda r=request: read_hook_input("opioid-safety-sign", r)
+            ),
+            "regimen": cpu_us(lambda r=record: pipeline.regimen(r, today)),
+            "facts": cpu_us(lambda r=record, g=regimen: pipeline.facts(r, g, today)),
+            "rules": cpu_us(lambda f=facts, h=record.hook: evaluate(pipeline.rules, f, h)),
+            "evaluation (regimen to cards)": cpu_us(
+                lambda r=record, i=request.hook_instance: pipeline.evaluate(r, now, i)
+            ),
+            "response JSON": cpu_us(
+                lambda m=response: m.model_dump_json(by_alias=True, exclude_none=True)
+            ),
+        }
     return out
 
 
@@ -271,6 +323,7 @@ def run() -> dict[str, Any]:
         "runs": runs,
         "peak_rss_mb": rss,
         "in_process_per_second": in_process(max(SECONDS, 3)),
+        "in_process_stages_us": stages(),
     }
 
 
@@ -312,6 +365,11 @@ def summary(results: dict[str, Any]) -> str:
                 f"{sum(r['errors'] for r in svc.values())} |"
             )
     ip = results["in_process_per_second"]
+    st = results.get("in_process_stages_us", {})
+    lines += ["", "In-process CPU µs per step (each timed alone):", ""]
+    lines += ["| step | " + " | ".join(st) + " |", "|---|" + "---|" * len(st)]
+    for step in next(iter(st.values()), {}):
+        lines.append(f"| {step} | " + " | ".join(f"{st[b][step]:,.0f}" for b in st) + " |")
     lines += [
         "",
         "In-process, one thread, per CPU second (raw body → response JSON): "
