@@ -12,5 +12,8 @@ RUN useradd --system --uid 10001 cds && mkdir -p /app/var && chown cds /app/var
 ENV OPIOID_CDS_SPOOL_PATH=/app/var/storage-spool.jsonl
 USER cds
 EXPOSE 8000
+# One worker process per core (docs/performance.md, Several workers). Each keeps its own
+# in-memory state (the JWT replay cache; feedback until storage lands): see the trade-off there.
+ENV OPIOID_CDS_WORKERS=2
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/cds-services')"
-CMD ["uvicorn", "service.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "service", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 # Developer defaults for `make run` only (the library defaults stay closed for production):
 # card links follow HOST/PORT, and the CDS Hooks sandbox may call from a browser — run
 # locally (its dev server, http://localhost:8080) or the public one. Either can be
-# overridden from the environment or the command line.
+# overridden from the environment or the command line. Worker processes:
+# OPIOID_CDS_WORKERS (default 1; docs/performance.md).
 OPIOID_CDS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 OPIOID_CDS_CORS_ALLOW_ORIGINS ?= ["http://localhost:8080","http://127.0.0.1:8080","https://sandbox.cds-hooks.org"]
 # Client trust (issue 12): `make run` turns it off for a developer's machine only when
@@ -18,7 +19,7 @@ OPIOID_CDS_AUTH := off
 AUTH_NOTE := make run: client JWT checks are off because OPIOID_CDS_AUTH is not set: anyone who can reach the service may call it (set OPIOID_CDS_AUTH=jwt to check them)
 endif
 
-.PHONY: run test lint typecheck pytest openapi facts medicines bench burden clean browser
+.PHONY: run test lint typecheck pytest openapi facts medicines bench profile burden clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +40,7 @@ run: $(STAMP)
 	OPIOID_CDS_AUTH='$(OPIOID_CDS_AUTH)' \
 	OPIOID_CDS_PUBLIC_BASE_URL='$(OPIOID_CDS_PUBLIC_BASE_URL)' \
 	OPIOID_CDS_CORS_ALLOW_ORIGINS='$(OPIOID_CDS_CORS_ALLOW_ORIGINS)' \
-	$(BIN)/uvicorn service.main:create_app --factory --host $(HOST) --port $(PORT)
+	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) lint typecheck pytest
 
@@ -70,8 +71,19 @@ facts: $(STAMP)
 medicines: $(STAMP)
 	$(BIN)/python tools/build_medicines.py
 
+# Benchmarks (issue 14, docs/performance.md): in-process (pytest-benchmark), then over HTTP
+# with wrk against real uvicorn servers on loopback (the service beside a parse-only
+# baseline). Options: BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS, OPIOID_CDS_WORKERS.
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m tests.benchmarks.http_bench
+
+# Flame graphs of the service under wrk load (py-spy attaches to the worker; needs ptrace).
+profile: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m tests.benchmarks.profile_http typical docs/profiles/typical.svg
+	$(BIN)/python -m tests.benchmarks.profile_http heavy docs/profiles/heavy.svg
 
 # Alert burden (issue 11 item 5): synthetic prescribing events through the service.
 burden: $(STAMP)

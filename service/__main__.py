@@ -1,5 +1,7 @@
 """Command line.
 
+python -m service serve [--host H] [--port P] [--workers N]
+                                     run the service (workers: OPIOID_CDS_WORKERS)
 python -m service openapi            print the OpenAPI document
 python -m service facts              print the facts rule files may use (docs/facts.md)
 python -m service ome FILE [--profile P] [--date YYYY-MM-DD]
@@ -31,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         prog="opioid-cds", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service under uvicorn, with several workers")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="default: OPIOID_CDS_WORKERS, else 1"
+    )
     sub.add_parser("openapi", help="print the OpenAPI document (committed as openapi/openapi.json)")
     sub.add_parser("facts", help="print the facts rule files may use (committed as docs/facts.md)")
     ome = sub.add_parser("ome", help="print the OME report for a FHIR JSON file ('-' for stdin)")
@@ -54,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_find(sub)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve_app(args.host, args.port, args.workers)
     if args.command == "find":
         return _find(args)
     if args.command == "db":
@@ -151,6 +161,22 @@ def _find(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def serve_app(host: str, port: int, workers: int | None) -> int:
+    """uvicorn with ``workers`` processes sharing one listening socket (issue 14): each
+    worker builds the app (and its pipeline) from the factory, so nothing is shared between
+    them but the socket — per-process state is listed in docs/performance.md."""
+    import uvicorn
+
+    from service.config import Settings
+
+    count = workers if workers is not None else Settings().workers
+    if count < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=count)
     return 0
 
 

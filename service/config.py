@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=5_000_000, description="Requests larger than this are refused with 413."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes of `python -m service serve` (uvicorn --workers): one "
+        "per core. Each builds its own pipeline and keeps its own in-memory state (see "
+        "docs/performance.md, Several workers).",
+    )
     cors_allow_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the service (CDS clients such as the "

@@ -8,8 +8,9 @@ checked, never assumed absent in silence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from service.engine.definitions import SHARED, Condition, Parameter
@@ -91,23 +92,45 @@ class Stratifier:
             ),
             lambda facts: float(len(self.assess(facts)[0])),
         )
+        #: The facts the risk factors read: their assessment is a pure function of these.
+        #: Remembered (bounded), so the assessment behind ``risk_factor_count`` is not
+        #: repeated when a card then shows the tier (issue 14), and recurring patterns of
+        #: facts cost a lookup.
+        self._inputs = tuple(
+            sorted({name for f in model.risk_factors for name in _fact_names(f.when)})
+        )
+        self._assess = lru_cache(maxsize=4096)(self._assess_uncached)
 
     def assess(
         self, facts: Mapping[str, FactValue]
     ) -> tuple[list[str], list[str], dict[str, FactValue]]:
         """The labels of the risk factors that hold, of those whose data was not available,
         and the facts with each ``risk_<id>`` added."""
+        # The type is part of the key: True == 1.0 must not share an answer.
+        key = tuple((type(v), v) for v in map(facts.get, self._inputs))
+        held, unknown, risks = self._assess(key)
         values = dict(facts)
+        values.update(risks)
+        return list(held), list(unknown), values
+
+    def _assess_uncached(
+        self, key: tuple[tuple[type, FactValue], ...]
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, FactValue], ...]]:
+        values: dict[str, FactValue] = {
+            name: v for name, (_, v) in zip(self._inputs, key, strict=True)
+        }
         held: list[str] = []
         unknown: list[str] = []
+        risks: list[tuple[str, FactValue]] = []
         for factor in self.model.risk_factors:
             result = holds(factor.when, values, self.parameters, [])
             values[f"risk_{factor.id}"] = result
+            risks.append((f"risk_{factor.id}", result))
             if result:
                 held.append(self.labels[factor.id])
             elif _undecided(factor.when, values, self.parameters):
                 unknown.append(self.labels[factor.id])
-        return held, unknown, values
+        return tuple(held), tuple(unknown), tuple(risks)
 
     @classmethod
     def load(cls, rules_dir: Path, sources: Sources, shared: Mapping[str, Parameter]) -> Stratifier:
@@ -154,6 +177,13 @@ class Stratifier:
                     tier.tier, tier.name, tier.support.strip(), tuple(held), tuple(unknown)
                 )
         return None
+
+
+def _fact_names(c: Condition) -> Iterator[str]:
+    if c.fact is not None:
+        yield c.fact
+    for child in (*(c.all or ()), *(c.any or ()), *((c.not_,) if c.not_ else ())):
+        yield from _fact_names(child)
 
 
 def _undecided(

@@ -4,9 +4,11 @@ a CDS Service, §Feedback)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.api.audit import CallAudit, engine_snoozes
@@ -19,6 +21,7 @@ from service.api.deps import (
 )
 from service.api.errors import error_responses
 from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.api.review_memory import ReviewPromptMemory
 from service.api.trust import ClientDep, DiscoveryClientDep
 from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import check_service, nothing_selected, read_hook_input
@@ -27,11 +30,15 @@ from service.cds_hooks.models import (
     Discovery,
     FeedbackRequest,
     HookRequest,
+    response_json,
 )
 from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
 from service.errors import RequestError
 from service.feedback_log import feedback_items
+from service.fhir.client import FetchOutcome
 from service.hooks import PATIENT_VIEW
+from service.pipeline import Pipeline
+from service.storage.store import Storage
 
 log = logging.getLogger("service.api")
 router = APIRouter(tags=["CDS Hooks"])
@@ -62,6 +69,8 @@ def discovery() -> Discovery:
 
 @router.post(
     "/cds-services/{service_id}",
+    # The route returns the serialised body (see _answer); the model documents it.
+    response_model=CdsServiceResponse,
     response_model_exclude_none=True,
     responses=error_responses(400, 401, 404, 412, 413),
     dependencies=[ClientDep],
@@ -75,7 +84,7 @@ async def call_service(
     review_memory: ReviewPromptMemoryDep,
     storage: StorageDep,
     http: Request,
-) -> CdsServiceResponse:
+) -> Response:
     """Evaluate the opioid safety rules for the proposed orders and return cards. Prefetch
     keys the client did not send are fetched from ``fhirServer`` when it is on the
     allowlist (``OPIOID_CDS_FHIR_SERVER_ALLOWLIST``); without the current medicines, a
@@ -86,34 +95,60 @@ async def call_service(
         if nothing_selected(service_id, request):
             log.info("hook=%s service=%s cards=0 (nothing selected)", request.hook, service_id)
             await run_in_threadpool(storage.record_hook_call, audit.empty())
-            return CdsServiceResponse(cards=[])
+            return _json(response_json([]))
         fetch = await fetch_missing(service_id, request, settings)
         audit.extra_resources = [f.value for f in fetch.fetched.values() if f.error is None]
-        # The record and the rules are CPU work: off the event loop, so other calls' fetches
-        # keep going.
-        record = await run_in_threadpool(read_hook_input, service_id, request, fetch)
-        key = audit.patient(record.patient_id)
-        # Snoozes for this patient, from the database, given to the pipeline as plain data.
-        snoozes = engine_snoozes(await run_in_threadpool(storage.snoozes, key, now)) if key else {}
-        # Chart-open review (issue 17): the pipeline is told when a prompt was last shown for
-        # this patient and decides; a prompt returned is remembered. Without a patient key
-        # nothing can be remembered, and the prompt may show at every opening.
-        last_review = None
-        if request.hook == PATIENT_VIEW and key:
-            last_review = await run_in_threadpool(review_memory.last_shown, key)
-        evaluation = await run_in_threadpool(
-            pipeline.evaluate, record, now, request.hook_instance, snoozes, last_review
-        )
-        if request.hook == PATIENT_VIEW and key and evaluation.cards:
-            await run_in_threadpool(review_memory.shown, key, now)
+        # The record, the snoozes, the rules, the audit write and the response body are
+        # blocking work: off the event loop, so other calls' fetches keep going — in one
+        # thread hop, not one per step (issue 14).
+        work = _Work(service_id, request, fetch, pipeline, now, audit, storage, review_memory)
+        body, count = await run_in_threadpool(work.answer)
     except RequestError as exc:
         await run_in_threadpool(storage.record_hook_call, audit.refused(exc))
         raise
-    cards = evaluation.cards
     # Log counts and rule ids, never patient data (DEVELOPERS.md, Privacy).
-    log.info("hook=%s service=%s cards=%d", request.hook, service_id, len(cards))
-    await run_in_threadpool(storage.record_hook_call, audit.answered(evaluation, pipeline.rules))
-    return CdsServiceResponse(cards=cards)
+    log.info("hook=%s service=%s cards=%d", request.hook, service_id, count)
+    return _json(body)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """One call's blocking work, run in the thread pool (see ``answer``)."""
+
+    service_id: str
+    request: HookRequest
+    fetch: FetchOutcome
+    pipeline: Pipeline
+    now: datetime
+    audit: CallAudit
+    storage: Storage
+    review_memory: ReviewPromptMemory
+
+    def answer(self) -> tuple[bytes, int]:
+        """Record → snoozes → cards → audit row → the response body and how many cards it
+        holds. The body is serialised once, here: a returned model would be validated against
+        the response model and serialised again by FastAPI (issue 14)."""
+        request, now = self.request, self.now
+        record = read_hook_input(self.service_id, request, self.fetch)
+        key = self.audit.patient(record.patient_id)
+        # Snoozes for this patient, from the database, given to the pipeline as plain data.
+        snoozes = engine_snoozes(self.storage.snoozes(key, now)) if key else {}
+        # Chart-open review (issue 17): the pipeline is told when a prompt was last shown for
+        # this patient and decides; a prompt returned is remembered. Without a patient key
+        # nothing can be remembered, and the prompt may show at every opening.
+        review = request.hook == PATIENT_VIEW and key is not None
+        last_review = self.review_memory.last_shown(key) if review and key else None
+        evaluation = self.pipeline.evaluate(
+            record, now, request.hook_instance, snoozes, last_review
+        )
+        if review and key and evaluation.cards:
+            self.review_memory.shown(key, now)
+        self.storage.record_hook_call(self.audit.answered(evaluation, self.pipeline.rules))
+        return response_json(evaluation.cards), len(evaluation.cards)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _client(http: Request) -> str | None:

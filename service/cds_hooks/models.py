@@ -220,6 +220,15 @@ class CdsServiceResponse(WireModel):
     system_actions: list[Action] | None = None
 
 
+def response_json(cards: list[Card]) -> bytes:
+    """The body of a service's answer, serialised once, as the route's response model would
+    be (camelCase, nothing empty but ``cards``). The cards are already validated models:
+    they are not validated again (pydantic does not revalidate instances)."""
+    return (
+        CdsServiceResponse(cards=cards).model_dump_json(by_alias=True, exclude_none=True).encode()
+    )
+
+
 class CdsService(WireModel):
     """One entry of the discovery response."""
 

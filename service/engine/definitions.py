@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -104,6 +105,15 @@ class Condition(Strict):
         if len(self.comparisons()) > 1:
             raise ValueError("a condition compares with at most one parameter")
         return self
+
+    @cached_property
+    def comparison(self) -> tuple[Comparison, str] | None:
+        """The one comparison, if any: worked out once per loaded condition, not per call
+        (issue 14). It depends only on this condition's own fields; a copy made with
+        ``model_copy(update=...)`` of those fields would carry the old answer, and none is
+        made (the loader copies rules to change parameters, which leaves this unchanged)."""
+        pairs = self.comparisons()
+        return pairs[0] if pairs else None
 
     def comparisons(self) -> list[tuple[Comparison, str]]:
         pairs: list[tuple[Comparison, str | None]] = [

@@ -89,22 +89,24 @@ def holds(
     if c.fact is None:  # pragma: no cover - Condition._one_kind guarantees a fact here
         return False
     value = facts.get(c.fact)
-    comparisons = c.comparisons()
-    if not comparisons:
+    comparison = c.comparison
+    if comparison is None:
         result = value is True
         if result:
             reasons.append(c.fact)
         return result
-    op, name = comparisons[0]
+    op, name = comparison
     if value is None or isinstance(value, bool | str):
         return False
     limit = parameters[name]
-    result = {
-        "at_least": value >= limit,
-        "above": value > limit,
-        "at_most": value <= limit,
-        "below": value < limit,
-    }[op]
+    if op == "at_least":
+        result = value >= limit
+    elif op == "above":
+        result = value > limit
+    elif op == "at_most":
+        result = value <= limit
+    else:
+        result = value < limit
     if result:
         reasons.append(f"{c.fact} {op.replace('_', ' ')} {name}")
     return result

@@ -67,6 +67,9 @@ class PatientRecord:
     #: Containers (prefetch keys) that held only an OperationOutcome: the client tried and
     #: failed to get that data. Named in the 412 so the client knows which query failed.
     failed: frozenset[str] = frozenset()
+    #: How many resources (not OperationOutcomes) were read from what was sent, orders
+    #: included, those about another patient left out.
+    resource_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,7 @@ def read_patient_record(
         not_checked=(*not_checked, *notes, *(n for n in incomplete if n not in notes)),
         available=available,
         failed=frozenset(failed),
+        resource_count=len(located_orders) + sum(map(len, found.values())),
         history_unavailable=None if history_available else _no_history(sent, wanted, failed),
         history_incomplete="; ".join(incomplete) or None,
     )
@@ -228,11 +232,13 @@ def read_resources(hook: str, value: Any, path: str) -> tuple[PatientRecord, int
     """A Bundle, a list or one resource that is all of it the patient's record (nothing is
     proposed): the input of ``POST /ome``, ``/taper`` and ``/support-tier``. Returns the
     record and how many resources were sent. An input that is only an OperationOutcome is a
-    400: there is nothing to report on."""
-    found, outcomes = resources(value, path)
-    if outcomes and not found:
+    400: there is nothing to report on. The input is walked once (issue 14); only the error
+    walks it again, to name where the OperationOutcome is."""
+    record = read_patient_record(hook, [Sent(path, value, path)])
+    if path in record.failed:
+        _, outcomes = resources(value, path)
         raise HookRequestError("the input holds only an OperationOutcome", outcomes[0].path)
-    return read_patient_record(hook, [Sent(path, value, path)]), len(found)
+    return record, record.resource_count
 
 
 def _about_another_patient(resource: JsonObject, patient_id: str) -> bool:

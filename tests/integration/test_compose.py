@@ -21,7 +21,11 @@ def test_compose_runs_the_service_from_the_dockerfile_with_postgres() -> None:
 
 def test_dockerfile_serves_the_app_factory_as_non_root() -> None:
     text = (ROOT / "Dockerfile").read_text("utf-8")
-    assert "service.main:create_app" in text and "--factory" in text
+    # `python -m service serve` runs uvicorn on the app factory, with OPIOID_CDS_WORKERS
+    # worker processes (issue 14; tests/integration/test_workers.py runs it).
+    assert '"service", "serve"' in text and "OPIOID_CDS_WORKERS=" in text
+    serve = (ROOT / "service" / "__main__.py").read_text("utf-8")
+    assert '"service.main:create_app", factory=True' in serve
     assert "USER cds" in text
     for folder in ("service", "rules", "openapi"):
         assert f"COPY {folder} ./{folder}" in text
