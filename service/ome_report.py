@@ -104,7 +104,9 @@ def ome_report(pipeline: Pipeline, value: Any, profile_id: str | None, today: da
         (*regimen.current, *regimen.duplicates, *regimen.not_current),
         key=lambda m: position[id(m.record)],  # report in the order the caller sent them
     )
-    rows_sorted = [_row(m, counted=id(m) in counted, duplicate=id(m) in duplicates) for m in items]
+    rows_sorted = [
+        medication_row(m, counted=id(m) in counted, duplicate=id(m) in duplicates) for m in items
+    ]
     implausible = [m for m in regimen.current if Flag.IMPLAUSIBLE in m.flags]
     message = None
     if regimen.implausible_reason is not None:
@@ -127,7 +129,8 @@ def names(items: list[MedicationOme]) -> str:
     return ", ".join(dict.fromkeys(m.label for m in items))
 
 
-def _row(m: MedicationOme, *, counted: bool, duplicate: bool) -> MedicationOut:
+def medication_row(m: MedicationOme, *, counted: bool, duplicate: bool) -> MedicationOut:
+    """One medicine as the /ome report gives it (the workbench trace gives the same row)."""
     status = m.status.value
     reason = m.reason
     flags = set(m.flags)

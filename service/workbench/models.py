@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from service.cds_hooks.models import Card
+from service.ome_report import MedicationOut
 
 #: A fact's value: None means unknown (the data to decide it was not there).
 FactValueOut = bool | int | float | str | None
@@ -94,42 +95,19 @@ class FactOut(BaseModel):
     used_by: list[str] = Field(description="Ids of the rules whose criteria or card use it.")
 
 
-class DailyDoseOut(BaseModel):
-    amount: float
-    unit: str
-    basis: str
-    as_needed: bool
-    description: str
-
-
-class IngredientOut(BaseModel):
-    ingredient: str
-    amount: float
-    amount_unit: str
-    factor: float
-    ome_mg_per_day: float
-
-
 Role = Literal["proposed", "current", "replaced", "duplicate", "not current"]
 
 
-class MedicineTrace(BaseModel):
+class MedicineTrace(MedicationOut):
+    """A medicine as read: the /ome report's row (identification, daily dose, each opioid's
+    factor and OME, status), with its role in this call and the dictionary's product."""
+
     role: Role = Field(
         description="proposed: in this order; current: counted before it; replaced: current "
         "but changed by the proposal; duplicate: recorded twice, counted once; not current: "
         "stopped or ended."
     )
-    name: str
-    path: str = Field(description="Where it is in the request.")
-    identified_by: str = Field(description="How it was identified, or why it was not.")
     product: str | None = Field(description="The dictionary's product, when identified.")
-    status: Literal["calculated", "not_opioid", "unresolved", "excluded"]
-    daily_dose: DailyDoseOut | None
-    ingredients: list[IngredientOut] = Field(description="Each opioid's factor and OME.")
-    ome_mg_per_day: float | None
-    explanation: str
-    reason: str | None
-    flags: list[str]
 
 
 class DecisiveOut(BaseModel):

@@ -15,12 +15,11 @@ from service.engine.explain import Decisive, explain
 from service.fhir.patient_record import PatientRecord
 from service.ome.calculate import MedicationOme
 from service.ome.regimen import Regimen
+from service.ome_report import medication_row
 from service.pipeline import Evaluation, Pipeline
 from service.workbench.models import (
-    DailyDoseOut,
     DecisiveOut,
     EvaluateOut,
-    IngredientOut,
     MedicineTrace,
     Role,
     RuleTrace,
@@ -120,36 +119,10 @@ def medicines(regimen: Regimen) -> list[MedicineTrace]:
 
 
 def _medicine(m: MedicationOme, role: Role) -> MedicineTrace:
+    """The /ome report's row for the medicine (one way to say it), with its role."""
+    counted = role in ("proposed", "current")
+    row = medication_row(m, counted=counted, duplicate=role == "duplicate")
     product = m.identification.product
-    daily = m.daily
     return MedicineTrace(
-        role=role,
-        name=m.label,
-        path=m.record.path,
-        identified_by=m.identification.how,
-        product=product.name if product is not None else None,
-        status=m.status.value,
-        daily_dose=DailyDoseOut(
-            amount=round(daily.amount, 4),
-            unit=daily.unit,
-            basis=daily.basis,
-            as_needed=daily.as_needed,
-            description=daily.description,
-        )
-        if daily is not None
-        else None,
-        ingredients=[
-            IngredientOut(
-                ingredient=i.ingredient,
-                amount=round(i.amount, 4),
-                amount_unit=i.amount_unit,
-                factor=i.factor,
-                ome_mg_per_day=i.ome_mg_per_day,
-            )
-            for i in m.ingredients
-        ],
-        ome_mg_per_day=m.ome_mg_per_day,
-        explanation=m.explanation,
-        reason=m.reason,
-        flags=sorted(f.value for f in m.flags),
+        **row.model_dump(), role=role, product=product.name if product is not None else None
     )

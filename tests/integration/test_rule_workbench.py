@@ -146,8 +146,11 @@ def test_morphine_mr_60mg_twice_daily_fires_high_dose_and_the_trace_says_why(
     assert medicine["daily_dose"]["amount"] == 2 and medicine["ome_mg_per_day"] == 120
     assert medicine["ingredients"] == [
         {"ingredient": "morphine", "amount": 120, "amount_unit": "mg/day", "factor": 1.0,
-         "ome_mg_per_day": 120}
+         "ome_mg_per_day": 120, "source": ["opioids-aware-2020", "bnf-palliative",
+                                           "openprescribing-ome"]}
     ]  # fmt: skip
+    # The /ome report's own row (one way to say a medicine), with its role in the call.
+    assert (medicine["counted"], medicine["role"]) == (True, "proposed")
     assert out["trace"]["facts"]["total_ome_with_proposal_mg_per_day"] == 120
     rules = {r["id"]: r for r in out["trace"]["rules"]}
     assert set(rules) == {r.id for r in _pipeline(workbench).rules}
