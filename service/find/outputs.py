@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from service.find.patient import FINDINGS
 from service.find.report_html import report_html
 from service.find.rows import PATIENT_COLUMNS, ROW_SCHEMA
 
@@ -95,24 +96,12 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     columns = {
         name: table.column(name).to_pylist()
-        for name in (
-            "organisation",
-            "in_scope",
-            "opioid",
-            "high_dose",
-            "opioid_gabapentinoid",
-            "opioid_sedative",
-            "long_term",
-            "multiple_opioids",
-            "escalation",
-            "unresolved",
-            "support_tier",
-        )
+        for name in ("organisation", "in_scope", "opioid", *FINDINGS, "support_tier")
     }
     for i, org in enumerate(columns["organisation"]):
         c = counts[org]
         c["list_size"] += 1
-        for name in ("in_scope", "opioid", *_COUNTED):
+        for name in ("in_scope", "opioid", *FINDINGS):
             c[name] += columns[name][i] is True
         tier = columns["support_tier"][i]
         if tier is not None:
@@ -128,7 +117,7 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
                 "opioid_patients": c["opioid"],
                 "high_dose_patients": c["high_dose"],
                 "high_dose_per_1000": _per_1000(c["high_dose"], c["list_size"]),
-                **{f"{n}_patients": c[n] for n in _COUNTED if n != "high_dose"},
+                **{f"{n}_patients": c[n] for n in FINDINGS if n != "high_dose"},
                 **{f"tier_{t}_patients": c[f"tier_{t}"] for t, _ in run.tiers},
             }
         )
@@ -140,22 +129,11 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
             ("opioid_patients", pa.int64()),
             ("high_dose_patients", pa.int64()),
             ("high_dose_per_1000", pa.float64()),
-            *((f"{n}_patients", pa.int64()) for n in _COUNTED if n != "high_dose"),
+            *((f"{n}_patients", pa.int64()) for n in FINDINGS if n != "high_dose"),
             *((f"tier_{t}_patients", pa.int64()) for t, _ in run.tiers),
         ]
     )
     return pa.Table.from_pylist(rows, schema)
-
-
-_COUNTED = (
-    "high_dose",
-    "opioid_gabapentinoid",
-    "opioid_sedative",
-    "long_term",
-    "multiple_opioids",
-    "escalation",
-    "unresolved",
-)
 
 
 def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
