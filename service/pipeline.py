@@ -23,7 +23,12 @@ from service.cds_hooks.models import Card
 from service.config import Settings
 from service.engine.definitions import RuleDefinition
 from service.engine.evaluate import Finding, evaluate
-from service.engine.loader import load_rules, load_shared_parameters, patient_view_rules
+from service.engine.loader import (
+    check_link_ingredients,
+    load_rules,
+    load_shared_parameters,
+    patient_view_rules,
+)
 from service.engine.snooze import SnoozeInForce, apply_snoozes, load_snooze_policy
 from service.errors import ConfigurationError, PrefetchUnavailable
 from service.facts import patient
@@ -121,6 +126,7 @@ class Pipeline:
             known_profiles=known_profiles,
             enabled=settings.enabled_rules,
         )
+        check_link_ingredients(self.rules, rules_dir, frozenset(self.vocabulary.ingredient_class))
         self.naloxone_order = load_naloxone_order(rules_dir, self.sources, profile_id)
         #: Chart-open review prompts (patient-view), derived from the rules (issue 17).
         self.review_rules = patient_view_rules(self.rules)

@@ -378,3 +378,18 @@ def _override(rule: RuleDefinition, values: Mapping[str, float]) -> RuleDefiniti
         for name, p in rule.parameters.items()
     }
     return rule.model_copy(update={"parameters": parameters})
+
+
+def check_link_ingredients(
+    rules: tuple[RuleDefinition, ...], rules_dir: Path, known: frozenset[str]
+) -> None:
+    """A card link shown only for one ingredient (the pregabalin notice for pregabalin) names
+    an ingredient of the medicines vocabulary: a misspelt one would never show, silently."""
+    for rule in rules:
+        for i, link in enumerate(rule.card.links):
+            if link.ingredient is not None and link.ingredient not in known:
+                raise RuleDefinitionError(
+                    str(rules_dir / RULES_FOLDER / f"{rule.id}.yaml"),
+                    f"card.links[{i}].ingredient",
+                    f"unknown ingredient {link.ingredient!r}: see rules/medicines/ingredients.csv",
+                )

@@ -264,6 +264,12 @@ def _set_variant_unknown_placeholder(r: dict[str, Any]) -> None:
     ]
 
 
+def _set_link_for_an_unknown_ingredient(r: dict[str, Any]) -> None:
+    r["card"]["links"] = [
+        {"label": "A notice", "url": "https://example.org", "ingredient": "pregablin"}
+    ]
+
+
 def _set_empty_unit(r: dict[str, Any]) -> None:
     r["parameters"]["threshold_mg_per_day"]["unit"] = " "
 
@@ -378,6 +384,12 @@ BAD_RULES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ),
     ("unknown placeholder", _set_unknown_placeholder, "card.detail", "dose_in_words"),
     ("critical_when on an info card", _set_critical_info_card, "card.critical_when", "info"),
+    (
+        "a link for a misspelt ingredient",
+        _set_link_for_an_unknown_ingredient,
+        "card.links[0].ingredient",
+        "pregablin",
+    ),
     (
         "critical_when naming an unknown fact",
         _set_critical_when_unknown_fact,
