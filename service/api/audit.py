@@ -126,6 +126,27 @@ class CallAudit:
         )
 
 
+def unread_request(service_id: str, now: datetime) -> HookCall:
+    """A service call refused before its body could be read (400: not JSON, or not a hook
+    request): audited too, with what is known — the service, the time and the outcome."""
+    return HookCall(
+        id=str(uuid.uuid4()),
+        recorded_at=now,
+        service_id=service_id[:100],
+        hook="",
+        hook_instance="",
+        patient_key=None,
+        organisation=None,
+        organisation_source=None,
+        client=None,
+        current_ome_mg_per_day=None,
+        proposed_ome_mg_per_day=None,
+        status=400,
+        error_code="invalid-request",
+        latency_ms=0.0,
+    )
+
+
 def engine_snoozes(snoozes: Mapping[str, Snooze]) -> dict[str, SnoozeInForce]:
     """Storage's snoozes as the engine takes them (plain data, as ``now`` is given)."""
     return {

@@ -72,6 +72,26 @@ def test_a_refused_call_is_recorded_with_its_status(client: TestClient) -> None:
     )
 
 
+def test_a_call_whose_body_cannot_be_read_is_recorded_and_feedback_is_not_a_call(
+    client: TestClient,
+) -> None:
+    """Not JSON, or not a hook request: a 400, audited with what is known (the service)."""
+    bad = client.post(
+        "/cds-services/opioid-safety-sign",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert bad.status_code == 400
+    wrong = client.post("/cds-services/opioid-safety-sign", json={"hook": "order-sign"})
+    assert wrong.status_code == 400
+    feedback = client.post("/cds-services/opioid-safety-sign/feedback", json={"feedback": 1})
+    assert feedback.status_code == 400
+    calls = rows(storage_of(client), schema.hook_call)
+    assert [(c["service_id"], c["status"], c["error_code"]) for c in calls] == [
+        ("opioid-safety-sign", 400, "invalid-request")
+    ] * 2
+
+
 def test_without_a_pseudonym_key_no_patient_key_is_stored(
     make_client: Callable[..., TestClient],
 ) -> None:
