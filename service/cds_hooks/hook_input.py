@@ -155,6 +155,7 @@ def read_hook_input(
             del fetched[bad]
             errors[bad] = "the FHIR server's answer could not be read as FHIR"
             fetch = replace(fetch, fetched={**fetch.fetched, bad: Fetched(bad, error=errors[bad])})
+    record = _not_sent(record, prefetch, fetched)
     if request.hook == PATIENT_VIEW:
         _require_medicines_list(record, fetch, errors)
     elif orders is None and DISCHARGE_ORDERS_KEY not in record.available:
@@ -179,6 +180,34 @@ def read_hook_input(
         if key in errors and key not in MEDICATION_HISTORY_KEYS
     )
     return replace(record, not_checked=(*record.not_checked, *notes)) if notes else record
+
+
+#: [SPEC2] Prefetch: a key that is missing was not satisfied. Without the prescriptions the
+#: medicines list is unknown: a proposed in-scope medicine is then a 412, never evaluated
+#: against "no medicines" (found by a new-user trial: a missing key read as an empty list
+#: lost the gabapentinoid warning). MedicationStatement is not required: GP systems record
+#: their medicines as prescriptions, and many send no statements.
+_PRESCRIPTIONS = "medicationRequests"
+
+
+def _not_sent(
+    record: PatientRecord, prefetch: dict[str, Any], fetched: dict[str, Sent]
+) -> PatientRecord:
+    """The prescriptions count as sent under their own key, fetched, or when another key
+    (a client's own name) held MedicationRequests."""
+    if record.history_unavailable is not None:
+        return record
+    if (
+        _PRESCRIPTIONS in prefetch
+        or _PRESCRIPTIONS in fetched
+        or any(m.resource_type == "MedicationRequest" for m in record.history)
+    ):
+        return record
+    return replace(
+        record,
+        history_unavailable=f"prefetch.{_PRESCRIPTIONS} was not sent and could not be "
+        "fetched: the patient's prescriptions are unknown",
+    )
 
 
 def _proposed_key(hook: str, orders: Sent | None) -> str | None:

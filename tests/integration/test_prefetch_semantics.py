@@ -41,6 +41,34 @@ def test_the_example_warns_about_morphine_with_the_current_pregabalin(client: Te
     assert "opioid-gabapentinoid" in fired(client.post(service_url(body), json=body))
 
 
+def test_prescriptions_not_sent_and_not_fetchable_are_a_412_not_no_medicines(
+    client: TestClient,
+) -> None:
+    """A missing key was not satisfied ([SPEC2] Prefetch): with the statements null, the
+    prescriptions (where the pregabalin is) are unknown, not none (a new-user trial found the
+    gabapentinoid warning lost, and a 120 mg order said to "start opioids")."""
+    body = morphine_for_a_patient_on_pregabalin()
+    body["prefetch"].pop("medicationRequests")
+    body["prefetch"]["medicationStatements"] = None
+    response = client.post(service_url(body), json=body)
+    assert response.status_code == 412, response.text
+    said = response.json()["issue"][0]["diagnostics"]
+    assert "prefetch.medicationRequests" in said and "could not be fetched" in said
+
+
+def test_prescriptions_sent_null_mean_none_and_are_evaluated(client: TestClient) -> None:
+    """The pair: null is "satisfied, no data" — the order is evaluated, no pregabalin seen."""
+    body = morphine_for_a_patient_on_pregabalin()
+    body["prefetch"]["medicationRequests"] = None
+    assert "opioid-gabapentinoid" not in fired(client.post(service_url(body), json=body))
+
+
+def test_prescriptions_under_a_clients_own_key_count_as_sent(client: TestClient) -> None:
+    body = morphine_for_a_patient_on_pregabalin()
+    body["prefetch"]["gpMedications"] = body["prefetch"].pop("medicationRequests")
+    assert "opioid-gabapentinoid" in fired(client.post(service_url(body), json=body))
+
+
 @pytest.mark.parametrize(
     "statements", [None, "missing"], ids=["statements-null", "statements-missing"]
 )
