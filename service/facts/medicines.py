@@ -18,7 +18,7 @@ from service.facts.situation import (
     is_substitution_therapy,
 )
 from service.medicines.model import IngredientClass
-from service.ome.calculate import MedicationOme, Status
+from service.ome.calculate import Flag, MedicationOme, Status
 
 FACTS = FactSet[Situation]("medicines")
 fact = FACTS.fact
@@ -212,6 +212,29 @@ def _any_unresolved(s: Situation) -> FactValue:
 @fact("proposed_unresolved", "bool", None, "A proposed medicine could not be identified or dosed.")
 def _proposed_unresolved(s: Situation) -> FactValue:
     return any(m.status is Status.UNRESOLVED for m in s.regimen.proposed)
+
+
+@fact(
+    "proposed_dose_implausible",
+    "bool",
+    None,
+    "A proposed medicine's dose works out at more than any patient could take (more "
+    "administrations a day, or more mg OME/day, than rules/parameters.yaml allows): most "
+    "likely a typing error in the order.",
+)
+def _proposed_dose_implausible(s: Situation) -> FactValue:
+    return any(Flag.IMPLAUSIBLE in m.flags for m in s.regimen.proposed)
+
+
+@fact(
+    "proposed_implausible_names",
+    "text",
+    None,
+    "The proposed medicines whose dose is implausible, as sent.",
+    max_chars=60,
+)
+def _proposed_implausible_names(s: Situation) -> FactValue:
+    return names(m for m in s.regimen.proposed if Flag.IMPLAUSIBLE in m.flags)
 
 
 @fact(

@@ -473,3 +473,22 @@ def test_naloxone_in_regimen_counts_naloxone_alone_not_with_an_opioid(
 
 def test_naloxone_in_regimen_unknown_when_the_medicines_list_was_not_sent() -> None:
     assert facts(current=None, orders=[draft(CODEINE_30)])["naloxone_in_regimen"] is None
+
+
+# --- A dose no patient could take (a typing error in the order) ---------------------------------
+
+
+def test_a_draft_of_morphine_at_12000_mg_a_day_is_implausible_and_named() -> None:
+    f = facts(orders=[morphine_mg_a_day(12_000, status="draft")])
+    assert f["proposed_dose_implausible"] is True
+    assert f["proposed_implausible_names"] == "Morphine sulfate 10mg/5ml oral solution"
+
+
+def test_a_draft_of_morphine_at_6000_mg_a_day_is_high_but_plausible() -> None:
+    f = facts(orders=[morphine_mg_a_day(6_000, status="draft")])
+    assert (f["proposed_dose_implausible"], f["proposed_implausible_names"]) == (False, "")
+
+
+def test_an_implausible_current_medicine_is_not_a_proposed_one() -> None:
+    f = facts(current=[morphine_mg_a_day(12_000)], orders=[draft(OXYCODONE_MR_40)])
+    assert f["proposed_dose_implausible"] is False
