@@ -124,7 +124,7 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
             for link in rule.card.links
             if link.ingredient is None or link.ingredient in _ingredients(ctx.regimen)
         ),
-        source=ctx.sources[rule.card.source.split(";")[0].strip()],
+        source=ctx.sources[_source_id(rule.card.ingredient_sources, rule.card.source, ctx)],
         snoozed=finding.snoozed is not None,
     )
 
@@ -141,6 +141,13 @@ def _snoozed(finding: Finding, ctx: RenderContext) -> str:
         f"“{finding.rule.title}” is shown as information, not a warning, for this patient "
         f"until {snooze.until.date().isoformat()}.*"
     )
+
+
+def _source_id(by_ingredient: Mapping[str, str], default: str, ctx: RenderContext) -> str:
+    """Each drug's own notice: the first ingredient source whose ingredient is taken."""
+    taken = _ingredients(ctx.regimen) if by_ingredient else set()
+    chosen = next((s for i, s in by_ingredient.items() if i in taken), default)
+    return chosen.split(";")[0].strip()
 
 
 def _ingredients(regimen: Regimen) -> set[str]:

@@ -143,6 +143,9 @@ class CardDef(Strict):
     summary: str
     detail: str
     source: str
+    #: The card's source when the patient's regimen holds this ingredient (the first that
+    #: does, in file order): each drug's own notice (pregabalin → the pregabalin notice).
+    ingredient_sources: dict[str, str] = Field(default_factory=dict)
     links: tuple[LinkDef, ...] = ()
     suggestions: tuple[str, ...] = ()
     override_reasons: tuple[str, ...] = ()

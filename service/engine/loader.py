@@ -207,6 +207,8 @@ def check_rule(
 
     source("guideline.source", rule.guideline.source)
     source("card.source", rule.card.source, needs_label=True)
+    for ingredient, source_id in rule.card.ingredient_sources.items():
+        source(f"card.ingredient_sources.{ingredient}", source_id, needs_label=True)
     for name, parameter in rule.parameters.items():
         source(f"parameters.{name}.source", parameter.source)
         if not parameter.unit.strip():
@@ -383,13 +385,18 @@ def _override(rule: RuleDefinition, values: Mapping[str, float]) -> RuleDefiniti
 def check_link_ingredients(
     rules: tuple[RuleDefinition, ...], rules_dir: Path, known: frozenset[str]
 ) -> None:
-    """A card link shown only for one ingredient (the pregabalin notice for pregabalin) names
+    """A card link or source chosen by ingredient (the pregabalin notice for pregabalin) names
     an ingredient of the medicines vocabulary: a misspelt one would never show, silently."""
     for rule in rules:
-        for i, link in enumerate(rule.card.links):
-            if link.ingredient is not None and link.ingredient not in known:
+        named = [
+            (f"card.links[{i}].ingredient", link.ingredient)
+            for i, link in enumerate(rule.card.links)
+        ]
+        named += [(f"card.ingredient_sources.{i}", i) for i in rule.card.ingredient_sources]
+        for field, ingredient in named:
+            if ingredient is not None and ingredient not in known:
                 raise RuleDefinitionError(
                     str(rules_dir / RULES_FOLDER / f"{rule.id}.yaml"),
-                    f"card.links[{i}].ingredient",
-                    f"unknown ingredient {link.ingredient!r}: see rules/medicines/ingredients.csv",
+                    field,
+                    f"unknown ingredient {ingredient!r}: see rules/medicines/ingredients.csv",
                 )

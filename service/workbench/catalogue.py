@@ -111,6 +111,7 @@ class Catalogue:
         cited = [
             rule.guideline.source,
             rule.card.source,
+            *rule.card.ingredient_sources.values(),
             *(p.source for p in rule.parameters.values()),
         ]
         sources = self.pipeline.sources

@@ -87,6 +87,8 @@ def _check_section(rule: str, scenario: dict[str, Any], evaluation: Evaluation) 
         assert text not in section.detail, section.detail
     if "indicator" in scenario:
         assert section.indicator == scenario["indicator"]
+    if "source_url" in scenario:
+        assert section.source.url == scenario["source_url"]
     if "suggestions" in scenario:
         assert [d.label for _, d in section.suggestions] == scenario["suggestions"]
 
