@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi.openapi.models import Example
 
+from service.cds_hooks.services import SERVICE_FOR_HOOK
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "openapi" / "examples"
 
 
@@ -28,6 +30,23 @@ def _load(name: str) -> dict[str, Example]:
 
 
 HOOK_EXAMPLES = _load("hook-requests.json")
+
+
+def _service_examples() -> dict[str, Example]:
+    """A service id example per service, in the order of the hook request examples: Swagger
+    UI preselects the first of each, and the first id must serve the first request (the
+    other order gave a 400 when a developer pressed Execute)."""
+    ids = [SERVICE_FOR_HOOK[VALUES[name]["hook"]] for name in HOOK_EXAMPLES]
+    ids += list(SERVICE_FOR_HOOK.values())
+    hooks = {service: hook for hook, service in SERVICE_FOR_HOOK.items()}
+    return {
+        hooks[service]: Example(summary=f"the {hooks[service]} service", value=service)
+        for service in dict.fromkeys(ids)
+    }
+
+
+#: Examples of a CDS Service id (path or query), ordered to match HOOK_EXAMPLES.
+SERVICE_EXAMPLES = _service_examples()
 FEEDBACK_EXAMPLES = _load("feedback.json")
 OME_EXAMPLES = _load("ome.json")
 TAPER_EXAMPLES = _load("taper.json")

@@ -20,7 +20,7 @@ from service.api.deps import (
     StorageDep,
 )
 from service.api.errors import error_responses
-from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES
+from service.api.examples import FEEDBACK_EXAMPLES, HOOK_EXAMPLES, SERVICE_EXAMPLES
 from service.api.review_memory import ReviewPromptMemory
 from service.api.trust import ClientDep, DiscoveryClientDep
 from service.cds_hooks.fetch import fetch_missing
@@ -32,7 +32,7 @@ from service.cds_hooks.models import (
     HookRequest,
     response_json,
 )
-from service.cds_hooks.services import SERVICE_FOR_HOOK, SERVICES
+from service.cds_hooks.services import SERVICES
 from service.errors import RequestError
 from service.feedback_log import feedback_items
 from service.fhir.client import FetchOutcome
@@ -47,10 +47,7 @@ ServiceId = Annotated[
     str,
     Path(
         description="The CDS Service id from discovery: one per hook.",
-        openapi_examples={
-            hook: {"summary": f"the {hook} service", "value": service_id}
-            for hook, service_id in SERVICE_FOR_HOOK.items()
-        },
+        openapi_examples=SERVICE_EXAMPLES,
     ),
 ]
 

@@ -14,11 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from service.api.admin import AdminDep
 from service.api.deps import NowDep, PipelineDep, SettingsDep
 from service.api.errors import error_responses
-from service.api.examples import DRAFT_RULE_YAML, HOOK_EXAMPLES, RULE_VALIDATE_EXAMPLES
+from service.api.examples import (
+    DRAFT_RULE_YAML,
+    HOOK_EXAMPLES,
+    RULE_VALIDATE_EXAMPLES,
+    SERVICE_EXAMPLES,
+)
 from service.cds_hooks.fetch import fetch_missing
 from service.cds_hooks.hook_input import nothing_selected, read_hook_input
 from service.cds_hooks.models import HookRequest
-from service.cds_hooks.services import SERVICE_FOR_HOOK
 from service.workbench.catalogue import Catalogue
 from service.workbench.models import EvaluateOut, FactOut, RuleDetail, RuleSummary, ValidateOut
 from service.workbench.trace import evaluate_with_trace, nothing_to_evaluate
@@ -51,10 +55,7 @@ ServiceQuery = Annotated[
     str,
     Query(
         description="The CDS Service id the request is for, as in discovery (one per hook).",
-        openapi_examples={
-            hook: {"summary": f"the {hook} service", "value": service_id}
-            for hook, service_id in SERVICE_FOR_HOOK.items()
-        },
+        openapi_examples=SERVICE_EXAMPLES,
     ),
 ]
 
