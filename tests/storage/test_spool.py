@@ -18,7 +18,7 @@ from service.storage.records import FeedbackItem, to_json
 from service.storage.spool import Spool
 from service.storage.store import Storage
 from tests.conftest import NOW
-from tests.storage.conftest import HIGH_DOSE, override, scenario_call, storage_of
+from tests.storage.conftest import HIGH_DOSE, findings_of, override, scenario_call, storage_of
 from tests.storage.rows import rows
 
 
@@ -208,3 +208,39 @@ def test_a_long_backlog_drains_a_bounded_share_per_write(tmp_path: Path) -> None
     assert len(rows(storage, schema.feedback)) == backlog + 2
     assert not spool.pending()
     storage.close()
+
+
+def test_rows_spooled_while_the_database_was_unreachable_replay_into_it_at_start_up(
+    settings: Settings,
+) -> None:
+    """On each backend (PostgreSQL too, when configured): the calls and the override made
+    while the database could not be reached wait in the spool, and a restart against the
+    database replays them, in order — the snooze works after it."""
+    down = settings.model_copy(
+        update={
+            # SQLite: a folder that cannot be made; PostgreSQL: nothing listens on port 9.
+            "database_url": "postgresql+psycopg://postgres@127.0.0.1:9/test"
+            if settings.database_url.startswith("postgresql")
+            else f"sqlite:///{settings.spool_path.parent / 'blocked' / 'x' / 'db.sqlite'}",
+        }
+    )
+    if not down.database_url.startswith("postgresql"):
+        (settings.spool_path.parent / "blocked").write_text("not a folder")
+    app = create_app(down)
+    app.dependency_overrides[now_dependency] = lambda: NOW
+    with TestClient(app) as client:
+        warning = next(
+            c for c in scenario_call(client, HIGH_DOSE)["cards"] if c["indicator"] == "warning"
+        )
+        override(client, warning, "risk-assessment-done")
+    assert settings.spool_path.read_text("utf-8").count("\n") == 2
+    app = create_app(settings)
+    app.dependency_overrides[now_dependency] = lambda: NOW
+    with TestClient(app) as client:
+        storage = storage_of(client)
+        assert len(rows(storage, schema.hook_call)) == 1
+        (feedback,) = rows(storage, schema.feedback)
+        assert feedback["card_known"] is True
+        assert len(rows(storage, schema.patient_memory)) == 1
+        again = scenario_call(client, HIGH_DOSE, instance="after the replay")
+        assert findings_of(again)["high-dose-risk-assessment"]["indicator"] == "info"
