@@ -14,6 +14,7 @@ from service.api import docs, errors
 from service.api.limits import BodySizeLimit
 from service.api.review_memory import StoredReviewPromptMemory
 from service.api.routes_cds import router as cds_router
+from service.api.routes_health import router as health_router
 from service.api.routes_ome import router as ome_router
 from service.api.routes_reports import router as reports_router
 from service.api.routes_rules import router as rules_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(errors.CatchAll)  # outermost: every unexpected error (issue 12)
     app.include_router(cds_router)
     app.include_router(ome_router)
+    app.include_router(health_router)
     app.include_router(taper_router)
     app.include_router(tier_router)
     app.include_router(rules_router)

@@ -71,6 +71,12 @@ class Storage:
     def _available(self) -> bool:
         return time.monotonic() >= self._down_until
 
+    def status(self) -> tuple[bool, int, bool]:
+        """What an operator must see (GET /health), this process's own figures: whether the
+        database is being tried (not backing off after a failure), how many writes went to
+        the spool since start-up, and whether rows wait in the spool to be replayed."""
+        return self._available(), self.failures, self.spool.pending()
+
     # -- start-up -------------------------------------------------------------------------
 
     def open(self, replay_limit: int | None = None) -> None:

@@ -244,3 +244,18 @@ def test_rows_spooled_while_the_database_was_unreachable_replay_into_it_at_start
         assert len(rows(storage, schema.patient_memory)) == 1
         again = scenario_call(client, HIGH_DOSE, instance="after the replay")
         assert findings_of(again)["high-dose-risk-assessment"]["indicator"] == "info"
+
+
+def test_health_says_degraded_while_rows_wait_and_ok_once_replayed(tmp_path: Path) -> None:
+    """The failure is counted where an operator can see it (GET /health), per worker."""
+    settings, blocker = _down_then_up(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").json()["status"] == "ok"
+        scenario_call(client, HIGH_DOSE, instance="while down")
+        down = client.get("/health").json()
+        assert down["status"] == "degraded"
+        assert down["storage"]["spooled_writes"] >= 1 and down["storage"]["rows_waiting"]
+        blocker.unlink()
+        scenario_call(client, HIGH_DOSE, instance="when back")
+        back = client.get("/health").json()
+        assert back["status"] == "ok" and not back["storage"]["rows_waiting"]
