@@ -109,7 +109,9 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
         version=rule.version,
         title=rule.title,
         indicator=finding.indicator,
-        summary=fill(rule.card.summary, values, ctx.facts_catalogue, truncate=True),
+        summary=_assessed_summary(
+            finding, fill(rule.card.summary, values, ctx.facts_catalogue, truncate=True)
+        ),
         detail="\n\n".join(d for d in detail if d),
         extras=extras,
         medicines_table=rule.card.medicines_table,
@@ -127,6 +129,18 @@ def render(finding: Finding, ctx: RenderContext) -> Section:
         source=ctx.sources[_source_id(rule.card.ingredient_sources, rule.card.source, ctx)],
         snoozed=finding.snoozed is not None,
     )
+
+
+def _assessed_summary(finding: Finding, summary: str) -> str:
+    """A snoozed finding's summary keeps what was found and says it was assessed, instead of
+    asking again for what was done ("…: complete an opioid risk assessment"; found by a
+    new-user trial). Summaries are written "finding: what to do"."""
+    if finding.snoozed is None:
+        return summary
+    found = summary.split(": ", 1)[0]
+    said = f": last assessed {finding.snoozed.since.date().isoformat()}"
+    room = SUMMARY_MAX_CHARS - 1 - len(said)
+    return (found if len(found) <= room else found[: room - 1].rstrip(" ,") + "…") + said
 
 
 def _snoozed(finding: Finding, ctx: RenderContext) -> str:

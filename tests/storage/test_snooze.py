@@ -53,6 +53,10 @@ def test_risk_assessment_recorded_next_prescription_just_inside_the_period_is_in
     assert isinstance(card, dict)
     assert f"Last assessed {NOW.date().isoformat()}" in card["detail"]
     assert "Risk assessment already completed" in card["detail"]
+    # The summary says it was assessed; it does not ask again for what was done.
+    assert card["summary"] == (
+        f"Total 120 mg OME/day is at or above 120 mg: last assessed {NOW.date().isoformat()}"
+    )
 
 
 def test_risk_assessment_recorded_next_prescription_just_after_the_period_is_a_warning(
