@@ -12,19 +12,22 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from service.api.bodies import MEDICATIONS_SCHEMA, check_resource_count
 from service.api.deps import NowDep, PipelineDep, SettingsDep
 from service.api.errors import error_responses
 from service.api.examples import TAPER_EXAMPLES
+from service.api.taper_page import plan_page
 from service.auth.links import MAX_LINK_CHARS
 from service.errors import HookRequestError
 from service.fhir.patient_record import PatientRecord, read_resources
 from service.fhir.systems import DMD, RXNORM
 from service.pipeline import Pipeline
 from service.taper.fhir import care_plan
+from service.taper.from_regimen import named_how
 from service.taper.planner import TaperPlan
 from service.taper.settings import Pace
 
@@ -90,6 +93,9 @@ class StepMedicineOut(BaseModel):
     unit: str
     ome_mg_per_day: float
     how: str
+    instruction: str = Field(
+        description="How to take it, naming the medicine (as the card's table says it)."
+    )
     products: list[ProductOut]
 
 
@@ -160,7 +166,19 @@ def taper(
     )
 
 
-@router.get("/taper/plan", response_model_by_alias=True, responses=error_responses(400))
+@router.get(
+    "/taper/plan",
+    response_model=TaperResponse,
+    response_model_by_alias=True,
+    responses={
+        200: {
+            "description": "JSON by default; a page for a browser (`Accept: text/html`): the "
+            "card's link opens where the prescriber reads it.",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        },
+        **error_responses(400),
+    },
+)
 def taper_plan(
     pipeline: PipelineDep,
     settings: SettingsDep,
@@ -187,9 +205,11 @@ def taper_plan(
     start: date | None = None,
     reduction_percent: Annotated[float | None, Query(gt=0, le=100, allow_inf_nan=False)] = None,
     interval_days: Annotated[int | None, Query(ge=1, le=365)] = None,
-) -> TaperResponse:
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> TaperResponse | HTMLResponse:
     """The full plan behind a re-authorisation card's link (``ref``). A different pace may
-    be asked for with ``reduction_percent`` and ``interval_days``."""
+    be asked for with ``reduction_percent`` and ``interval_days``. A browser gets it as a
+    page (``Accept: text/html``); anything else gets JSON."""
     if ref is not None:
         query = pipeline.links.open(ref)
         if query is None:
@@ -209,7 +229,10 @@ def taper_plan(
     items = [_item_resource(text, i) for i, text in enumerate(item)]
     record, _ = read_resources("taper", items, "item")
     pace = PaceIn(reduction_percent=reduction_percent, interval_days=interval_days)
-    return _respond(pipeline, record, pace, start or now.date(), 0.0, None, now.date())
+    response = _respond(pipeline, record, pace, start or now.date(), 0.0, None, now.date())
+    if accept is not None and "text/html" in accept:
+        return HTMLResponse(plan_page(response.model_dump(mode="json", by_alias=True)))
+    return response
 
 
 def _respond(
@@ -358,6 +381,7 @@ def _plan_out(plan: TaperPlan) -> PlanOut:
                         unit=m.unit,
                         ome_mg_per_day=m.ome_mg_per_day,
                         how=m.how,
+                        instruction=named_how(m),
                         products=[
                             ProductOut(
                                 code=p.code,

@@ -322,7 +322,9 @@ def named_how(medicine: StepMedicine) -> str:
     """How to take a step's medicine, naming the medicine: modified-release doses ("one 30mg
     tablet twice a day") and "as now" do not, and two opioids may share a strength."""
     if medicine.label in medicine.how:
-        return medicine.how
+        if medicine.how.startswith("stop "):  # "stop Oxycodone 40mg": not the 40mg any more
+            return medicine.how.replace(medicine.label, _STRENGTH.sub("", medicine.label))
+        return medicine.how  # a patch's how names the products it uses
     # The step's own tablets are in ``how`` ("one 30mg tablet + one 5mg tablet"): under the
     # started product's strength ("Oxycodone 40mg ...: one 30mg tablet") the row would name a
     # tablet the step does not use (issue 11), so the strength is left out of the name.

@@ -10,6 +10,7 @@ R5 removed ``CarePlan.activity.detail`` and ``medicationCodeableConcept``).
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 from datetime import UTC, date, datetime
@@ -108,7 +109,15 @@ def assert_plan_shape(plan: dict[str, Any]) -> None:
         }
         assert [m["label"] for m in step["medicines"]] == plan["order"]
         for medicine in step["medicines"]:
-            assert set(medicine) == {"label", "amount", "unit", "ome_mg_per_day", "how", "products"}
+            assert set(medicine) == {
+                "label",
+                "amount",
+                "unit",
+                "ome_mg_per_day",
+                "how",
+                "instruction",
+                "products",
+            }
             for product in medicine["products"]:
                 assert set(product) == {
                     "code",
@@ -212,6 +221,8 @@ def test_morphine_mr_example_json_plan(client: TestClient) -> None:
         "unit": "mg/day",
         "ome_mg_per_day": 110,
         "how": "one 30mg tablet + two 10mg tablets in the morning and one 60mg tablet at night",
+        "instruction": "Morphine modified-release tablets: one 30mg tablet + two 10mg tablets "
+        "in the morning and one 60mg tablet at night",
         "products": [
             {"code": MORPHINE_MR_60, "name": "Morphine 60mg modified-release tablets",
              "units_per_day": 1, "at_once": None, "change_every_hours": None},
@@ -678,3 +689,29 @@ def test_the_linked_plan_is_the_plan_the_card_made_for_every_dose_form(
         for s in card.steps
     ]
     assert _comparable(linked["steps"]) == as_card
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_the_cards_plan_link_opens_as_a_page_in_a_browser(
+    client: TestClient, refill_card: dict[str, Any]
+) -> None:
+    """A prescriber follows the link in a browser: a page with every step, the same plan
+    as the JSON (a new-user trial found raw JSON); an API client still gets JSON."""
+    (link,) = re.findall(r"\[The full plan\]\(([^)]+)\)", refill_card["detail"])
+    url = urlsplit(link)
+    path = f"{url.path}?{url.query}"
+    page = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    plan = client.get(path).json()["plan"]
+    assert "<script" not in page.text and "http" not in page.text.replace("http-equiv", "")
+    for step in plan["steps"][1:]:
+        assert f"<td>{step['number']}</td><td>{step['start']}</td>" in page.text
+        for medicine in step["medicines"]:
+            assert html.escape(medicine["instruction"]) in page.text
+    assert f"by {plan['end_date']}" in page.text
+    # The last step stops the medicine by name, not by the started product's strength.
+    assert plan["steps"][-1]["medicines"][0]["instruction"] == (
+        "stop Oxycodone modified-release tablets"
+    )
