@@ -149,14 +149,16 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
     size: dict[str, int] = defaultdict(int)
     opioid: dict[tuple[str, int], int] = defaultdict(int)
     high: dict[tuple[str, int], int] = defaultdict(int)
+    unknown: dict[tuple[str, int], int] = defaultdict(int)
     orgs = table.column("organisation").to_pylist()
     for org, points in zip(orgs, table.column("trend").to_pylist(), strict=True):
         for name in (org, ALL):
             size[name] += 1
         for i, point in enumerate(points.split(";")[:n]):
-            total, on = point.split(":")
+            total, on, maybe = point.split(":")
             for name in (org, ALL):
                 opioid[name, i] += on == "1"
+                unknown[name, i] += maybe == "1"
                 high[name, i] += total != "-" and float(total) >= run.high_dose_mg_per_day
     rows = []
     for name in sorted(size, key=lambda o: (o == ALL, o)):
@@ -168,6 +170,7 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
                     "organisation": name,
                     "list_size": size[name],
                     "opioid_patients": opioid[name, i],
+                    "opioid_unknown_patients": unknown[name, i],
                     "high_dose_patients": high[name, i],
                     "high_dose_per_1000": _per_1000(high[name, i], size[name]),
                 }
@@ -181,6 +184,7 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
                 ("organisation", pa.string()),
                 ("list_size", pa.int64()),
                 ("opioid_patients", pa.int64()),
+                ("opioid_unknown_patients", pa.int64()),
                 ("high_dose_patients", pa.int64()),
                 ("high_dose_per_1000", pa.float64()),
             ]

@@ -138,7 +138,10 @@ def assess_patient(
         + "".join(f"; {_medicine(m, counted=False)}" for m in _in_scope(regimen.duplicates)),
         "not_checked": "; ".join(record.not_checked),
         "trend": ";".join(
-            _trend_point(regimen if day == ctx.as_of else at(day)) for day in ctx.period_ends
+            _trend_point(regimen)
+            if day == ctx.as_of
+            else _trend_point(at(day), _unplaced_opioid(assessed, day))
+            for day in ctx.period_ends
         ),
         "error": None,
     }
@@ -177,6 +180,21 @@ def total_of(regimen: Regimen, history_incomplete: bool = False) -> Total:
     if counted:
         return Total(regimen.current_total, AT_LEAST if missing else COMPLETE)
     return Total(None, UNKNOWN if missing else NONE_COUNTED)
+
+
+def _unplaced_opioid(items: tuple[MedicationOme, ...], day: date) -> bool:
+    """Whether an opioid stopped or completed since, that started by ``day``, states no end
+    and no supply: it may have been current then, or not (an export does not say). The
+    trend counts such a patient apart, so a past period is not silently a lower bound."""
+    return any(
+        m.record.status in ("stopped", "completed")
+        and (m.record.start is None or m.record.start <= day)
+        and m.record.effective_end is None
+        and m.record.expected_supply_days is None
+        and m.product is not None
+        and m.product.has_class(IngredientClass.OPIOID)
+        for m in items
+    )
 
 
 def _as_it_was(items: tuple[MedicationOme, ...], day: date) -> list[MedicationOme]:
@@ -293,13 +311,14 @@ def _medicine(m: MedicationOme, *, counted: bool) -> str:
     return f"{m.label}: {', '.join(classes) or m.status.value}"
 
 
-def _trend_point(regimen: Regimen) -> str:
-    """``total:opioid`` for one period end (opioid: 1 when an opioid for pain is current)."""
+def _trend_point(regimen: Regimen, unplaced: bool = False) -> str:
+    """``total:opioid:unknown`` for one period end (opioid: 1 when an opioid is current;
+    unknown: 1 when none is, but one that cannot be placed in time may have been)."""
     opioid = any(
         m.product is not None and m.product.has_class(IngredientClass.OPIOID)
         for m in regimen.current
     )
-    return f"{float(regimen.current_total)!r}:{int(opioid)}"
+    return f"{float(regimen.current_total)!r}:{int(opioid)}:{int(unplaced and not opioid)}"
 
 
 def _unreadable(exc: ServiceError, periods: int) -> dict[str, Any]:
@@ -323,7 +342,8 @@ def _unreadable(exc: ServiceError, periods: int) -> dict[str, Any]:
         "risk_factors": "",
         "medicines": "",
         "not_checked": "",
-        "trend": ";".join(["-:0"] * periods),
+        # Unread: whether an opioid was current in any period is not known.
+        "trend": ";".join(["-:0:1"] * periods),
         "error": f"the record could not be read: {message}" + (f" ({where})" if where else ""),
     }
 

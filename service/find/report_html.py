@@ -62,7 +62,11 @@ def report_html(
         _bar_chart(organisations),
     ]
     if trend:
-        parts += ["<h2>Trend by 8-week period (all organisations)</h2>", _line_chart(trend)]
+        parts += [
+            "<h2>Trend by 8-week period (all organisations)</h2>",
+            _line_chart(trend),
+            _trend_note(trend),
+        ]
     parts += ["<h2>Organisations</h2>", _organisation_table(organisations, run)]
     parts.append("<h2>Review worklists</h2>")
     parts.append(
@@ -183,6 +187,25 @@ def _bar_chart(organisations: list[dict[str, Any]]) -> str:
         + "".join(items)
         + "</svg>"
     )
+
+
+def _trend_note(trend: list[dict[str, Any]]) -> str:
+    """Past periods are rebuilt from each prescription's status now: say how many patients
+    could not be placed (docs/find.md), so the past is not read as complete."""
+    unknown = max(
+        (t["opioid_unknown_patients"] for t in trend if t["organisation"] == "ALL"), default=0
+    )
+    text = (
+        "Past periods are rebuilt from each prescription's status now: one stopped since is "
+        "counted in a period only if it records when it ended or how long its supply lasted."
+    )
+    if unknown:
+        text += (
+            f" Up to {_count(unknown, 'patient')} in a past period had an opioid stopped since "
+            "with no end recorded: they may have been on it then and are not in the counts "
+            "(trend.csv, opioid_unknown_patients)."
+        )
+    return f'<p class="note">{text}</p>'
 
 
 def _count(n: int, noun: str) -> str:

@@ -112,7 +112,7 @@ def test_trend_axis_labels_do_not_overlap() -> None:
     # 13 periods (the default): "2026-08-12" at 11px is about 62px wide.
     trend = [
         {"organisation": "ALL", "period_end": end.isoformat(), "opioid_patients": 11}
-        | {"high_dose_patients": 0}
+        | {"high_dose_patients": 0, "opioid_unknown_patients": 0}
         for end in period_ends(AS_OF, "2020-01-01", 13)
     ]
     assert len(trend) == 13
@@ -125,3 +125,21 @@ def test_trend_axis_labels_do_not_overlap() -> None:
     assert labels[-1][1] == AS_OF.isoformat()  # the last period is always labelled
     assert all(b - a >= 70 for a, b in itertools.pairwise(xs))
     assert xs[0] - 31 >= 0 and xs[-1] + 31 <= width  # centred labels fit inside
+
+
+def test_trend_counts_and_states_patients_whose_past_is_not_known(tmp_path: Path) -> None:
+    stopped = request(
+        MORPHINE_MR_30, text="1 twice a day", id="s", status="stopped", authored_on="2026-03-01"
+    )
+    out, _ = _finish(
+        tmp_path,
+        {"stopped": assess(stopped), "on": assess(request(MORPHINE_MR_30, text="1 twice a day"))},
+    )
+    rows = list(csv.DictReader(io.StringIO((out / "trend.csv").read_text("utf-8"))))
+    every = [r for r in rows if r["organisation"] == "ALL"]
+    assert [r["opioid_unknown_patients"] for r in every] == [
+        "0" if r["period_end"] < "2026-03-01" or r["period_end"] == AS_OF.isoformat() else "1"
+        for r in every
+    ]
+    html = (out / "report.html").read_text("utf-8")
+    assert "Up to 1 patient in a past period had an opioid stopped since" in html

@@ -179,7 +179,41 @@ def test_trend_has_a_point_per_period_and_leaves_out_later_starts() -> None:
     row = assess(request(MORPHINE_MR_60, text="1 twice a day", id="m", authored_on="2026-11-01"))
     points = row["trend"].split(";")
     assert len(points) == len(CTX.period_ends)
-    assert points[-1] == "120.0:1" and points[-2] == "0.0:0"
+    assert points[-1] == "120.0:1:0" and points[-2] == "0.0:0:0"
+
+
+# The trend's past: an opioid stopped since that states neither an end nor a supply cannot
+# be placed in time. A period after its start counts the patient as "not known" (perhaps on
+# it then), never silently as not on opioids; one whose supply places its end does not.
+
+
+def test_a_stopped_opioid_with_no_end_is_not_known_in_later_periods() -> None:
+    stopped = request(
+        MORPHINE_MR_30, text="1 twice a day", id="s", status="stopped", authored_on="2026-03-01"
+    )
+    points = assess(stopped)["trend"].split(";")
+    ends = CTX.period_ends
+    assert [p.split(":")[2] for p in points[:-1]] == [
+        "1" if end >= date(2026, 3, 1) else "0" for end in ends[:-1]
+    ]
+    assert "1" in [p.split(":")[2] for p in points]
+    assert points[-1] == "0.0:0:0"  # as of now it is known: stopped
+
+
+def test_a_stopped_opioid_whose_supply_places_its_end_is_known() -> None:
+    placed = request(
+        MORPHINE_MR_30,
+        text="1 twice a day",
+        id="s",
+        status="stopped",
+        authored_on="2026-03-01",
+        dispense=(tablets(112), 56),
+    )
+    points = assess(placed)["trend"].split(";")
+    assert all(p.split(":")[2] == "0" for p in points)
+    # On it at the period end within its 56 days (2026-04-12), not before or after.
+    on = [end for end, p in zip(CTX.period_ends, points, strict=True) if p.split(":")[1] == "1"]
+    assert on == [date(2026, 4, 12)]
 
 
 def test_patient_key_is_a_keyed_hash() -> None:
