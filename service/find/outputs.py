@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from service.find.patient import FINDINGS
+from service.find.patient import AT_LEAST, FINDINGS, UNKNOWN
 from service.find.report_html import report_html
 from service.find.rows import PATIENT_COLUMNS, ROW_SCHEMA
 
@@ -98,11 +98,17 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
         name: table.column(name).to_pylist()
         for name in ("organisation", "in_scope", "opioid", *FINDINGS, "support_tier")
     }
+    statuses = table.column("total_status").to_pylist()
     for i, org in enumerate(columns["organisation"]):
         c = counts[org]
         c["list_size"] += 1
         for name in ("in_scope", "opioid", *FINDINGS):
             c[name] += columns[name][i] is True
+        # As the reports count (service.reports.aggregate): a lower bound at or above the
+        # threshold is high dose; an understated or unknown total below it is counted apart,
+        # never as below the threshold.
+        understated = statuses[i] in (AT_LEAST, UNKNOWN)
+        c["total_unknown"] += understated and columns["high_dose"][i] is not True
         tier = columns["support_tier"][i]
         if tier is not None:
             c[f"tier_{tier}"] += 1
@@ -117,6 +123,7 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
                 "opioid_patients": c["opioid"],
                 "high_dose_patients": c["high_dose"],
                 "high_dose_per_1000": _per_1000(c["high_dose"], c["list_size"]),
+                "total_unknown_patients": c["total_unknown"],
                 **{f"{n}_patients": c[n] for n in FINDINGS if n != "high_dose"},
                 **{f"tier_{t}_patients": c[f"tier_{t}"] for t, _ in run.tiers},
             }
@@ -129,6 +136,7 @@ def _organisations(table: pa.Table, run: RunFacts) -> pa.Table:
             ("opioid_patients", pa.int64()),
             ("high_dose_patients", pa.int64()),
             ("high_dose_per_1000", pa.float64()),
+            ("total_unknown_patients", pa.int64()),
             *((f"{n}_patients", pa.int64()) for n in FINDINGS if n != "high_dose"),
             *((f"tier_{t}_patients", pa.int64()) for t, _ in run.tiers),
         ]
@@ -141,14 +149,16 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
     size: dict[str, int] = defaultdict(int)
     opioid: dict[tuple[str, int], int] = defaultdict(int)
     high: dict[tuple[str, int], int] = defaultdict(int)
+    unknown: dict[tuple[str, int], int] = defaultdict(int)
     orgs = table.column("organisation").to_pylist()
     for org, points in zip(orgs, table.column("trend").to_pylist(), strict=True):
         for name in (org, ALL):
             size[name] += 1
         for i, point in enumerate(points.split(";")[:n]):
-            total, on = point.split(":")
+            total, on, maybe = point.split(":")
             for name in (org, ALL):
                 opioid[name, i] += on == "1"
+                unknown[name, i] += maybe == "1"
                 high[name, i] += total != "-" and float(total) >= run.high_dose_mg_per_day
     rows = []
     for name in sorted(size, key=lambda o: (o == ALL, o)):
@@ -160,6 +170,7 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
                     "organisation": name,
                     "list_size": size[name],
                     "opioid_patients": opioid[name, i],
+                    "opioid_unknown_patients": unknown[name, i],
                     "high_dose_patients": high[name, i],
                     "high_dose_per_1000": _per_1000(high[name, i], size[name]),
                 }
@@ -173,6 +184,7 @@ def _trend(table: pa.Table, run: RunFacts) -> pa.Table:
                 ("organisation", pa.string()),
                 ("list_size", pa.int64()),
                 ("opioid_patients", pa.int64()),
+                ("opioid_unknown_patients", pa.int64()),
                 ("high_dose_patients", pa.int64()),
                 ("high_dose_per_1000", pa.float64()),
             ]

@@ -116,17 +116,21 @@ def assess_patient(
 
     lookback = pipeline.shared_parameters["escalation_lookback_days"].value
     previous = at(ctx.as_of - timedelta(days=lookback))
-    total = regimen.current_total
-    findings = _findings(pipeline, facts, total, previous.current_total)
+    now = total_of(regimen, record.history_incomplete is not None)
+    before = total_of(previous, record.history_incomplete is not None)
+    findings = _findings(pipeline, facts, now, before)
     return {
         **row,
         "in_scope": any(facts.get(f) is True for f in _IN_SCOPE_FACTS),
         "opioid": facts.get("opioid_in_regimen") is True,
-        "total_ome_mg_per_day": total,
+        "total_ome_mg_per_day": now.value,
+        "total_status": now.status,
         "complete": not regimen.unresolved and not record.not_checked,
         "unresolved_count": len(regimen.unresolved),
+        "unresolved_medicines": "; ".join(dict.fromkeys(m.label for m in regimen.unresolved)),
         **findings,
-        "previous_total_ome_mg_per_day": previous.current_total,
+        "previous_total_ome_mg_per_day": before.value,
+        "previous_total_status": before.status,
         "support_tier": tier.tier if tier else None,
         "support_tier_name": tier.name if tier else None,
         "risk_factors": "; ".join(tier.factors) if tier else "",
@@ -134,10 +138,63 @@ def assess_patient(
         + "".join(f"; {_medicine(m, counted=False)}" for m in _in_scope(regimen.duplicates)),
         "not_checked": "; ".join(record.not_checked),
         "trend": ";".join(
-            _trend_point(regimen if day == ctx.as_of else at(day)) for day in ctx.period_ends
+            _trend_point(regimen)
+            if day == ctx.as_of
+            else _trend_point(at(day), _unplaced_opioid(assessed, day))
+            for day in ctx.period_ends
         ),
         "error": None,
     }
+
+
+#: ``total_status``: every current opioid counted; a lower bound (an opioid counted, and a
+#: medicine that may change the total was not: ADR 0001, never silently wrong); nothing
+#: counted and something unresolved (the total is unknown, never 0); nothing to count.
+COMPLETE, AT_LEAST, UNKNOWN, NONE_COUNTED = "complete", "at least", "unknown", "no opioid counted"
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """A total as Find reports it: the figure (None when no opioid was counted) and what it
+    is (one of ``COMPLETE``, ``AT_LEAST``, ``UNKNOWN``, ``NONE_COUNTED``)."""
+
+    value: float | None
+    status: str
+
+    def at_or_above(self, threshold: float) -> bool | None:
+        """True when the total, or its lower bound, is at or above ``threshold``; None when
+        it is below but understated or unknown (not known to be below); else False. As the
+        reports count high-dose patients (service.reports.aggregate)."""
+        if self.value is not None and self.value >= threshold:
+            return True
+        return None if self.status in (AT_LEAST, UNKNOWN) else False
+
+
+def total_of(regimen: Regimen, history_incomplete: bool = False) -> Total:
+    """The regimen's total as a figure only when an opioid was counted (``POST /ome`` gives
+    0 then, with each medicine's status; a list of totals must not read as "0 mg")."""
+    counted = any(
+        m.status is Status.CALCULATED and m.ome_mg_per_day is not None for m in regimen.current
+    )
+    missing = bool(regimen.unresolved) or history_incomplete
+    if counted:
+        return Total(regimen.current_total, AT_LEAST if missing else COMPLETE)
+    return Total(None, UNKNOWN if missing else NONE_COUNTED)
+
+
+def _unplaced_opioid(items: tuple[MedicationOme, ...], day: date) -> bool:
+    """Whether an opioid stopped or completed since, that started by ``day``, states no end
+    and no supply: it may have been current then, or not (an export does not say). The
+    trend counts such a patient apart, so a past period is not silently a lower bound."""
+    return any(
+        m.record.status in ("stopped", "completed")
+        and (m.record.start is None or m.record.start <= day)
+        and m.record.effective_end is None
+        and m.record.expected_supply_days is None
+        and m.product is not None
+        and m.product.has_class(IngredientClass.OPIOID)
+        for m in items
+    )
 
 
 def _as_it_was(items: tuple[MedicationOme, ...], day: date) -> list[MedicationOme]:
@@ -172,7 +229,7 @@ _IN_SCOPE_FACTS = (
 
 
 def _findings(
-    pipeline: Pipeline, facts: dict[str, FactValue], total: float, previous: float
+    pipeline: Pipeline, facts: dict[str, FactValue], total: Total, previous: Total
 ) -> dict[str, bool | None]:
     """Each finding from the current regimen, with the parameters of the rule that prompts
     for it at prescribing. A rule switched off in this deployment gives no answer (None)."""
@@ -192,12 +249,9 @@ def _findings(
     crossing = rule("escalation", "threshold_mg_per_day")
     escalation = None
     if rise is not None and crossing is not None:
-        # As the escalation rule: a first opioid is a new start, not a rise from 0.
-        escalation = previous > 0 and (
-            (total - previous) * 100 / previous >= rise or previous < crossing <= total
-        )
+        escalation = _escalation(total, previous, rise, crossing)
     return {
-        "high_dose": None if high is None else total >= high,
+        "high_dose": None if high is None else total.at_or_above(high),
         "opioid_gabapentinoid": (
             any_opioid and facts.get("gabapentinoid_in_regimen") is True
             if "opioid-gabapentinoid" in rules
@@ -215,6 +269,26 @@ def _findings(
         "escalation": escalation,
         "unresolved": facts.get("any_unresolved") is True,
     }
+
+
+def _escalation(total: Total, previous: Total, rise: float, crossing: float) -> bool | None:
+    """As the escalation rule: a first opioid is a new start, not a rise from nothing. When
+    either total is understated or unknown, only what the figures prove is said: a lower
+    bound now that already rose enough over a complete total then is an escalation; a
+    complete total now that did not rise over a lower bound then is not; else unknown."""
+    if previous.status == NONE_COUNTED or total.status == NONE_COUNTED:
+        return False
+    if total.value is None or previous.value is None or previous.value <= 0:
+        return None
+    now, then = total.value, previous.value
+    rose = (now - then) * 100 / then >= rise or then < crossing <= now
+    if total.status == COMPLETE and previous.status == COMPLETE:
+        return rose
+    if previous.status == COMPLETE:  # now a lower bound: a rise is proven, no rise is not
+        return True if rose else None
+    if total.status == COMPLETE:  # then a lower bound: the true rise is at most this
+        return False if not rose else None
+    return None
 
 
 def _in_scope(items: Iterable[MedicationOme]) -> list[MedicationOme]:
@@ -237,13 +311,14 @@ def _medicine(m: MedicationOme, *, counted: bool) -> str:
     return f"{m.label}: {', '.join(classes) or m.status.value}"
 
 
-def _trend_point(regimen: Regimen) -> str:
-    """``total:opioid`` for one period end (opioid: 1 when an opioid for pain is current)."""
+def _trend_point(regimen: Regimen, unplaced: bool = False) -> str:
+    """``total:opioid:unknown`` for one period end (opioid: 1 when an opioid is current;
+    unknown: 1 when none is, but one that cannot be placed in time may have been)."""
     opioid = any(
         m.product is not None and m.product.has_class(IngredientClass.OPIOID)
         for m in regimen.current
     )
-    return f"{float(regimen.current_total)!r}:{int(opioid)}"
+    return f"{float(regimen.current_total)!r}:{int(opioid)}:{int(unplaced and not opioid)}"
 
 
 def _unreadable(exc: ServiceError, periods: int) -> dict[str, Any]:
@@ -254,17 +329,21 @@ def _unreadable(exc: ServiceError, periods: int) -> dict[str, Any]:
         "opioid": None,
         # Unknown, never 0 (the total of an unreadable record is not known).
         "total_ome_mg_per_day": None,
+        "total_status": UNKNOWN,
         "complete": False,
         "unresolved_count": 1,
+        "unresolved_medicines": "",
         **dict.fromkeys(FINDINGS),
         "unresolved": True,
         "previous_total_ome_mg_per_day": None,
+        "previous_total_status": UNKNOWN,
         "support_tier": None,
         "support_tier_name": None,
         "risk_factors": "",
         "medicines": "",
         "not_checked": "",
-        "trend": ";".join(["-:0"] * periods),
+        # Unread: whether an opioid was current in any period is not known.
+        "trend": ";".join(["-:0:1"] * periods),
         "error": f"the record could not be read: {message}" + (f" ({where})" if where else ""),
     }
 

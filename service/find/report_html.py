@@ -11,6 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from service.find.patient import AT_LEAST, UNKNOWN
+
 if TYPE_CHECKING:
     from service.find.outputs import RunFacts
 
@@ -50,9 +52,9 @@ def report_html(
         "<h1>Find: patients for an opioid review</h1>",
         f"<p>As of <b>{run.as_of.isoformat()}</b>; OME profile <b>{escape(run.profile)}</b>; "
         f"high dose at or above <b>{threshold} mg OME/day</b>. "
-        f"{sum(o['list_size'] for o in organisations)} patients in {len(organisations)} "
-        f"organisations, {len(patients)} with an opioid, gabapentinoid, benzodiazepine, "
-        "Z-drug or unresolved medicine.</p>",
+        f"{_count(sum(o['list_size'] for o in organisations), 'patient')} in "
+        f"{_count(len(organisations), 'organisation')}, {len(patients)} with an opioid, "
+        "gabapentinoid, benzodiazepine, Z-drug or unresolved medicine.</p>",
         f'<p class="note">Patients are {key}. Totals are the same arithmetic as the '
         "prescribing prompt and POST /ome. An unresolved medicine is not counted in a total "
         "and is listed for review, never as 0.</p>",
@@ -60,7 +62,11 @@ def report_html(
         _bar_chart(organisations),
     ]
     if trend:
-        parts += ["<h2>Trend by 8-week period (all organisations)</h2>", _line_chart(trend)]
+        parts += [
+            "<h2>Trend by 8-week period (all organisations)</h2>",
+            _line_chart(trend),
+            _trend_note(trend),
+        ]
     parts += ["<h2>Organisations</h2>", _organisation_table(organisations, run)]
     parts.append("<h2>Review worklists</h2>")
     parts.append(
@@ -78,21 +84,28 @@ def report_html(
 
 
 def worklist_order(p: dict[str, Any]) -> tuple[int, float, str]:
-    """Highest tier first, then highest total (unknown totals first: they need a look)."""
+    """Highest tier first, then highest total (unknown totals first: they need a look; a
+    lower bound by its figure; no opioid counted last)."""
     total = p["total_ome_mg_per_day"]
-    return (
-        -(p["support_tier"] or 0),
-        -(total if total is not None else float("inf")),
-        p["patient_key"],
-    )
+    if total is None:
+        total = float("inf") if p["total_status"] == UNKNOWN else -1.0
+    return (-(p["support_tier"] or 0), -total, p["patient_key"])
+
+
+def total_text(p: dict[str, Any]) -> str:
+    """The total as a reader must take it: never a bare 0 for a total that is not known."""
+    total, status = p["total_ome_mg_per_day"], p["total_status"]
+    if total is None:
+        return "unknown" if status == UNKNOWN else ("none counted" if p["opioid"] else "no opioid")
+    return f"at least {total:g}" if status == AT_LEAST else f"{total:g}"
 
 
 def _worklist(org: str, rows: list[dict[str, Any]]) -> str:
     rows = sorted(rows, key=worklist_order)
     flags = (
         ("high_dose", "high dose"),
-        ("opioid_gabapentinoid", "with gabapentinoid"),
-        ("opioid_sedative", "with benzodiazepine/Z-drug"),
+        ("opioid_gabapentinoid", "opioid with gabapentinoid"),
+        ("opioid_sedative", "opioid with benzodiazepine/Z-drug"),
         ("long_term", "long-term"),
         ("multiple_opioids", "multiple opioids"),
         ("escalation", "escalating"),
@@ -104,14 +117,16 @@ def _worklist(org: str, rows: list[dict[str, Any]]) -> str:
         "<th>Findings</th><th>Medicines</th></tr>",
     ]
     for p in rows[:WORKLIST_ROWS]:
-        total = p["total_ome_mg_per_day"]
         found = [label for name, label in flags if p[name] is True]
+        if p["unresolved_medicines"]:  # name them: the total leaves them out
+            found = [f for f in found if f != "unresolved medicine"]
+            found.append(f"not in the total (unresolved): {p['unresolved_medicines']}")
         if p["error"]:
             found.append(p["error"])
         lines.append(
             f"<tr><td><code>{escape(p['patient_key'])}</code></td>"
             f"<td>{escape(str(p['support_tier'] or ''))}</td>"
-            f'<td class="n">{"unknown" if total is None else f"{total:g}"}</td>'
+            f'<td class="n">{escape(total_text(p))}</td>'
             f"<td>{escape('; '.join(found))}</td><td>{escape(p['medicines'] or '')}</td></tr>"
         )
     lines.append("</table>")
@@ -127,8 +142,10 @@ def _organisation_table(organisations: list[dict[str, Any]], run: RunFacts) -> s
         ("opioid_patients", "On opioids"),
         ("high_dose_patients", "High dose"),
         ("high_dose_per_1000", "High dose per 1,000"),
-        ("opioid_gabapentinoid_patients", "With gabapentinoid"),
-        ("opioid_sedative_patients", "With benzodiazepine/Z-drug"),
+        ("total_unknown_patients", "Total unknown or understated, not high"),
+        # Patients with both (the finding), not everyone on a gabapentinoid or sedative.
+        ("opioid_gabapentinoid_patients", "Opioid + gabapentinoid"),
+        ("opioid_sedative_patients", "Opioid + benzodiazepine/Z-drug"),
         ("unresolved_patients", "Unresolved"),
         *((f"tier_{t}_patients", f"Tier {t}") for t, _ in run.tiers),
     ]
@@ -172,6 +189,33 @@ def _bar_chart(organisations: list[dict[str, Any]]) -> str:
     )
 
 
+def _trend_note(trend: list[dict[str, Any]]) -> str:
+    """Past periods are rebuilt from each prescription's status now: say how many patients
+    could not be placed (docs/find.md), so the past is not read as complete."""
+    unknown = max(
+        (t["opioid_unknown_patients"] for t in trend if t["organisation"] == "ALL"), default=0
+    )
+    text = (
+        "Past periods are rebuilt from each prescription's status now: one stopped since is "
+        "counted in a period only if it records when it ended or how long its supply lasted."
+    )
+    if unknown:
+        text += (
+            f" Up to {_count(unknown, 'patient')} in a past period had an opioid stopped since "
+            "with no end recorded: they may have been on it then and are not in the counts "
+            "(trend.csv, opioid_unknown_patients)."
+        )
+    return f'<p class="note">{text}</p>'
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+#: Room for one axis label ("2026-08-12" at 11px), in px: labels closer than this overlap.
+_LABEL_PX = 72
+
+
 def _line_chart(trend: list[dict[str, Any]]) -> str:
     points = [t for t in trend if t["organisation"] == "ALL"]
     series = (
@@ -179,32 +223,36 @@ def _line_chart(trend: list[dict[str, Any]]) -> str:
         ("high_dose_patients", "#c0392b", "high dose"),
     )
     top = max((t[name] for t in points for name, _, _ in series), default=0) or 1
-    w, h, left, bottom = 560, 220, 50, 40
-    step = (w - left - 20) / max(len(points) - 1, 1)
+    # The right margin holds half the last date label, centred on its point.
+    w, h, left, right, plot_top, bottom = 640, 240, 50, 45, 30, 40
+    step = (w - left - right) / max(len(points) - 1, 1)
 
     def xy(i: int, v: int) -> str:
-        return f"{left + i * step:.1f},{h - bottom - (h - bottom - 10) * v / top:.1f}"
+        return f"{left + i * step:.1f},{h - bottom - (h - bottom - plot_top) * v / top:.1f}"
 
     items = [
-        f'<line x1="{left}" y1="{h - bottom}" x2="{w - 10}" y2="{h - bottom}" stroke="#888"/>',
-        f'<text x="{left - 4}" y="14" text-anchor="end">{top}</text>',
+        f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="#888"/>',
+        f'<text x="{left - 4}" y="{plot_top + 4}" text-anchor="end">{top}</text>',
         f'<text x="{left - 4}" y="{h - bottom}" text-anchor="end">0</text>',
     ]
-    for name, colour, label in series:
+    for k, (name, colour, label) in enumerate(series):
         coords = " ".join(xy(i, t[name]) for i, t in enumerate(points))
         items.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>'
         )
-        last = points[-1][name] if points else 0
+        # A legend above the plot: labels at the line ends overlap when the lines meet.
+        x = left + k * 110
         items.append(
-            f'<text x="{w - 10}" y="{xy(len(points) - 1, last).split(",")[1]}" '
-            f'fill="{colour}" text-anchor="end">{label}</text>'
+            f'<rect x="{x}" y="6" width="14" height="4" fill="{colour}"/>'
+            f'<text x="{x + 18}" y="12" fill="{colour}">{label}</text>'
         )
+    # Every k-th period end, counted back from the last (always labelled), so that labels
+    # are at least a label's width apart.
+    every = max(1, -(-_LABEL_PX // max(int(step), 1)))
     for i, t in enumerate(points):
-        if i % max(len(points) // 6, 1) == 0 or i == len(points) - 1:
-            anchor = "end" if i == len(points) - 1 and i else "middle"
+        if (len(points) - 1 - i) % every == 0:
             items.append(
-                f'<text x="{left + i * step:.1f}" y="{h - bottom + 16}" text-anchor="{anchor}">'
+                f'<text x="{left + i * step:.1f}" y="{h - bottom + 16}" text-anchor="middle">'
                 f"{t['period_end']}</text>"
             )
     return (
