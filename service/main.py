@@ -117,6 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     elif len(settings.pseudonym_key.get_secret_value()) < MIN_KEY_CHARS:
         log.warning("OPIOID_CDS_PSEUDONYM_KEY is short: use at least %d characters", MIN_KEY_CHARS)
     _trust(app, settings, log)
+    if settings.auth == "jwt" and settings.admin_token is None:
+        log.warning(
+            "OPIOID_CDS_ADMIN_TOKEN is not set and auth is jwt: reports, dashboard and rule "
+            "workbench are closed (every request to them is refused with 401)"
+        )
     if settings.link_key is None:
         log.warning(
             "OPIOID_CDS_LINK_KEY is not set: taper plan links on cards use a key of this process "
