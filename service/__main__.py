@@ -170,13 +170,24 @@ def serve_app(host: str, port: int, workers: int | None) -> int:
     them but the socket — per-process state is listed in docs/performance.md."""
     import uvicorn
 
+    from service.auth import load_issuers
     from service.config import Settings
+    from service.errors import ConfigurationError
 
-    count = workers if workers is not None else Settings().workers
+    settings = Settings()
+    count = workers if workers is not None else settings.workers
     if count < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=count)
+    try:
+        if count > 1 and settings.auth == "jwt":
+            # Each worker would otherwise die with its own traceback on a bad issuers file.
+            load_issuers(settings)
+        # One worker builds the app in this process: a configuration error reaches here.
+        uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=count)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
