@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -62,6 +63,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_find(sub)
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as exc:
+        problem = setting_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+def setting_problem(exc: Exception) -> str | None:
+    """An invalid OPIOID_CDS_* setting as one line naming it (never its value: it may be a
+    secret), or None when ``exc`` is not about the settings."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    prefix = "OPIOID_CDS_"
+    if isinstance(exc, SettingsError):
+        # pydantic-settings: 'error parsing value for field "x" from source "..."' (bad JSON).
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = prefix + found.group(1).upper() if found else "an OPIOID_CDS_ setting"
+        return f"invalid setting {name}: not valid JSON"
+    if not isinstance(exc, ValidationError) or exc.title != "Settings":
+        return None
+    problems = []
+    for error in exc.errors():
+        first, *rest = [str(part) for part in error["loc"]] or ["?"]
+        name = prefix + first.upper() + "".join(f"[{part}]" for part in rest)
+        problems.append(f"{name}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve_app(args.host, args.port, args.workers)
     if args.command == "find":
