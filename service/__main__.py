@@ -183,8 +183,9 @@ def _find(args: argparse.Namespace) -> int:
         progress=args.progress,
         work=args.work,
     )
+    settings = Settings()  # an invalid setting is main's one line, not a ValueError here
     try:
-        summary = run_find(Settings(), options)
+        summary = run_find(settings, options)
     except (ServiceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -75,7 +75,7 @@ def test_start_up_names_a_postgresql_database_without_its_password_or_keys(
 
 
 def test_an_invalid_setting_is_one_line_and_exit_code_2(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setenv("OPIOID_CDS_WORKERS", "many-secret-words")
     assert main(["db", "upgrade"]) == 2
@@ -84,6 +84,9 @@ def test_an_invalid_setting_is_one_line_and_exit_code_2(
         "error: invalid setting OPIOID_CDS_WORKERS: Input should be a valid integer, unable "
         "to parse string as an integer\n"
     )
+    # Find catches ValueError (a ValidationError is one): the setting is still one line.
+    assert main(["find", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.startswith("error: invalid setting OPIOID_CDS_WORKERS: ")
     monkeypatch.delenv("OPIOID_CDS_WORKERS")
     monkeypatch.setenv("OPIOID_CDS_CORS_ALLOW_ORIGINS", "[https://ehr.example")
     assert main(["openapi"]) == 2
