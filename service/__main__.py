@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -62,6 +63,39 @@ def main(argv: list[str] | None = None) -> int:
     )
     _add_find(sub)
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as exc:
+        problem = setting_problem(exc)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+
+
+def setting_problem(exc: Exception) -> str | None:
+    """An invalid OPIOID_CDS_* setting as one line naming it (never its value: it may be a
+    secret), or None when ``exc`` is not about the settings."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    prefix = "OPIOID_CDS_"
+    if isinstance(exc, SettingsError):
+        # pydantic-settings: 'error parsing value for field "x" from source "..."' (bad JSON).
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = prefix + found.group(1).upper() if found else "an OPIOID_CDS_ setting"
+        return f"invalid setting {name}: not valid JSON"
+    if not isinstance(exc, ValidationError) or exc.title != "Settings":
+        return None
+    problems = []
+    for error in exc.errors():
+        first, *rest = [str(part) for part in error["loc"]] or ["?"]
+        name = prefix + first.upper() + "".join(f"[{part}]" for part in rest)
+        problems.append(f"{name}: {error['msg']}")
+    return "invalid setting " + "; ".join(problems)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve_app(args.host, args.port, args.workers)
     if args.command == "find":
@@ -149,8 +183,9 @@ def _find(args: argparse.Namespace) -> int:
         progress=args.progress,
         work=args.work,
     )
+    settings = Settings()  # an invalid setting is main's one line, not a ValueError here
     try:
-        summary = run_find(Settings(), options)
+        summary = run_find(settings, options)
     except (ServiceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -170,13 +205,24 @@ def serve_app(host: str, port: int, workers: int | None) -> int:
     them but the socket — per-process state is listed in docs/performance.md."""
     import uvicorn
 
+    from service.auth import load_issuers
     from service.config import Settings
+    from service.errors import ConfigurationError
 
-    count = workers if workers is not None else Settings().workers
+    settings = Settings()
+    count = workers if workers is not None else settings.workers
     if count < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=count)
+    try:
+        if count > 1 and settings.auth == "jwt":
+            # Each worker would otherwise die with its own traceback on a bad issuers file.
+            load_issuers(settings)
+        # One worker builds the app in this process: a configuration error reaches here.
+        uvicorn.run("service.main:create_app", factory=True, host=host, port=port, workers=count)
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

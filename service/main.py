@@ -23,6 +23,7 @@ from service.api.routes_tier import router as tier_router
 from service.auth import ClientVerifier, load_issuers
 from service.config import Settings
 from service.pipeline import Pipeline
+from service.storage.commands import database_name
 from service.storage.pseudonym import MIN_KEY_CHARS
 from service.storage.store import Storage
 from service.workbench.catalogue import Catalogue
@@ -73,6 +74,28 @@ def _trust(app: FastAPI, settings: Settings, log: logging.Logger) -> None:
     log.info("client JWT audiences are %s/cds-services/...", settings.public_base_url.rstrip("/"))
 
 
+def _where_things_are(settings: Settings, log: logging.Logger) -> None:
+    """Start-up says where the database is, where each key comes from and where the docs
+    are (never a password or a key): a new user's first questions."""
+    log.info("database: %s", database_name(settings.database_url))
+
+    def source(value: object, variable: str, unset: str) -> str:
+        return f"from the environment ({variable})" if value is not None else f"not set ({unset})"
+
+    log.info(
+        "keys: pseudonym key %s; link key %s; admin token %s",
+        source(settings.pseudonym_key, "OPIOID_CDS_PSEUDONYM_KEY", "no patient-linked storage"),
+        source(settings.link_key, "OPIOID_CDS_LINK_KEY", "a key of this process only"),
+        source(
+            settings.admin_token,
+            "OPIOID_CDS_ADMIN_TOKEN",
+            "reports open" if settings.auth == "off" else "reports closed",
+        ),
+    )
+    base = settings.public_base_url.rstrip("/")
+    log.info("API docs at %s/docs (try each endpoint there); dashboard at %s/dashboard", base, base)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -109,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     else:
         log.info("CORS: off (no browser origin may call; set OPIOID_CDS_CORS_ALLOW_ORIGINS)")
     log.info("card links use public base URL %s", settings.public_base_url)
+    _where_things_are(settings, log)
     if settings.pseudonym_key is None:
         log.warning(
             "OPIOID_CDS_PSEUDONYM_KEY is not set: the audit keeps no patient key, snoozes "
@@ -118,6 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     elif len(settings.pseudonym_key.get_secret_value()) < MIN_KEY_CHARS:
         log.warning("OPIOID_CDS_PSEUDONYM_KEY is short: use at least %d characters", MIN_KEY_CHARS)
     _trust(app, settings, log)
+    if settings.auth == "jwt" and settings.admin_token is None:
+        log.warning(
+            "OPIOID_CDS_ADMIN_TOKEN is not set and auth is jwt: reports, dashboard and rule "
+            "workbench are closed (every request to them is refused with 401)"
+        )
     if settings.link_key is None:
         log.warning(
             "OPIOID_CDS_LINK_KEY is not set: taper plan links on cards use a key of this process "

@@ -13,16 +13,29 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, Header
+from fastapi.security import HTTPBearer
 
 from service.api.deps import SettingsDep
 from service.errors import AdminRequired
 
 log = logging.getLogger("service.api")
 
+# Documents the scheme in the OpenAPI document only; the header is read and compared below
+# (auto_error=False: a missing or malformed header must be our 401 with WWW-Authenticate,
+# not FastAPI's own error).
+_admin_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="adminToken",
+    description="The administrator's bearer token (OPIOID_CDS_ADMIN_TOKEN) for the reports, "
+    "the dashboard and the rule workbench. Not needed when the service runs with auth off "
+    "and no admin token.",
+)
+
 
 def require_admin(
     settings: SettingsDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    _: Annotated[object, Depends(_admin_bearer)] = None,
 ) -> None:
     expected = settings.admin_token
     if expected is None:

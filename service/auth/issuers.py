@@ -6,6 +6,9 @@
                  {"iss": "https://other.example", "jwks_file": "other-jwks.json"},
                  {"iss": "https://sandbox.example", "jku": "https://sandbox.example/jwks"}]}
 
+A complete example (an inline ES384 key, the CDS Hooks sandbox's ``jku``), which a test
+loads: docs/examples/trusted-issuers.json.
+
 [SPEC2]: the service "SHOULD keep an allowlist of iss and jku". A ``jku`` is fetched only
 when it is the one configured for that issuer, and not at all when the issuer's keys are
 also given (``jwks``/``jwks_file`` with ``jku``: keys pinned, the ``jku`` only matched); a
@@ -158,25 +161,52 @@ def _by_kid(keys: KeySet | None, kid: str) -> Key | None:
     return None
 
 
+_NOT_AN_OBJECT = (
+    'must be an object with an "issuers" list, {"issuers": [{"iss": ..., "jwks" | '
+    '"jwks_file" | "jku": ...}]} (an example: docs/examples/trusted-issuers.json)'
+)
+
+
+def _problem(error: Exception) -> str:
+    """What is wrong with the file, on one line."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        more = error.error_count() - 1
+        return f"{field.lstrip('.')}: {message}" + (f" (and {more} more)" if more else "")
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"not valid YAML: {error.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(error, yaml.YAMLError):
+        return "not valid YAML"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(error, OSError):
+        return f"cannot be read ({error.strerror or type(error).__name__})"
+    return " ".join(str(error).split())
+
+
 def load_issuers(settings: Settings) -> dict[str, TrustedIssuer]:
     """The trusted issuers by ``iss``; a ConfigurationError names what is wrong."""
     path = settings.trusted_issuers_file
     if path is None:
         return {}
-    where = str(path)
+    # One line naming the setting, the file and what is wrong: it is what an operator sees
+    # when start-up stops (python -m service serve prints it; no pydantic or YAML dump).
+    where = f"OPIOID_CDS_TRUSTED_ISSUERS_FILE {path}"
+    if path.suffix not in (".json", ".yaml", ".yml"):
+        raise ConfigurationError(f"{where}: a trusted issuers file is .json, .yaml or .yml")
     try:
         text = path.read_text("utf-8")
-        if path.suffix == ".json":
-            raw = json.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            raw = yaml.safe_load(text)
-        else:
-            raise ConfigurationError(f"{where}: a trusted issuers file is .json, .yaml or .yml")
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        if not isinstance(raw, dict) or "issuers" not in raw:
+            raise ConfigurationError(f"{where}: {_NOT_AN_OBJECT}")
         parsed = IssuersFile.model_validate(raw)
     except (OSError, ValueError, yaml.YAMLError) as error:
-        problem = error.errors()[0] if isinstance(error, ValidationError) else None
-        detail = f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}" if problem else error
-        raise ConfigurationError(f"{where}: {detail}") from None
+        raise ConfigurationError(f"{where}: {_problem(error)}") from None
     issuers: dict[str, TrustedIssuer] = {}
     for i, entry in enumerate(parsed.issuers):
         if entry.iss in issuers:
@@ -190,7 +220,10 @@ def load_issuers(settings: Settings) -> dict[str, TrustedIssuer]:
                 file = file if file.is_absolute() else path.parent / file
                 keys = public_keys(json.loads(file.read_text("utf-8")), f"issuers[{i}].jwks_file")
         except (OSError, ValueError) as error:
-            raise ConfigurationError(f"{where}: {error}") from None
+            detail = _problem(error)
+            if not detail.startswith(f"issuers[{i}]"):  # public_keys names the entry itself
+                detail = f"issuers[{i}].jwks_file {entry.jwks_file}: {detail}"
+            raise ConfigurationError(f"{where}: {detail}") from None
         issuers[entry.iss] = TrustedIssuer(entry.iss, keys=keys, jku=entry.jku, settings=settings)
     log.info("trusting %d CDS client issuer(s): %s", len(issuers), ", ".join(issuers))
     return issuers

@@ -57,6 +57,45 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
+#: The server cannot measure text, so a label's width is estimated: at most this many pixels
+#: a character at font-size 12 (system-ui digits and lower case are narrower; a few wide
+#: capitals are not).
+_CHAR_PX = 7.0
+#: The label column of a horizontal bar chart: as wide as the longest label, within these.
+_MIN_LABEL_PX, _MAX_LABEL_PX = 48, 224
+
+
+def _abbreviate(label: str, chars: int) -> str:
+    """``label`` in at most ``chars`` characters: its start and end around an ellipsis (an
+    organisation's id differs at either end: a host, or a code after a path). A URL's
+    scheme goes first: it tells one organisation from another least."""
+    if len(label) <= chars:
+        return label
+    label = label.removeprefix("https://").removeprefix("http://")
+    if len(label) <= chars:
+        return label
+    tail = (chars - 1) // 2
+    return label[: chars - 1 - tail] + "…" + label[len(label) - tail :]
+
+
+def _label_column(labels: Sequence[str]) -> tuple[int, list[str]]:
+    """The x where the bars start and each label as drawn: the column fits the longest label
+    up to a cap, and a longer label is abbreviated (the full one is its tooltip, and in the
+    table below the chart)."""
+    longest = max((len(label) for label in labels), default=0)
+    column = min(_MAX_LABEL_PX, max(_MIN_LABEL_PX, round(longest * _CHAR_PX)))
+    fits = int(column // _CHAR_PX)
+    return column + 16, [_abbreviate(label, fits) for label in labels]
+
+
+def _row_label(x: float, y: float, full: str, shown: str) -> str:
+    """A label right-aligned at ``x``; its tooltip (and ``data-label``) the full name."""
+    return (
+        f'<text class="label" x="{x:.1f}" y="{y:.1f}" text-anchor="end" fill="{INK}" '
+        f'data-label="{escape(full)}"><title>{escape(full)}</title>{escape(shown)}</text>'
+    )
+
+
 def fires_and_override_rate(
     svg: Svg, labels: Sequence[str], fired: Sequence[int], rate: Sequence[float | None]
 ) -> str:
@@ -119,7 +158,8 @@ def ranked_bars(
     follow each value (e.g. the change since the previous period)."""
     order = sorted(range(len(labels)), key=lambda i: (-values[i], labels[i]))
     notes = notes or [""] * len(labels)
-    row, left, right, top = 26, 150, 130, 8
+    left, shown = _label_column(labels)
+    row, right, top = 26, 130, 8
     width = 560
     height = top * 2 + row * max(1, len(labels))
     plot_w = width - left - right
@@ -129,9 +169,8 @@ def ranked_bars(
         y = top + rank * row
         w = plot_w * values[i] / x_max
         out.append(
-            f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end" fill="{INK}">'
-            f"{escape(labels[i])}</text>"
-            f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
+            _row_label(left - 8, y + row / 2 + 4, labels[i], shown[i])
+            + f'<rect class="bar" x="{left}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" '
             f'fill="{BAR}" data-label="{escape(labels[i])}" data-value="{values[i]:.4f}">'
             f"<title>{escape(labels[i])}: {_fmt(values[i])}{unit}</title></rect>"
             f'<text x="{left + w + 6:.1f}" y="{y + row / 2 + 4:.1f}" fill="{INK}">'
@@ -161,6 +200,7 @@ def histogram(
             f"{_fmt(tick)}</text>"
         )
     label_every = max(1, len(counts) // 8)
+    axis_y = height - bottom + 16
     for i, ((lo, hi), n) in enumerate(zip(edges, counts, strict=True)):
         x = left + slot * i
         h = plot_h * n / y_max
@@ -173,13 +213,18 @@ def histogram(
             f'data-label="{band}" data-value="{n}">'
             f"<title>{band} mg OME/day: {n} patients</title></rect>"
         )
-        if i % label_every == 0:
+        if hi is None:  # the open-ended top band is named in its middle: "300+"
             out.append(
-                f'<text x="{x:.1f}" y="{height - bottom + 16}" fill="{INK}">{_fmt(lo)}</text>'
+                f'<text class="tick" x="{x + slot / 2:.1f}" y="{axis_y}" text-anchor="middle" '
+                f'fill="{INK}" data-value="{_fmt(lo)}">{band}</text>'
             )
-    first_lo, first_hi = edges[0] if edges else (0.0, 1.0)
-    bin_w = (first_hi or first_lo + 1.0) - first_lo
-    tx = left + slot * min(threshold / bin_w, len(counts))
+        elif i % label_every == 0:  # a value on its band's left edge, centred on it
+            out.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" '
+                f'stroke="{INK}"/><text class="tick" x="{x:.1f}" y="{axis_y}" '
+                f'text-anchor="middle" fill="{INK}" data-value="{_fmt(lo)}">{_fmt(lo)}</text>'
+            )
+    tx = _value_x(threshold, edges, left, slot)
     out.append(
         f'<line class="threshold" x1="{tx:.1f}" x2="{tx:.1f}" y1="{top - 8}" '
         f'y2="{top + plot_h}" stroke="{THRESHOLD}" stroke-width="2" stroke-dasharray="6 3" '
@@ -192,6 +237,19 @@ def histogram(
     return "".join(out)
 
 
+def _value_x(
+    value: float, edges: Sequence[tuple[float, float | None]], left: float, slot: float
+) -> float:
+    """Where ``value`` is on a histogram's x axis: within its band in proportion (on a
+    band's edge, at that edge, so a line there meets the edge's tick), the start of the
+    open-ended top band for anything in it."""
+    for i, (lo, hi) in enumerate(edges):
+        if hi is None or value < hi:
+            within = 0.0 if hi is None else max(0.0, value - lo) / (hi - lo)
+            return left + slot * (i + within)
+    return left + slot * len(edges)
+
+
 @dataclass(frozen=True, slots=True)
 class Series:
     name: str
@@ -201,7 +259,8 @@ class Series:
 
 def stacked_bars(svg: Svg, labels: Sequence[str], series: Sequence[Series]) -> str:
     """One horizontal bar per label, its parts (percentages adding up to 100) side by side."""
-    row, left, right, top, legend = 26, 150, 20, 8, 22
+    left, shown = _label_column(labels)
+    row, right, top, legend = 26, 20, 8, 22
     width = 560
     height = top * 2 + row * max(1, len(labels)) + legend
     plot_w = width - left - right
@@ -209,10 +268,7 @@ def stacked_bars(svg: Svg, labels: Sequence[str], series: Sequence[Series]) -> s
     for r, label in enumerate(labels):
         y = top + r * row
         x = float(left)
-        out.append(
-            f'<text x="{left - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end" fill="{INK}">'
-            f"{escape(label)}</text>"
-        )
+        out.append(_row_label(left - 8, y + row / 2 + 4, label, shown[r]))
         for s in series:
             v = s.values[r]
             w = plot_w * v / 100

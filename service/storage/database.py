@@ -79,8 +79,9 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply pending migrations, one process at a time (workers start together)."""
+def upgrade(engine: Engine) -> str | None:
+    """Apply pending migrations, one process at a time (workers start together); the
+    revision the database was at before (None: it was empty)."""
     config = alembic_config()
     path = sqlite_path(str(engine.url))
     if path is not None:
@@ -91,8 +92,11 @@ def upgrade(engine: Engine) -> None:
         config.attributes["connection"] = connection
         before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(config, "head")
-    if before != head_revision():
-        log.info("storage: database migrated from %s to %s", before, head_revision())
+    if before is None:
+        log.info("storage: created the database (revision %s)", head_revision())
+    elif before != head_revision():
+        log.info("storage: database migrated from revision %s to %s", before, head_revision())
+    return before
 
 
 @contextmanager

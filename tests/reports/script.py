@@ -245,13 +245,24 @@ DASHBOARD_SINCE, DASHBOARD_UNTIL = date(2026, 1, 5), date(2026, 11, 22)
 _REASONS = ("risk-assessment-done", "specialist-plan", "palliative-care", "co-prescribing-reviewed")
 
 
+#: As the audit records them: ODS codes, or a client's id (its JWT tenant or iss, a URL that
+#: may be long), so the dashboard's labels are tried at their real lengths.
+DASHBOARD_ORGANISATIONS = (
+    "https://gp-system.example",
+    "Y01002",
+    "Y01003",
+    "https://ehr.example.nhs.uk/tenants/leeds-north-primary-care-network/Y01004",
+    "Y01005",
+)
+
+
 def dashboard_script(storage: Storage) -> int:
     """Five organisations over six 8-week periods, made by arithmetic (no random data):
     each organisation's doses and answers differ, so the charts have something to compare.
     Returns the number of calls written."""
     calls: list[HookCall] = []
     answers: list[FeedbackItem] = []
-    for o, org in enumerate(("Y01001", "Y01002", "Y01003", "Y01004", "Y01005")):
+    for o, org in enumerate(DASHBOARD_ORGANISATIONS):
         for k in range(6):
             start = datetime.combine(DASHBOARD_SINCE, datetime.min.time(), UTC)
             for j in range(6 + 2 * o + k):

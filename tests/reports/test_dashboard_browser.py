@@ -141,6 +141,33 @@ def test_the_dashboard_draws_its_charts_from_the_reports(server: str, browser: A
     assert drawn == ome["patients_flagged"] - ome["patients_total_unknown"] > 0
     assert page.locator("#ome-distribution line.threshold").get_attribute("data-value") == "120.0"
 
+    # Nothing cut off on the left: every organisation's label is inside its chart; a long one
+    # is abbreviated, its full name its tooltip (and in the table).
+    for chart in ("orgs-patients_high_dose", "orgs-prompts"):
+        frame = page.locator(f'[id="{chart}"]').bounding_box()
+        labels = page.locator(f'[id="{chart}"] text.label')
+        assert labels.count() == 5
+        for i in range(5):
+            box = labels.nth(i).bounding_box()
+            assert box is not None and frame is not None and box["x"] >= frame["x"], chart
+        full = sorted(labels.nth(i).get_attribute("data-label") for i in range(5))
+        assert full == sorted(data.DASHBOARD_ORGANISATIONS)
+    short = page.locator('[id="orgs-prompts"] text.label', has_text="https://gp-system.example")
+    assert short.count() == 1 and "…" not in (short.text_content() or "")
+    long_name = data.DASHBOARD_ORGANISATIONS[3]
+    abbreviated = page.locator(f'[id="orgs-prompts"] text.label[data-label="{long_name}"]')
+    assert "…" in (abbreviated.text_content() or "")
+    assert abbreviated.locator("title").text_content() == long_name
+    # The open-ended top band is labelled, and the threshold line is on the 120 tick.
+    ticks = page.locator("#ome-distribution text.tick")
+    assert ticks.last.text_content() == "300+"
+    line = page.locator("#ome-distribution line.threshold").bounding_box()
+    tick = page.locator('#ome-distribution text.tick[data-value="120"]').bounding_box()
+    assert line is not None and tick is not None
+    assert abs((line["x"] + line["width"] / 2) - (tick["x"] + tick["width"] / 2)) < 1.5
+    page.locator("#ome-distribution").screenshot(path=str(ARTIFACTS / "dashboard-ome.png"))
+    page.locator('[id="orgs-prompts"]').screenshot(path=str(ARTIFACTS / "dashboard-orgs.png"))
+
     # Rendered, not just present: the charts have a size on the screen.
     box = page.locator("#ome-distribution").bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150

@@ -3,17 +3,19 @@ tables in service/storage/schema.py; `python -m service db upgrade` and `db purg
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert
+from sqlalchemy import insert, make_url
 
 from service.__main__ import main
 from service.config import Settings
 from service.storage import database, schema
+from service.storage.commands import database_name
 from service.storage.records import FeedbackItem, HookCall
 from service.storage.store import Storage
 from tests.conftest import NOW
@@ -40,11 +42,58 @@ def test_db_upgrade_command(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("OPIOID_CDS_DATABASE_URL", settings.database_url)
+    head = database.head_revision()
     assert main(["db", "upgrade"]) == 0
-    assert f"revision {database.head_revision()}" in capsys.readouterr().out
+    created = capsys.readouterr().out
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        assert created == f"created SQLite file {url.database} (revision {head})\n"
+    else:  # named by host, port, database and schema; never a password
+        assert created.startswith(f"created PostgreSQL database {url.database} (schema test_")
+        place = f"{url.host}:{url.port}" if url.port else f"{url.host}"
+        assert f") on {place}" in created
+        assert created.endswith(f" (revision {head})\n")
+        if url.password:
+            assert url.password not in created
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.endswith(f" is at revision {head}; nothing to do\n")
     storage = Storage(settings.database_url, settings.spool_path, {})
-    assert database.current_revision(storage.engine) == database.head_revision()
+    assert database.current_revision(storage.engine) == head
     storage.close()
+
+
+def test_the_first_migration_says_it_created_the_database(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="service.storage")
+    storage = Storage(settings.database_url, settings.spool_path, {})
+    try:
+        assert database.upgrade(storage.engine) is None
+        assert database.upgrade(storage.engine) == database.head_revision()
+    finally:
+        storage.close()
+    said = [r.message for r in caplog.records if r.name == "service.storage"]
+    assert said == [f"storage: created the database (revision {database.head_revision()})"]
+
+
+def test_database_names_never_show_a_password() -> None:
+    url = "postgresql+psycopg://cds:hunter2secret@db.example:5433/cds?options=-csearch_path%3Daudit"
+    assert database_name(url) == "PostgreSQL database cds (schema audit) on db.example:5433 as cds"
+    assert database_name("postgresql+psycopg://cds@db/cds?password=hunter2") == (
+        "PostgreSQL database cds on db as cds"
+    )
+    assert database_name("sqlite:////srv/cds/opioid-cds.db") == "SQLite file /srv/cds/opioid-cds.db"
+
+
+def test_a_database_that_is_down_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing listens on port 1 of loopback: the connection is refused at once.
+    monkeypatch.setenv("OPIOID_CDS_DATABASE_URL", "postgresql+psycopg://cds:pw@127.0.0.1:1/cds")
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: PostgreSQL database cds on 127.0.0.1:1 as cds: ")
+    assert err.count("\n") == 1 and ":pw@" not in err
 
 
 def _call(id_: str, days_ago: int) -> HookCall:
