@@ -156,3 +156,13 @@ for _s in SERVICES:
 
 #: The prefetch templates of the service listed for each hook (also used by its aliases).
 PREFETCH_FOR_HOOK: dict[str, dict[str, str]] = {s.hook: dict(s.prefetch or {}) for s in SERVICES}
+
+
+def same_service(service_id: str) -> frozenset[str]:
+    """The ids that name the same service for feedback: an id, and a deprecated alias that
+    answers one of its hooks (a card issued through ``opioid-safety`` may get its feedback
+    at ``opioid-safety-sign``, and the other way round)."""
+    hooks = SERVICE_HOOKS.get(service_id, frozenset())
+    return frozenset(
+        {service_id, *(other for other, served in SERVICE_HOOKS.items() if served & hooks)}
+    )

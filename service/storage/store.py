@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
+from service.cds_hooks.services import same_service
 from service.storage import database, schema
 from service.storage.records import (
     FeedbackItem,
@@ -239,7 +240,7 @@ class Storage:
         )
 
     def _insert_feedback(self, connection: Connection, item: FeedbackItem) -> None:
-        card = _card(connection, item.card_uuid)
+        card = _card(connection, item.card_uuid, item.service_id)
         connection.execute(
             insert(schema.feedback).values(
                 id=item.id,
@@ -406,13 +407,17 @@ def _fields(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in row.__slots__}
 
 
-def _card(connection: Connection, card_uuid: str) -> tuple[str | None, list[str]] | None:
-    """The patient key and rules of the latest call that issued this card, or None."""
+def _card(
+    connection: Connection, card_uuid: str, service_id: str
+) -> tuple[str | None, list[str]] | None:
+    """The patient key and rules of the latest call to this service that issued this card,
+    or None: feedback posted to another service's endpoint is kept but not attributed (it
+    cannot snooze another service's finding)."""
     h, i = schema.hook_call, schema.issued_finding
     latest = connection.execute(
         select(h.c.id, h.c.patient_key)
         .join(i, i.c.hook_call_id == h.c.id)
-        .where(i.c.card_uuid == card_uuid)
+        .where(i.c.card_uuid == card_uuid, h.c.service_id.in_(same_service(service_id)))
         .order_by(h.c.recorded_at.desc())
         .limit(1)
     ).first()

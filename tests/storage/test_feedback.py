@@ -103,6 +103,29 @@ def test_feedback_for_a_card_never_issued_is_kept_and_flagged(client: TestClient
     assert rows(storage_of(client), schema.patient_memory) == []
 
 
+def test_feedback_posted_to_another_services_endpoint_is_kept_flagged_and_snoozes_nothing(
+    client: TestClient,
+) -> None:
+    """The order-sign card's override sent to the discharge service (found by a new-user
+    trial): kept, not attributed to the card, and no snooze for the order-sign finding."""
+    card = _warning(client)
+    body = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": {"system": REASONS, "code": "risk-assessment-done"}},
+                "outcomeTimestamp": "2026-11-22T12:01:00Z",
+            }
+        ]
+    }
+    response = client.post("/cds-services/opioid-discharge/feedback", json=body)
+    assert response.status_code == 200
+    (stored,) = rows(storage_of(client), schema.feedback)
+    assert stored["card_known"] is False
+    assert rows(storage_of(client), schema.patient_memory) == []
+
+
 def test_feedback_survives_a_restart(make_client: Callable[..., TestClient]) -> None:
     first = make_client()
     card = _warning(first)
