@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +95,13 @@ class Storage:
     # -- writes ---------------------------------------------------------------------------
 
     def record_hook_call(self, call: HookCall) -> None:
-        self._write("hook_call", to_json(call), lambda c: _insert_hook_call(c, call))
+        self._write("hook_call", lambda: to_json(call), lambda c: _insert_hook_call(c, call))
 
     def record_feedback(self, items: list[FeedbackItem]) -> None:
         for item in items:
-            self._write("feedback", to_json(item), lambda c, i=item: self._insert_feedback(c, i))
+            self._write(
+                "feedback", partial(to_json, item), lambda c, i=item: self._insert_feedback(c, i)
+            )
 
     def remember(
         self,
@@ -112,7 +115,7 @@ class Storage:
         ``reminder-shown``), durably, as the audit is. A replayed row may be kept twice,
         which ``last_recorded`` does not mind."""
         row = _memory_row(patient_key, rule, kind, at, until)
-        self._write("memory", to_json_row(row), lambda c: _insert_memory(c, row))
+        self._write("memory", lambda: to_json_row(row), lambda c: _insert_memory(c, row))
 
     def last_recorded(self, patient_key: str, kind: str) -> dict[str, datetime]:
         """For each rule, when this patient's latest memory of ``kind`` was recorded (empty
@@ -135,10 +138,14 @@ class Storage:
             self._failed("memory lookup", exc)
             return {}
 
-    def _write(self, kind: str, payload: dict[str, Any], insert_rows: Any) -> None:
+    def _write(
+        self, kind: str, spooled: Callable[[], dict[str, Any]], insert_rows: Any
+    ) -> None:
+        """Insert a row, or spool it. ``spooled`` makes the row's spool form, only when it
+        is needed: a row that reaches the database is never serialised (issue 14)."""
         if not self._available():  # failed a moment ago: straight to the spool
             self.failures += 1
-            self._append(kind, payload)
+            self._append(kind, spooled())
             return
         try:
             self.open(REPLAY_PER_WRITE)
@@ -149,17 +156,17 @@ class Storage:
                 # the next requests instead of stalling one of them.
                 self._replay(limit=REPLAY_PER_WRITE)
                 if self.spool.pending():  # this row waits behind the rest, in order
-                    self._append(kind, payload)
+                    self._append(kind, spooled())
                     return
             with self.engine.begin() as connection:
                 insert_rows(connection)
         except SQLAlchemyError as exc:
             if not isinstance(exc, _UNAVAILABLE):
-                self._reject(kind, payload, exc)
+                self._reject(kind, spooled(), exc)
                 return
-            self._spool(kind, payload, exc)
+            self._spool(kind, spooled(), exc)
         except _UNAVAILABLE as exc:
-            self._spool(kind, payload, exc)
+            self._spool(kind, spooled(), exc)
 
     def _spool(self, kind: str, payload: dict[str, Any], exc: BaseException) -> None:
         self._failed(kind, exc)
