@@ -138,9 +138,7 @@ class Storage:
             self._failed("memory lookup", exc)
             return {}
 
-    def _write(
-        self, kind: str, spooled: Callable[[], dict[str, Any]], insert_rows: Any
-    ) -> None:
+    def _write(self, kind: str, spooled: Callable[[], dict[str, Any]], insert_rows: Any) -> None:
         """Insert a row, or spool it. ``spooled`` makes the row's spool form, only when it
         is needed: a row that reaches the database is never serialised (issue 14)."""
         if not self._available():  # failed a moment ago: straight to the spool
