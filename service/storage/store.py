@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from service.storage import database, schema
@@ -288,13 +288,6 @@ class Storage:
     def snoozes(self, patient_key: str, now: datetime) -> dict[str, Snooze]:
         """The snoozes in force for this patient, by rule (the latest of each). When the
         database cannot be read, none: the warning shows (the safe side), and it is logged."""
-        m = schema.patient_memory
-        query = (
-            select(m.c.rule, m.c.recorded_at, m.c.until, m.c.reason_code)
-            .where(m.c.patient_key == patient_key, m.c.kind == SNOOZE)
-            .where(m.c.recorded_at <= now, m.c.until > now)
-            .order_by(m.c.recorded_at)
-        )
         if not self._available():
             return {}
         try:
@@ -302,7 +295,7 @@ class Storage:
             if not self._ready:
                 return {}
             with self.engine.connect() as connection:
-                rows = connection.execute(query).all()
+                rows = connection.execute(_SNOOZES, {"key": patient_key, "now": now}).all()
         except (SQLAlchemyError, *_UNAVAILABLE) as exc:
             self._failed("snooze lookup", exc)
             return {}
@@ -369,34 +362,57 @@ def _exists(connection: Connection, column: Any, value: str) -> bool:
     return connection.execute(select(column).where(column == value)).first() is not None
 
 
+# The statements of every call, built once: a statement built per call with ``.values(...)``
+# cost SQLAlchemy more CPU (coercing each value, a cache key per statement) than SQLite's
+# insert itself (issue 14). Values go in as parameters; the compiled form is cached.
+_SNOOZES = (
+    select(
+        schema.patient_memory.c.rule,
+        schema.patient_memory.c.recorded_at,
+        schema.patient_memory.c.until,
+        schema.patient_memory.c.reason_code,
+    )
+    .where(
+        schema.patient_memory.c.patient_key == bindparam("key"),
+        schema.patient_memory.c.kind == SNOOZE,
+        schema.patient_memory.c.recorded_at <= bindparam("now"),
+        schema.patient_memory.c.until > bindparam("now"),
+    )
+    .order_by(schema.patient_memory.c.recorded_at)
+)
+_INSERT_HOOK_CALL = insert(schema.hook_call)
+_INSERT_FINDING = insert(schema.issued_finding)
+_INSERT_SUGGESTION = insert(schema.issued_suggestion)
+
+
 def _insert_hook_call(connection: Connection, call: HookCall) -> None:
     connection.execute(
-        insert(schema.hook_call).values(
-            id=call.id,
-            recorded_at=call.recorded_at,
-            service_id=call.service_id,
-            hook=call.hook,
-            hook_instance=call.hook_instance,
-            patient_key=call.patient_key,
-            organisation=call.organisation,
-            organisation_source=call.organisation_source,
-            client=call.client,
-            current_ome_mg_per_day=call.current_ome_mg_per_day,
-            proposed_ome_mg_per_day=call.proposed_ome_mg_per_day,
-            status=call.status,
-            error_code=call.error_code,
-            latency_ms=call.latency_ms,
-            card_count=call.card_count,
-        )
+        _INSERT_HOOK_CALL,
+        {
+            "id": call.id,
+            "recorded_at": call.recorded_at,
+            "service_id": call.service_id,
+            "hook": call.hook,
+            "hook_instance": call.hook_instance,
+            "patient_key": call.patient_key,
+            "organisation": call.organisation,
+            "organisation_source": call.organisation_source,
+            "client": call.client,
+            "current_ome_mg_per_day": call.current_ome_mg_per_day,
+            "proposed_ome_mg_per_day": call.proposed_ome_mg_per_day,
+            "status": call.status,
+            "error_code": call.error_code,
+            "latency_ms": call.latency_ms,
+            "card_count": call.card_count,
+        },
     )
     if call.findings:
         connection.execute(
-            insert(schema.issued_finding),
-            [{"hook_call_id": call.id, **_fields(f)} for f in call.findings],
+            _INSERT_FINDING, [{"hook_call_id": call.id, **_fields(f)} for f in call.findings]
         )
     if call.suggestions:
         connection.execute(
-            insert(schema.issued_suggestion),
+            _INSERT_SUGGESTION,
             [{"hook_call_id": call.id, **_fields(s)} for s in call.suggestions],
         )
 
