@@ -73,7 +73,8 @@ medicines: $(STAMP)
 
 # Benchmarks (issue 14, docs/performance.md): in-process (pytest-benchmark), then over HTTP
 # with wrk against real uvicorn servers on loopback (the service beside a parse-only
-# baseline). Options: BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS, OPIOID_CDS_WORKERS.
+# baseline). Options: BENCH_SECONDS, BENCH_REPEATS, BENCH_CONNECTIONS, BENCH_AUTH (both|off|jwt),
+# OPIOID_CDS_WORKERS.
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
 	command -v wrk >/dev/null || apt-get install -y wrk

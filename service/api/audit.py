@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from service.cards.render import FINDINGS_EXTENSION, suggestion_uuid
 from service.cds_hooks.models import Card, HookRequest
@@ -165,16 +166,21 @@ def _rules(listed: list[dict[str, Any]]) -> list[str]:
 
 
 def _suggestions(card: Card, rules: list[RuleDefinition]) -> list[IssuedSuggestion]:
-    """Each suggestion with its kind (recomputed from its uuid) and the rules that offered
-    that kind; one row per such rule."""
+    """Each suggestion with its kind (as the renderer made it, else recomputed from its
+    uuid) and the rules that offered that kind; one row per such rule."""
     if card.uuid is None or not card.suggestions:
         return []
     kinds = list(dict.fromkeys(k for r in rules for k in r.card.suggestions))
     n = len(card.suggestions)
-    kind_of = {suggestion_uuid(card.uuid, kind, i): kind for kind in kinds for i in range(n)}
+    kind_of: dict[UUID, str] | None = None
     out = []
     for s in card.suggestions:
-        kind = kind_of.get(s.uuid) if s.uuid else None
+        if s.kind is not None:  # the renderer's (a kind no rule of the card offers: none)
+            kind = s.kind if s.kind in kinds and s.uuid else None
+        else:  # a card not from the renderer: the kind from its uuid (ADR 0007)
+            if kind_of is None:
+                kind_of = {suggestion_uuid(card.uuid, k, i): k for k in kinds for i in range(n)}
+            kind = kind_of.get(s.uuid) if s.uuid else None
         offered_by: list[str | None] = [r.id for r in rules if kind in r.card.suggestions]
         out += [IssuedSuggestion(str(card.uuid), str(s.uuid), kind, rule) for rule in offered_by]
     return out

@@ -3,11 +3,14 @@ a CDS Service, §Feedback)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Body, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -99,7 +102,7 @@ async def call_service(
         # blocking work: off the event loop, so other calls' fetches keep going — in one
         # thread hop, not one per step (issue 14).
         work = _Work(service_id, request, fetch, pipeline, now, audit, storage, review_memory)
-        body, count = await run_in_threadpool(work.answer)
+        body, count = await to_thread.run_sync(work.answer, limiter=_work_limiter())
     except RequestError as exc:
         await run_in_threadpool(storage.record_hook_call, audit.refused(exc))
         raise
@@ -142,6 +145,25 @@ class _Work:
             self.review_memory.shown(key, now)
         self.storage.record_hook_call(self.audit.answered(evaluation, self.pipeline.rules))
         return response_json(evaluation.cards), len(evaluation.cards)
+
+
+#: Calls whose blocking work runs at once, per worker process. The work is CPU-bound Python
+#: (one thread runs at a time under the GIL) and a SQLite commit takes the database's one
+#: write lock, so more threads add no throughput, only contention: for the GIL, the log
+#: handler's lock, SQLite's write lock (retried by its busy handler) and connections beyond
+#: the pool's, opened and closed per call. Profiled at 16 connections with the thread pool's
+#: default 40 (issue 14, docs/performance.md). Two: one computes while the other commits.
+WORK_CONCURRENCY = 2
+_limiters: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
+
+
+def _work_limiter() -> CapacityLimiter:
+    """The limiter of this event loop (each loop its own: tests run several apps)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = CapacityLimiter(WORK_CONCURRENCY)
+    return limiter
 
 
 def _json(body: bytes) -> Response:

@@ -247,7 +247,7 @@ def _suggestions(group: Sequence[Section], card_id: uuid.UUID) -> list[Suggestio
                 uuid=suggestion_uuid(card_id, kind, i),
                 is_recommended=is_recommended or None,
                 actions=[Action.model_validate(a) for a in draft.actions],
-            )
+            ).as_kind(kind)
         )
     return out
 

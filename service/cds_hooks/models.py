@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     WithJsonSchema,
     model_validator,
@@ -157,6 +158,18 @@ class Suggestion(WireModel):
     uuid: UUID | None = None
     is_recommended: bool | None = None
     actions: list[Action] | None = None
+    #: The kind of suggestion the cards renderer made this as (never sent): the audit row
+    #: takes it from here instead of working it out again from the uuid (issue 14).
+    _kind: str | None = PrivateAttr(default=None)
+
+    def as_kind(self, kind: str) -> Suggestion:
+        self._kind = kind
+        return self
+
+    @property
+    def kind(self) -> str | None:
+        """The renderer's kind, when this suggestion came from it."""
+        return self._kind
 
 
 class Link(WireModel):

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from service.cds_hooks.services import same_service
@@ -101,11 +102,13 @@ class Storage:
     # -- writes ---------------------------------------------------------------------------
 
     def record_hook_call(self, call: HookCall) -> None:
-        self._write("hook_call", to_json(call), lambda c: _insert_hook_call(c, call))
+        self._write("hook_call", lambda: to_json(call), lambda c: _insert_hook_call(c, call))
 
     def record_feedback(self, items: list[FeedbackItem]) -> None:
         for item in items:
-            self._write("feedback", to_json(item), lambda c, i=item: self._insert_feedback(c, i))
+            self._write(
+                "feedback", partial(to_json, item), lambda c, i=item: self._insert_feedback(c, i)
+            )
 
     def remember(
         self,
@@ -119,7 +122,7 @@ class Storage:
         ``reminder-shown``), durably, as the audit is. A replayed row may be kept twice,
         which ``last_recorded`` does not mind."""
         row = _memory_row(patient_key, rule, kind, at, until)
-        self._write("memory", to_json_row(row), lambda c: _insert_memory(c, row))
+        self._write("memory", lambda: to_json_row(row), lambda c: _insert_memory(c, row))
 
     def last_recorded(self, patient_key: str, kind: str) -> dict[str, datetime]:
         """For each rule, when this patient's latest memory of ``kind`` was recorded (empty
@@ -142,10 +145,12 @@ class Storage:
             self._failed("memory lookup", exc)
             return {}
 
-    def _write(self, kind: str, payload: dict[str, Any], insert_rows: Any) -> None:
+    def _write(self, kind: str, spooled: Callable[[], dict[str, Any]], insert_rows: Any) -> None:
+        """Insert a row, or spool it. ``spooled`` makes the row's spool form, only when it
+        is needed: a row that reaches the database is never serialised (issue 14)."""
         if not self._available():  # failed a moment ago: straight to the spool
             self.failures += 1
-            self._append(kind, payload)
+            self._append(kind, spooled())
             return
         try:
             self.open(REPLAY_PER_WRITE)
@@ -156,17 +161,17 @@ class Storage:
                 # the next requests instead of stalling one of them.
                 self._replay(limit=REPLAY_PER_WRITE)
                 if self.spool.pending():  # this row waits behind the rest, in order
-                    self._append(kind, payload)
+                    self._append(kind, spooled())
                     return
             with self.engine.begin() as connection:
                 insert_rows(connection)
         except SQLAlchemyError as exc:
             if not isinstance(exc, _UNAVAILABLE):
-                self._reject(kind, payload, exc)
+                self._reject(kind, spooled(), exc)
                 return
-            self._spool(kind, payload, exc)
+            self._spool(kind, spooled(), exc)
         except _UNAVAILABLE as exc:
-            self._spool(kind, payload, exc)
+            self._spool(kind, spooled(), exc)
 
     def _spool(self, kind: str, payload: dict[str, Any], exc: BaseException) -> None:
         self._failed(kind, exc)
@@ -290,13 +295,6 @@ class Storage:
     def snoozes(self, patient_key: str, now: datetime) -> dict[str, Snooze]:
         """The snoozes in force for this patient, by rule (the latest of each). When the
         database cannot be read, none: the warning shows (the safe side), and it is logged."""
-        m = schema.patient_memory
-        query = (
-            select(m.c.rule, m.c.recorded_at, m.c.until, m.c.reason_code)
-            .where(m.c.patient_key == patient_key, m.c.kind == SNOOZE)
-            .where(m.c.recorded_at <= now, m.c.until > now)
-            .order_by(m.c.recorded_at)
-        )
         if not self._available():
             return {}
         try:
@@ -304,7 +302,7 @@ class Storage:
             if not self._ready:
                 return {}
             with self.engine.connect() as connection:
-                rows = connection.execute(query).all()
+                rows = connection.execute(_SNOOZES, {"key": patient_key, "now": now}).all()
         except (SQLAlchemyError, *_UNAVAILABLE) as exc:
             self._failed("snooze lookup", exc)
             return {}
@@ -371,34 +369,57 @@ def _exists(connection: Connection, column: Any, value: str) -> bool:
     return connection.execute(select(column).where(column == value)).first() is not None
 
 
+# The statements of every call, built once: a statement built per call with ``.values(...)``
+# cost SQLAlchemy more CPU (coercing each value, a cache key per statement) than SQLite's
+# insert itself (issue 14). Values go in as parameters; the compiled form is cached.
+_SNOOZES = (
+    select(
+        schema.patient_memory.c.rule,
+        schema.patient_memory.c.recorded_at,
+        schema.patient_memory.c.until,
+        schema.patient_memory.c.reason_code,
+    )
+    .where(
+        schema.patient_memory.c.patient_key == bindparam("key"),
+        schema.patient_memory.c.kind == SNOOZE,
+        schema.patient_memory.c.recorded_at <= bindparam("now"),
+        schema.patient_memory.c.until > bindparam("now"),
+    )
+    .order_by(schema.patient_memory.c.recorded_at)
+)
+_INSERT_HOOK_CALL = insert(schema.hook_call)
+_INSERT_FINDING = insert(schema.issued_finding)
+_INSERT_SUGGESTION = insert(schema.issued_suggestion)
+
+
 def _insert_hook_call(connection: Connection, call: HookCall) -> None:
     connection.execute(
-        insert(schema.hook_call).values(
-            id=call.id,
-            recorded_at=call.recorded_at,
-            service_id=call.service_id,
-            hook=call.hook,
-            hook_instance=call.hook_instance,
-            patient_key=call.patient_key,
-            organisation=call.organisation,
-            organisation_source=call.organisation_source,
-            client=call.client,
-            current_ome_mg_per_day=call.current_ome_mg_per_day,
-            proposed_ome_mg_per_day=call.proposed_ome_mg_per_day,
-            status=call.status,
-            error_code=call.error_code,
-            latency_ms=call.latency_ms,
-            card_count=call.card_count,
-        )
+        _INSERT_HOOK_CALL,
+        {
+            "id": call.id,
+            "recorded_at": call.recorded_at,
+            "service_id": call.service_id,
+            "hook": call.hook,
+            "hook_instance": call.hook_instance,
+            "patient_key": call.patient_key,
+            "organisation": call.organisation,
+            "organisation_source": call.organisation_source,
+            "client": call.client,
+            "current_ome_mg_per_day": call.current_ome_mg_per_day,
+            "proposed_ome_mg_per_day": call.proposed_ome_mg_per_day,
+            "status": call.status,
+            "error_code": call.error_code,
+            "latency_ms": call.latency_ms,
+            "card_count": call.card_count,
+        },
     )
     if call.findings:
         connection.execute(
-            insert(schema.issued_finding),
-            [{"hook_call_id": call.id, **_fields(f)} for f in call.findings],
+            _INSERT_FINDING, [{"hook_call_id": call.id, **_fields(f)} for f in call.findings]
         )
     if call.suggestions:
         connection.execute(
-            insert(schema.issued_suggestion),
+            _INSERT_SUGGESTION,
             [{"hook_call_id": call.id, **_fields(s)} for s in call.suggestions],
         )
 

@@ -9,6 +9,10 @@ RSS (VmHWM) of every server process.
 
     .venv/bin/python -m tests.benchmarks.http_bench            # defaults below
     BENCH_SECONDS=10 BENCH_REPEATS=5 BENCH_CONNECTIONS=1,16,64 OPIOID_CDS_WORKERS=2 ...
+    BENCH_AUTH=both|off|jwt    # which services to run beside the baseline (default both)
+
+With auth on (``service-jwt``) every request carries its own ES384 client JWT from a
+generated trusted issuer, pre-signed in a batch before each wrk run (``client_jwt.py``).
 
 Writes ``var/bench/results-<UTC time>.json`` and ``.md`` (and ``latest.*``), prints the
 Markdown. The figures to quote are the ratios to the baseline and the latencies; absolute
@@ -27,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,7 @@ from typing import Any
 import httpx
 
 from tests.benchmarks.bodies import BODIES, raw
+from tests.benchmarks.client_jwt import BenchIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 LUA = Path(__file__).with_name("post.lua")
@@ -45,24 +50,43 @@ CONNECTIONS = tuple(int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,16,64
 WORKERS = int(os.environ.get("OPIOID_CDS_WORKERS", "1"))
 OUT = Path(os.environ.get("BENCH_OUT", REPO / "var" / "bench"))
 SERVICE_PATH = "/cds-services/opioid-safety-sign"
+AUTH = os.environ.get("BENCH_AUTH", "both")
+#: Tokens signed per wrk run of the service with auth on: more than it can serve.
+TOKENS_PER_SECOND = int(os.environ.get("BENCH_TOKENS_PER_SECOND", "2000"))
+#: Fixed bench-only secrets (the throw-away database is deleted with the run): with a
+#: pseudonym key the audit keeps a patient key and the snooze read runs, as in production.
+_PSEUDONYM_KEY = "bench-only-pseudonym-key-0123456789abcdef"
+_LINK_KEY = "bench-only-link-key-0123456789abcdef0123"
 
 
-def service_env(var: Path) -> dict[str, str]:
-    """The service's settings for the bench. Auth is set off explicitly: the default is a
-    signed JWT per call (CDS Hooks 2.0), whose verification cost is not measured here yet.
-
-    Storage: every write the service makes per call (the audit record of the storage work,
-    in SQLite WAL by default) goes to this throw-away database, so once it exists the bench
-    includes it with no change here. Set BENCH_DATABASE_URL to measure another database.
-    """
-    return {
+def service_env(
+    var: Path, *, name: str = "service", issuers: Path | None = None, base_url: str = ""
+) -> dict[str, str]:
+    """The service's settings for the bench: as deployed, with the audit write of every call
+    (SQLite WAL, the embedded default) to a throw-away database and a pseudonym key (so the
+    snooze read runs). Auth is off unless ``issuers`` is given: then the CDS Hooks JWT of
+    every call is verified against that trusted issuers file, for ``base_url`` + the path.
+    Set BENCH_DATABASE_URL to measure another database."""
+    env = {
         **os.environ,
         "OPIOID_CDS_AUTH": "off",
         "OPIOID_CDS_DATABASE_URL": os.environ.get(
-            "BENCH_DATABASE_URL", f"sqlite:///{var / 'bench.db'}"
+            "BENCH_DATABASE_URL", f"sqlite:///{var / f'{name}.db'}"
         ),
+        "OPIOID_CDS_SPOOL_PATH": str(var / f"{name}-spool.jsonl"),
+        "OPIOID_CDS_PSEUDONYM_KEY": _PSEUDONYM_KEY,
+        "OPIOID_CDS_LINK_KEY": _LINK_KEY,
         "OPIOID_CDS_WORKERS": str(WORKERS),
     }
+    if issuers is not None:
+        env |= {
+            "OPIOID_CDS_AUTH": "jwt",
+            "OPIOID_CDS_TRUSTED_ISSUERS_FILE": str(issuers),
+            "OPIOID_CDS_PUBLIC_BASE_URL": base_url,
+            # Every token of the run stays in the replay cache until it expires.
+            "OPIOID_CDS_JTI_CACHE_SIZE": "1000000",
+        }
+    return env
 
 
 def uvicorn_command(app: str, port: int, *, factory: bool, workers: int) -> list[str]:
@@ -136,12 +160,17 @@ def running(name: str, cmd: list[str], env: dict[str, str], log: Path) -> Iterat
             process.wait(timeout=30)
 
 
-def wrk(url: str, body_file: Path, connections: int, seconds: int) -> dict[str, Any]:
+def wrk(
+    url: str, body_file: Path, connections: int, seconds: int, tokens: Path | None = None
+) -> dict[str, Any]:
     threads = min(2, connections)  # the machine has 2 cores; wrk needs threads <= connections
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", LUA]
+    env = {**os.environ, "BENCH_BODY": str(body_file), "BENCH_THREADS": str(threads)}
+    if tokens is not None:
+        env["BENCH_TOKENS"] = str(tokens)
     done = subprocess.run(  # noqa: S603
         [*map(str, cmd), url],
-        env={**os.environ, "BENCH_BODY": str(body_file)},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -155,9 +184,12 @@ def wrk(url: str, body_file: Path, connections: int, seconds: int) -> dict[str, 
     return result
 
 
-def check_response(url: str, body: bytes, expect_cards: bool) -> None:
+def check_response(url: str, body: bytes, expect_cards: bool, token: str | None = None) -> None:
     """The bench measures real answers: a 200 with cards from the service (not a 4xx)."""
-    response = httpx.post(url, content=body, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    response = httpx.post(url, content=body, headers=headers)
     response.raise_for_status()
     cards = response.json()["cards"]
     if expect_cards and not cards:
@@ -215,12 +247,7 @@ def stages(repeats: int = 200) -> dict[str, dict[str, float]]:
     today = now.date()
 
     def cpu_us(step: Any) -> float:
-        for _ in range(10):
-            step()
-        start = time.process_time()
-        for _ in range(repeats):
-            step()
-        return 1e6 * (time.process_time() - start) / repeats
+        return _cpu_us(step, repeats)
 
     out = {}
     for name, body in BODIES.items():
@@ -249,6 +276,76 @@ def stages(repeats: int = 200) -> dict[str, dict[str, float]]:
     return out
 
 
+def call_steps(var: Path, repeats: int = 300) -> dict[str, dict[str, float]]:
+    """CPU microseconds of the per-call work around the pipeline, per body, each step timed
+    alone: the client JWT check (ES384, a distinct token each time), the snooze read, the
+    audit row built from the evaluation, and its write (SQLite WAL, a commit per call: the
+    embedded default). What auth and the audit add to a request, measured in-process
+    because the product has no switch to turn storage off (docs/performance.md)."""
+    from service.api.audit import CallAudit
+    from service.auth import ClientVerifier
+    from service.auth.issuers import load_issuers
+    from service.cds_hooks.hook_input import read_hook_input
+    from service.cds_hooks.models import HookRequest
+    from service.config import Settings
+    from service.pipeline import Pipeline
+    from service.storage.store import Storage
+
+    folder = Path(tempfile.mkdtemp(prefix="steps-", dir=var))
+    issuer = BenchIssuer()
+    audience = "http://127.0.0.1:8000" + SERVICE_PATH
+    settings = Settings(
+        auth="jwt",
+        trusted_issuers_file=issuer.issuers_file(folder),
+        public_base_url="http://127.0.0.1:8000",
+        pseudonym_key=_PSEUDONYM_KEY,
+        link_key=_LINK_KEY,
+        database_url=f"sqlite:///{folder / 'steps.db'}",
+        spool_path=folder / "spool.jsonl",
+        jti_cache_size=1_000_000,
+    )
+    pipeline = Pipeline(settings)
+    storage = Storage(settings.database_url, settings.spool_path, pipeline.snooze_policy)
+    storage.open()
+    verifier = ClientVerifier(load_issuers(settings), settings)
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    out = {}
+    for name, body in BODIES.items():
+        request = HookRequest.model_validate_json(raw(body))
+        record = read_hook_input("opioid-safety-sign", request)
+        evaluation = pipeline.evaluate(record, now, request.hook_instance)
+        audit = CallAudit("opioid-safety-sign", request, settings, now)
+        key = audit.patient(record.patient_id)
+        assert key is not None, "the bench bodies name a patient"
+        tokens = iter([issuer.token(audience) for _ in range(repeats + 10)])
+        rows = iter([audit.answered(evaluation, pipeline.rules) for _ in range(repeats + 10)])
+        out[name] = {
+            "client JWT verification (ES384)": _cpu_us(
+                lambda t=tokens: verifier.verify(f"Bearer {next(t)}", audience, time.time()),
+                repeats,
+            ),
+            "snooze read (SQLite)": _cpu_us(lambda k=key: storage.snoozes(k, now), repeats),
+            "audit row (from the evaluation)": _cpu_us(
+                lambda e=evaluation, a=audit: a.answered(e, pipeline.rules), repeats
+            ),
+            "audit write (SQLite WAL commit)": _cpu_us(
+                lambda r=rows: storage.record_hook_call(next(r)), repeats
+            ),
+        }
+    storage.close()
+    return out
+
+
+def _cpu_us(step: Any, repeats: int) -> float:
+    """CPU microseconds of one call of ``step`` (after 10 warm-up calls)."""
+    for _ in range(10):
+        step()
+    start = time.process_time()
+    for _ in range(repeats):
+        step()
+    return 1e6 * (time.process_time() - start) / repeats
+
+
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -263,30 +360,54 @@ def run() -> dict[str, Any]:
         files[name].write_bytes(raw(body))
     runs: list[dict[str, Any]] = []
     started = datetime.now(UTC)
-    baseline_cmd = uvicorn_command(
-        "tests.benchmarks.baseline_app:app", free_port(), factory=False, workers=WORKERS
-    )
-    service_cmd = uvicorn_command("service.main:create_app", free_port(), factory=True,
-                                  workers=WORKERS)  # fmt: skip
-    with (
-        running("baseline", baseline_cmd, service_env(var), var / "baseline.log") as baseline,
-        running("service", service_cmd, service_env(var), var / "service.log") as service,
-    ):
-        servers = {"baseline": baseline, "service": service}
+    issuer = BenchIssuer()
+    commands: dict[str, list[str]] = {
+        "baseline": uvicorn_command(
+            "tests.benchmarks.baseline_app:app", free_port(), factory=False, workers=WORKERS
+        )
+    }
+    envs = {"baseline": service_env(var, name="baseline")}
+    targets = {"off": ["service"], "jwt": ["service-jwt"]}.get(AUTH, ["service", "service-jwt"])
+    for target in targets:
+        port = free_port()
+        commands[target] = uvicorn_command("service.main:create_app", port, factory=True,
+                                           workers=WORKERS)  # fmt: skip
+        jwt = target == "service-jwt"
+        envs[target] = service_env(
+            var,
+            name=target,
+            issuers=issuer.issuers_file(var) if jwt else None,
+            base_url=f"http://127.0.0.1:{port}",
+        )
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(running(name, cmd, envs[name], var / f"{name}.log"))
+            for name, cmd in commands.items()
+        }
+        audience = {name: server.url + SERVICE_PATH for name, server in servers.items()}
+
+        def tokens(target: str, seconds: int) -> Path | None:
+            """A fresh batch of distinct client JWTs for one wrk run (auth on only)."""
+            if target != "service-jwt":
+                return None
+            count = TOKENS_PER_SECOND * seconds
+            return issuer.batch(audience[target], count, var / "tokens.txt")
+
         for file in files.values():
-            check_response(service.url + SERVICE_PATH, file.read_bytes(), expect_cards=True)
-            check_response(baseline.url + SERVICE_PATH, file.read_bytes(), expect_cards=False)
-            for server in servers.values():  # warm up: imports, caches, the first requests
-                wrk(server.url + SERVICE_PATH, file, 16, 1)
+            for name in servers:
+                token = issuer.token(audience[name]) if name == "service-jwt" else None
+                check_response(audience[name], file.read_bytes(), name != "baseline", token)
+                # warm up: imports, caches, the first requests
+                wrk(audience[name], file, 16, 1, tokens(name, 1))
         for repeat in range(REPEATS):
             for name, file in files.items():
                 for connections in CONNECTIONS:
-                    order = ["baseline", "service"][:: 1 if repeat % 2 == 0 else -1]
+                    order = list(servers)[:: 1 if repeat % 2 == 0 else -1]
                     for target in order:
+                        batch = tokens(target, SECONDS)
                         load_before = loadavg()
                         cpu_before = servers[target].cpu_seconds()
-                        result = wrk(servers[target].url + SERVICE_PATH, file, connections,
-                                     SECONDS)  # fmt: skip
+                        result = wrk(audience[target], file, connections, SECONDS, batch)
                         # The server's CPU per request: what a request costs, whatever else
                         # the machine is doing (wall-clock figures move with the load).
                         result["cpu_ms_per_request"] = (
@@ -304,8 +425,9 @@ def run() -> dict[str, Any]:
                             }
                         )
                         sys.stderr.write(
-                            f"repeat {repeat} {name:8} c={connections:<3} {target:8} "
+                            f"repeat {repeat} {name:8} c={connections:<3} {target:11} "
                             f"{result['rps']:8.0f} req/s  p99 {result['p99_us'] / 1000:7.1f} ms"
+                            f"  CPU {result['cpu_ms_per_request']:5.2f} ms/req"
                             f"  errors {result['errors']}\n"
                         )
         rss = {name: s.peak_rss_mb() for name, s in servers.items()}
@@ -317,21 +439,25 @@ def run() -> dict[str, Any]:
             "repeats": REPEATS,
             "connections": CONNECTIONS,
             "workers": WORKERS,
+            "targets": list(commands),
             "body_bytes": {n: f.stat().st_size for n, f in files.items()},
         },
-        "commands": {"service": service_cmd, "baseline": baseline_cmd},
+        "commands": commands,
         "runs": runs,
         "peak_rss_mb": rss,
         "in_process_per_second": in_process(max(SECONDS, 3)),
         "in_process_stages_us": stages(),
+        "in_process_call_us": call_steps(var),
     }
 
 
 def summary(results: dict[str, Any]) -> str:
     """The Markdown table: per body and connection count, the median over repeats (and the
-    range), the baseline beside the service, and the ratio of paired runs."""
+    range) of each target — the baseline, the service with auth off, the service verifying a
+    client JWT per call — and each service's ratio to the baseline of the same repeat."""
     runs = results["runs"]
     s = results["settings"]
+    targets = s.get("targets", ["baseline", "service"])
     lines = [
         f"Run {results['started']} · {s['repeats']} repeats × {s['seconds']} s per cell · "
         f"{s['workers']} worker(s) · {results['machine']['cpus']} CPUs shared with wrk "
@@ -339,37 +465,47 @@ def summary(results: dict[str, Any]) -> str:
         f"{min(r['loadavg_before'] for r in runs):.1f}–"
         f"{max(r['loadavg_before'] for r in runs):.1f})",
         "",
-        "| body | conns | baseline req/s | service req/s | ratio (range) "
-        "| service p50 / p95 / p99 ms (p99 range) | baseline p99 ms "
-        "| CPU ms/request service / baseline | errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| body | conns | target | req/s | ratio to baseline (range) "
+        "| p50 / p95 / p99 ms (p99 range) | CPU ms/request | errors |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+
+    def med(rows: dict[int, dict[str, Any]], key: str) -> float:
+        return float(statistics.median(r[key] for r in rows.values()))
+
     for body in BODIES:
         for c in s["connections"]:
             cell = [r for r in runs if r["body"] == body and r["connections"] == c]
             base = {r["repeat"]: r for r in cell if r["target"] == "baseline"}
-            svc = {r["repeat"]: r for r in cell if r["target"] == "service"}
-            ratios = [svc[k]["rps"] / base[k]["rps"] for k in svc]
-
-            def med(rows: dict[int, dict[str, Any]], key: str) -> float:
-                return statistics.median(r[key] for r in rows.values())
-
-            p99s = [r["p99_us"] / 1000 for r in svc.values()]
-            lines.append(
-                f"| {body} | {c} | {med(base, 'rps'):.0f} | {med(svc, 'rps'):.0f} | "
-                f"{statistics.median(ratios):.0%} ({min(ratios):.0%}–{max(ratios):.0%}) | "
-                f"{med(svc, 'p50_us') / 1000:.1f} / {med(svc, 'p95_us') / 1000:.1f} / "
-                f"{med(svc, 'p99_us') / 1000:.1f} ({min(p99s):.1f}–{max(p99s):.1f}) | "
-                f"{med(base, 'p99_us') / 1000:.1f} | "
-                f"{med(svc, 'cpu_ms_per_request'):.2f} / {med(base, 'cpu_ms_per_request'):.2f} | "
-                f"{sum(r['errors'] for r in svc.values())} |"
-            )
+            for target in targets:
+                rows = {r["repeat"]: r for r in cell if r["target"] == target}
+                if not rows:
+                    continue
+                ratios = [rows[k]["rps"] / base[k]["rps"] for k in rows if k in base]
+                ratio = (
+                    f"{statistics.median(ratios):.0%} ({min(ratios):.0%}–{max(ratios):.0%})"
+                    if target != "baseline" and ratios
+                    else "—"
+                )
+                p99s = [r["p99_us"] / 1000 for r in rows.values()]
+                lines.append(
+                    f"| {body} | {c} | {target} | {med(rows, 'rps'):.0f} | {ratio} | "
+                    f"{med(rows, 'p50_us') / 1000:.1f} / {med(rows, 'p95_us') / 1000:.1f} / "
+                    f"{med(rows, 'p99_us') / 1000:.1f} ({min(p99s):.1f}–{max(p99s):.1f}) | "
+                    f"{med(rows, 'cpu_ms_per_request'):.2f} | "
+                    f"{sum(r['errors'] for r in rows.values())} |"
+                )
     ip = results["in_process_per_second"]
-    st = results.get("in_process_stages_us", {})
-    lines += ["", "In-process CPU µs per step (each timed alone):", ""]
-    lines += ["| step | " + " | ".join(st) + " |", "|---|" + "---|" * len(st)]
-    for step in next(iter(st.values()), {}):
-        lines.append(f"| {step} | " + " | ".join(f"{st[b][step]:,.0f}" for b in st) + " |")
+    for title, st in (
+        ("In-process CPU µs per step of the evaluation (each timed alone):",
+         results.get("in_process_stages_us", {})),
+        ("In-process CPU µs per step around the pipeline (auth, snoozes, audit; each alone):",
+         results.get("in_process_call_us", {})),
+    ):  # fmt: skip
+        lines += ["", title, ""]
+        lines += ["| step | " + " | ".join(st) + " |", "|---|" + "---|" * len(st)]
+        for step in next(iter(st.values()), {}):
+            lines.append(f"| {step} | " + " | ".join(f"{st[b][step]:,.0f}" for b in st) + " |")
     lines += [
         "",
         "In-process, one thread, per CPU second (raw body → response JSON): "

@@ -13,6 +13,7 @@ instead, for counting by function).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,9 @@ from tests.benchmarks.http_bench import (
 )
 
 SECONDS = 15
+CONNECTIONS = int(os.environ.get("PROFILE_CONNECTIONS", "16"))
+#: PROFILE_ALL=1: every thread on CPU, not only the one holding the GIL
+GIL = [] if os.environ.get("PROFILE_ALL") else ["--gil"]
 
 
 def main(body: str, out: Path, fmt: str = "flamegraph") -> None:
@@ -39,13 +43,13 @@ def main(body: str, out: Path, fmt: str = "flamegraph") -> None:
     cmd = uvicorn_command("service.main:create_app", free_port(), factory=True, workers=1)
     with running("service", cmd, service_env(var), var / "service.log") as service:
         url = service.url + SERVICE_PATH
-        wrk(url, file, 16, 2)  # warm up
-        load = threading.Thread(target=wrk, args=(url, file, 16, SECONDS + 2))
+        wrk(url, file, CONNECTIONS, 2)  # warm up
+        load = threading.Thread(target=wrk, args=(url, file, CONNECTIONS, SECONDS + 2))
         load.start()
         py_spy = Path(sys.executable).with_name("py-spy")
         subprocess.run(  # noqa: S603
             [str(py_spy), "record", "--pid", str(service.process.pid), "--duration",
-             str(SECONDS), "--rate", "100", "--gil", "--format", fmt, "--output", str(out),
+             str(SECONDS), "--rate", "100", *GIL, "--format", fmt, "--output", str(out),
              "--nonblocking"],
             check=True,
         )  # fmt: skip
