@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.audit import unread_request
-from service.api.deps import now_dependency
+from service.api.deps import current_time, now_dependency
 from service.api.trust import check_before_body
 from service.cds_hooks.services import SERVICE_HOOKS
 from service.errors import NotAuthorised, RequestError
@@ -141,7 +141,7 @@ def install(app: FastAPI) -> None:
         if service_id is not None and request.url.path.rstrip("/").endswith(f"/{service_id}"):
             # A service call (not feedback) from a trusted caller: audited like every other
             # (issue 13), with what could be read.
-            clock = request.app.dependency_overrides.get(now_dependency, now_dependency)
+            clock = request.app.dependency_overrides.get(now_dependency, current_time)
             row = unread_request(service_id, clock())
             await run_in_threadpool(request.app.state.storage.record_hook_call, row)
         return operation_outcome(400, issues)
