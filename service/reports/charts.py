@@ -106,13 +106,7 @@ def fires_and_override_rate(
     y_max = _nice_max(max(fired, default=0))
     slot = plot_w / max(1, len(labels))
     out = [svg.open(width, height)]
-    for tick in (0.0, y_max / 2, y_max):
-        y = top + plot_h - plot_h * tick / y_max
-        out.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
-            f"{_fmt(tick)}</text>"
-        )
+    out += _count_axis(left, top, plot_w, plot_h, y_max)
     for pct in (0, 50, 100):
         y = top + plot_h - plot_h * pct / 100
         out.append(f'<text x="{left + plot_w + 6}" y="{y + 4:.1f}" fill="{LINE}">{pct}%</text>')
@@ -192,13 +186,7 @@ def histogram(
     y_max = _nice_max(max(counts, default=0))
     slot = plot_w / max(1, len(counts))
     out = [svg.open(width, height)]
-    for tick in (0.0, y_max / 2, y_max):
-        y = top + plot_h - plot_h * tick / y_max
-        out.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
-            f"{_fmt(tick)}</text>"
-        )
+    out += _count_axis(left, top, plot_w, plot_h, y_max)
     label_every = max(1, len(counts) // 8)
     axis_y = height - bottom + 16
     for i, ((lo, hi), n) in enumerate(zip(edges, counts, strict=True)):
@@ -288,3 +276,16 @@ def stacked_bars(svg: Svg, labels: Sequence[str], series: Sequence[Series]) -> s
         x += 20 + 8 * len(s.name)
     out.append("</svg>")
     return "".join(out)
+
+
+def _count_axis(left: float, top: float, plot_w: float, plot_h: float, y_max: float) -> list[str]:
+    """Grid lines and labels at 0, half and the top of a count axis (left side)."""
+    out = []
+    for tick in (0.0, y_max / 2, y_max):
+        y = top + plot_h - plot_h * tick / y_max
+        out.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
+            f"{_fmt(tick)}</text>"
+        )
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -133,17 +133,24 @@ class Storage:
             .where(m.c.patient_key == patient_key, m.c.kind == kind)
             .group_by(m.c.rule)
         )
+        rows = self._read("memory lookup", lambda c: c.execute(query).all())
+        return {rule: utc(at) for rule, at in rows}
+
+    def _read(self, what: str, run: Callable[[Connection], Sequence[Any]]) -> Sequence[Any]:
+        """Rows from the database, or none when it cannot be read (backing off after a
+        failure, or failing now: logged and counted). A read never fails a clinical answer:
+        no rows is the safe side (the warning shows, the reminder may repeat)."""
         if not self._available():
-            return {}
+            return ()
         try:
             self.open(REPLAY_PER_WRITE)
             if not self._ready:
-                return {}
+                return ()
             with self.engine.connect() as connection:
-                return {rule: utc(at) for rule, at in connection.execute(query).all()}
+                return run(connection)
         except (SQLAlchemyError, *_UNAVAILABLE) as exc:
-            self._failed("memory lookup", exc)
-            return {}
+            self._failed(what, exc)
+            return ()
 
     def _write(self, kind: str, spooled: Callable[[], dict[str, Any]], insert_rows: Any) -> None:
         """Insert a row, or spool it. ``spooled`` makes the row's spool form, only when it
@@ -295,17 +302,10 @@ class Storage:
     def snoozes(self, patient_key: str, now: datetime) -> dict[str, Snooze]:
         """The snoozes in force for this patient, by rule (the latest of each). When the
         database cannot be read, none: the warning shows (the safe side), and it is logged."""
-        if not self._available():
-            return {}
-        try:
-            self.open(REPLAY_PER_WRITE)
-            if not self._ready:
-                return {}
-            with self.engine.connect() as connection:
-                rows = connection.execute(_SNOOZES, {"key": patient_key, "now": now}).all()
-        except (SQLAlchemyError, *_UNAVAILABLE) as exc:
-            self._failed("snooze lookup", exc)
-            return {}
+        rows = self._read(
+            "snooze lookup",
+            lambda c: c.execute(_SNOOZES, {"key": patient_key, "now": now}).all(),
+        )
         return {
             r.rule: Snooze(r.rule, utc(r.recorded_at), utc(r.until), r.reason_code) for r in rows
         }
