@@ -77,12 +77,12 @@ medicines: $(STAMP)
 # OPIOID_CDS_WORKERS.
 bench: $(STAMP)
 	$(BIN)/pytest -q tests/benchmarks --benchmark-enable
-	command -v wrk >/dev/null || apt-get install -y wrk
+	command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
 	$(BIN)/python -m tests.benchmarks.http_bench
 
 # Flame graphs of the service under wrk load (py-spy attaches to the worker; needs ptrace).
 profile: $(STAMP)
-	command -v wrk >/dev/null || apt-get install -y wrk
+	command -v wrk >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
 	$(BIN)/python -m tests.benchmarks.profile_http typical docs/profiles/typical.svg
 	$(BIN)/python -m tests.benchmarks.profile_http heavy docs/profiles/heavy.svg
 
