@@ -14,7 +14,6 @@ pseudonymous patient key (an HMAC with ``OPIOID_CDS_PSEUDONYM_KEY``), never the 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -29,11 +28,6 @@ class ReviewPromptMemory(Protocol):
     def last_shown(self, patient_key: str) -> datetime | None: ...
 
     def shown(self, patient_key: str, at: datetime) -> None: ...
-
-
-def patient_key(fhir_server: str | None, patient_id: str) -> str:
-    """A stable key for one patient on one FHIR server, from which the id cannot be read."""
-    return hashlib.sha256(f"{fhir_server or ''}\n{patient_id}".encode()).hexdigest()
 
 
 class InMemoryReviewPromptMemory:

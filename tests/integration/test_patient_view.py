@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.deps import now_dependency
-from service.api.review_memory import InMemoryReviewPromptMemory, patient_key
+from service.api.review_memory import InMemoryReviewPromptMemory
 from service.config import Settings
 from service.main import create_app
 from tests.scenarios.builder import hook_request
@@ -128,13 +128,6 @@ def test_under_the_cdc_profile_prompts_stay_information(clock: Clock) -> None:
 
 
 # --- The memory seam ----------------------------------------------------------------------------
-
-
-def test_the_memory_key_holds_no_patient_id() -> None:
-    key = patient_key("https://gp.example/fhir", "9434765919")
-    assert "9434765919" not in key
-    assert key == patient_key("https://gp.example/fhir", "9434765919")
-    assert key != patient_key("https://other.example/fhir", "9434765919")
 
 
 def test_the_in_memory_store_is_bounded_forgetting_the_oldest() -> None:
